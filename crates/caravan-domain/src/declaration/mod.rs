@@ -1,0 +1,4 @@
+//! The WCO Data Model declaration: `Declaration` → parties, `Consignment` (transport) and
+//! `GovernmentAgencyGoodsItem` (goods items), plus the customs outcome.
+
+pub mod draft;

@@ -1,0 +1,1 @@
+//! Identifier types that parse once and stay valid.

@@ -1,0 +1,1 @@
+//! Reference data compiled into the binary.

@@ -1,0 +1,1 @@
+//! Integration tests of caravan-ingest: one binary, one module per syntax.
