@@ -2,3 +2,5 @@
 //! `GovernmentAgencyGoodsItem` (goods items), plus the customs outcome.
 
 pub mod draft;
+
+pub mod decimal;
