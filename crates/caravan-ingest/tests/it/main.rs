@@ -1,1 +1,2 @@
 //! Integration tests of caravan-ingest: one binary, one module per syntax.
+mod cusdec;
