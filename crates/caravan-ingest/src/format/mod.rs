@@ -6,3 +6,4 @@ pub mod caravan_json;
 pub mod cusdec;
 pub mod linecap;
 pub mod wco_xml;
+pub mod wco_xsd;

@@ -1,2 +1,3 @@
 //! Integration tests of caravan-ingest: one binary, one module per syntax.
 mod cusdec;
+mod wco_xml;
