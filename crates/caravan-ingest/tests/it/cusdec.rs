@@ -587,7 +587,10 @@ fn streaming_writer_numbers_messages_and_counts_them() {
 
 #[test]
 fn writer_refuses_a_draft_that_does_not_fit_d96b() {
-    let d = DeclarationDraft { parties: vec![PartyDraft::default(); 11], ..Default::default() };
+    let d = DeclarationDraft {
+        parties: vec![PartyDraft::default(); 11],
+        ..Default::default()
+    };
     let mut out = Vec::new();
     let err = cusdec::write_interchange(&mut out, "A", "B", "1", [&d]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
@@ -939,7 +942,9 @@ fn hmrc_sample(name: &str) -> Vec<u8> {
 #[track_caller]
 fn check_twin(edi: &str, xml: &str) {
     let from_edi = only_draft(&fixture(edi));
-    let from_xml = caravan_ingest::format::wco_xml::read_document(&hmrc_sample(xml)).unwrap().draft;
+    let from_xml = caravan_ingest::format::wco_xml::read_document(&hmrc_sample(xml))
+        .unwrap()
+        .draft;
     assert_eq!(from_edi, from_xml);
 }
 
