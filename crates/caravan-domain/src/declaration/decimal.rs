@@ -63,7 +63,10 @@ impl Decimal {
             return Err(DecimalError::TooManyDecimals { max: fraction.min(6) });
         }
         let int_trimmed = int_part.trim_start_matches('0');
-        if (int_trimmed.len() + frac_trimmed.len()) as u32 > total {
+        // `n..16,3` allows 16 digits of which 3 are decimals: 13 before the point.
+        if int_trimmed.len() as u32 > total.saturating_sub(fraction.min(total))
+            || (int_trimmed.len() + frac_trimmed.len()) as u32 > total
+        {
             return Err(DecimalError::TooManyDigits { max: total });
         }
         let mut micros: i128 = 0;
@@ -162,7 +165,8 @@ mod tests {
         check(".", Err(DecimalError::Syntax));
         check("1e5", Err(DecimalError::Syntax));
         check("0.0000001", Err(DecimalError::TooManyDecimals { max: 6 }));
-        check("12345678901234567", Err(DecimalError::TooManyDigits { max: 16 }));
+        check("12345678901", Err(DecimalError::TooManyDigits { max: 16 }));
+        check("1234567890.123456", Ok("1234567890.123456"));
     }
 
     #[test]
@@ -175,7 +179,7 @@ mod tests {
         #[test]
         fn display_round_trips(micros in -10i128.pow(16)..10i128.pow(16)) {
             let d = Decimal::from_micros(micros);
-            proptest::prop_assert_eq!(Decimal::parse(&d.to_string(), 22, 6), Ok(d));
+            proptest::prop_assert_eq!(Decimal::parse(&d.to_string(), 23, 6), Ok(d));
         }
     }
 }

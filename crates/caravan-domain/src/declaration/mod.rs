@@ -4,3 +4,5 @@
 pub mod draft;
 
 pub mod decimal;
+pub mod model;
+pub mod validate;

@@ -557,8 +557,8 @@ impl Validator<'_> {
         let scheme = match non_blank(&draft.id_scheme) {
             None => PartyIdScheme::Other,
             Some(s) => match PartyIdScheme::parse(s) {
-                Some(scheme) => scheme,
-                None => {
+                Ok(scheme) => scheme,
+                Err(_) => {
                     self.warn("ID_SCHEME_UNKNOWN", &format!("{path}.id_scheme"), Some(s), "unknown identifier scheme; stored verbatim");
                     PartyIdScheme::Other
                 }

@@ -309,16 +309,20 @@ impl CbpImporterNumber {
         }
     }
 
-    /// The normalised number without hyphens, for storage. For the SSN form this is personal
-    /// data: never log or display it.
+    /// The number in its canonical hyphenated form, unmasked, for storage: it parses back
+    /// to the same form, which a hyphen-free string would not (see [`CbpImporterNumber::parse`]).
+    /// For the SSN form this is personal data: never log or display it.
     pub fn expose(&self) -> String {
         match self {
             CbpImporterNumber::Ein { ein, suffix } => match suffix {
-                Some(suffix) => format!("{}{}", ein.as_str(), suffix.as_str()),
-                None => ein.as_str().to_owned(),
+                Some(suffix) => format!("{ein}{}", suffix.as_str()),
+                None => ein.to_string(),
             },
-            CbpImporterNumber::Ssn(ssn) => ssn.expose().to_owned(),
-            CbpImporterNumber::CbpAssigned(number) => number.as_str().to_owned(),
+            CbpImporterNumber::Ssn(ssn) => {
+                let digits = ssn.expose();
+                format!("{}-{}-{}", &digits[..3], &digits[3..5], &digits[5..])
+            }
+            CbpImporterNumber::CbpAssigned(number) => number.to_string(),
         }
     }
 

@@ -79,7 +79,7 @@ impl fmt::Display for PartyIdScheme {
 pub fn check_party_id(scheme: PartyIdScheme, raw: &str) -> Result<String, IdError> {
     Ok(match scheme {
         PartyIdScheme::Eori => Eori::parse(raw)?.as_str().to_owned(),
-        PartyIdScheme::UsEin => UsEin::parse(raw)?.as_str().to_owned(),
+        PartyIdScheme::UsEin => UsEin::parse(raw)?.to_string(),
         PartyIdScheme::UsIor => CbpImporterNumber::parse(raw)?.expose(),
         PartyIdScheme::UzStir => UzStir::parse(raw)?.as_str().to_owned(),
         PartyIdScheme::Lei => Lei::parse(raw)?.as_str().to_owned(),

@@ -5,6 +5,7 @@
 //! section 3; `props` the property tests; `refdata` the counts stated in `data/README.md`.
 
 mod codes;
+mod declarations;
 mod party;
 mod props;
 mod refdata;
