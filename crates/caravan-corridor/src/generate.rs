@@ -1044,8 +1044,10 @@ impl World {
                         .filter(|s| s.0 == l.hs6)
                         .map_or(l.product.duty_pct, |s| s.1)
                 };
-                let base = customs_value * fx_duty;
-                let duty = base * rate / 100.0;
+                // The base is the customs value in the item currency (USD); the assessed
+                // amount is in the node's duty currency (USD or UZS).
+                let base = customs_value;
+                let duty = base * rate / 100.0 * fx_duty;
                 duties.push(DutyDraft {
                     tax_type: if at_us { "A00" } else { "CD" }.to_owned(),
                     base: Some(money(base)),
@@ -1058,9 +1060,9 @@ impl World {
                 let (tax, r, b) = if at_us {
                     ("499", 0.3464, base)
                 } else {
-                    ("VAT", 12.0, base + duty)
+                    ("VAT", 12.0, base + duty / fx_duty)
                 };
-                let extra = b * r / 100.0;
+                let extra = b * r / 100.0 * fx_duty;
                 duties.push(DutyDraft {
                     tax_type: tax.to_owned(),
                     base: Some(money(b)),

@@ -1,7 +1,7 @@
 //! Integration tests of the corridor generator: determinism, spec figures, pairing,
 //! visibility of every injected anomaly, reference data and local validation.
 
-// TEMP mod validation;
+mod validation;
 
 use std::collections::HashMap;
 
