@@ -247,7 +247,16 @@ impl World {
                 } else {
                     String::new()
                 };
-                let name = format!("«{lat}{ql}{tag}» MChJ / ООО «{cyr}{qc}{tag}»");
+                let both = format!("«{lat}{ql}{tag}» MChJ / ООО «{cyr}{qc}{tag}»");
+                // A party name is an..70 (WCO R031 and siblings): firms whose two-script
+                // name is longer register it in one script, alternating Latin and Cyrillic.
+                let name = if both.chars().count() <= 70 {
+                    both
+                } else if i % 2 == 0 {
+                    format!("«{lat}{ql}{tag}» MChJ")
+                } else {
+                    format!("ООО «{cyr}{qc}{tag}»")
+                };
                 uz_firm(&mut rng, name)
             })
             .collect();
@@ -1051,7 +1060,9 @@ impl World {
                 duties.push(DutyDraft {
                     tax_type: if at_us { "A00" } else { "CD" }.to_owned(),
                     base: Some(money(base)),
-                    rate: Some(format!("{rate}")),
+                    // WCO 164 is a duty regime code (an..3), not the rate: UN 5305 `S`,
+                    // standard rate. The rate itself is implied by base and assessed amount.
+                    rate: Some("S".to_owned()),
                     assessed: Some(money(duty)),
                     currency: Some(duty_currency.to_owned()),
                     payment_method: Some("A".to_owned()),
@@ -1066,7 +1077,7 @@ impl World {
                 duties.push(DutyDraft {
                     tax_type: tax.to_owned(),
                     base: Some(money(b)),
-                    rate: Some(format!("{r}")),
+                    rate: Some("S".to_owned()),
                     assessed: Some(money(extra)),
                     currency: Some(duty_currency.to_owned()),
                     payment_method: Some("A".to_owned()),

@@ -36,7 +36,13 @@ pub struct SyntaxError {
 impl SyntaxError {
     /// Builds an error; `value` is cut to 80 characters so a 2 GB line never reaches a log.
     pub fn new(code: &'static str, locator: Locator, rule: impl Into<String>) -> SyntaxError {
-        SyntaxError { code, locator, field: None, value: None, rule: rule.into() }
+        SyntaxError {
+            code,
+            locator,
+            field: None,
+            value: None,
+            rule: rule.into(),
+        }
     }
 
     /// Names the field at fault.

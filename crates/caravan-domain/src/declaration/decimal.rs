@@ -60,7 +60,9 @@ impl Decimal {
         }
         let frac_trimmed = frac_part.trim_end_matches('0');
         if frac_trimmed.len() as u32 > fraction.min(6) {
-            return Err(DecimalError::TooManyDecimals { max: fraction.min(6) });
+            return Err(DecimalError::TooManyDecimals {
+                max: fraction.min(6),
+            });
         }
         let int_trimmed = int_part.trim_start_matches('0');
         // `n..16,3` allows 16 digits of which 3 are decimals: 13 before the point.
@@ -79,7 +81,9 @@ impl Decimal {
             frac_value += i128::from(b - b'0') * 10i128.pow(5 - k as u32);
         }
         micros += frac_value;
-        Ok(Decimal { micros: if negative { -micros } else { micros } })
+        Ok(Decimal {
+            micros: if negative { -micros } else { micros },
+        })
     }
 
     /// Builds a decimal from a count of millionths.
@@ -89,7 +93,9 @@ impl Decimal {
 
     /// Builds a decimal from a whole number.
     pub fn from_int(n: i64) -> Decimal {
-        Decimal { micros: i128::from(n) * SCALE }
+        Decimal {
+            micros: i128::from(n) * SCALE,
+        }
     }
 
     /// The value in millionths.
@@ -121,7 +127,9 @@ impl Decimal {
 
     /// Sum, saturating rather than overflowing (sums of validated values never get close).
     pub fn saturating_add(self, other: Decimal) -> Decimal {
-        Decimal { micros: self.micros.saturating_add(other.micros) }
+        Decimal {
+            micros: self.micros.saturating_add(other.micros),
+        }
     }
 }
 
@@ -171,8 +179,14 @@ mod tests {
 
     #[test]
     fn amount_format_limits_fraction() {
-        assert_eq!(Decimal::parse("1.2345", 16, 3), Err(DecimalError::TooManyDecimals { max: 3 }));
-        assert_eq!(Decimal::parse("1.2340", 16, 3).unwrap().to_string(), "1.234");
+        assert_eq!(
+            Decimal::parse("1.2345", 16, 3),
+            Err(DecimalError::TooManyDecimals { max: 3 })
+        );
+        assert_eq!(
+            Decimal::parse("1.2340", 16, 3).unwrap().to_string(),
+            "1.234"
+        );
     }
 
     proptest::proptest! {

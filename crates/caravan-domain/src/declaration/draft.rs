@@ -225,7 +225,8 @@ pub struct GoodsItemDraft {
     pub nature_of_transaction: Option<String>,
 }
 
-/// A duty or tax line: 113 type, 116 base, 164 rate regime, 120 assessed, 107 payment method.
+/// A duty or tax line: 113 type, 116 base, 164 duty regime code (`rate`, an..3, e.g. UN 5305
+/// `S` standard rate), 120 assessed, 107 payment method.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DutyDraft {
     pub tax_type: String,

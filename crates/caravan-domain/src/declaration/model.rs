@@ -407,7 +407,7 @@ pub struct Duty {
     pub tax_type: String,
     /// 116.
     pub base: Option<Decimal>,
-    /// 164 rate, as declared.
+    /// 164 duty regime code (an..3).
     pub rate: Option<String>,
     /// 120, never negative.
     pub assessed: Option<Decimal>,

@@ -61,7 +61,10 @@ impl ValidationContext {
 
     /// Context for local filings at a node of `node_country`.
     pub fn local(node_country: &str) -> ValidationContext {
-        ValidationContext { provenance: Provenance::Local, ..ValidationContext::partner(node_country) }
+        ValidationContext {
+            provenance: Provenance::Local,
+            ..ValidationContext::partner(node_country)
+        }
     }
 
     fn is_local(&self) -> bool {
@@ -108,7 +111,13 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} at {}", self.severity.as_str(), self.code, self.path)?;
+        write!(
+            f,
+            "{} {} at {}",
+            self.severity.as_str(),
+            self.code,
+            self.path
+        )?;
         if let Some(value) = &self.value {
             write!(f, " (value {value:?})")?;
         }
@@ -135,7 +144,9 @@ pub struct Rejected {
 impl Rejected {
     /// The errors alone.
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == Severity::Error)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
     }
 }
 
@@ -150,7 +161,10 @@ const ADDITIONAL_TYPES: &str = "ABCDEFJKQRXYZ";
 
 /// Validates a draft under `ctx`.
 pub fn validate(draft: &DeclarationDraft, ctx: &ValidationContext) -> Result<Validated, Rejected> {
-    let mut v = Validator { ctx, findings: Vec::new() };
+    let mut v = Validator {
+        ctx,
+        findings: Vec::new(),
+    };
     let declaration = v.declaration(draft);
     let mut findings = v.findings;
     if findings.iter().any(|f| f.severity == Severity::Error) {
@@ -158,7 +172,10 @@ pub fn validate(draft: &DeclarationDraft, ctx: &ValidationContext) -> Result<Val
         return Err(Rejected { findings });
     }
     match declaration {
-        Some(declaration) => Ok(Validated { declaration, findings }),
+        Some(declaration) => Ok(Validated {
+            declaration,
+            findings,
+        }),
         None => Err(Rejected { findings }),
     }
 }
@@ -180,7 +197,14 @@ fn non_blank(v: &Option<String>) -> Option<&str> {
 }
 
 impl Validator<'_> {
-    fn push(&mut self, severity: Severity, code: &'static str, path: &str, value: Option<&str>, message: impl Into<String>) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        path: &str,
+        value: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.findings.push(Finding {
             severity,
             code,
@@ -190,16 +214,32 @@ impl Validator<'_> {
         });
     }
 
-    fn error(&mut self, code: &'static str, path: &str, value: Option<&str>, message: impl Into<String>) {
+    fn error(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        value: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.push(Severity::Error, code, path, value, message);
     }
 
-    fn warn(&mut self, code: &'static str, path: &str, value: Option<&str>, message: impl Into<String>) {
+    fn warn(
+        &mut self,
+        code: &'static str,
+        path: &str,
+        value: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.push(Severity::Warning, code, path, value, message);
     }
 
     fn severity(&self, error_when_local: bool) -> Severity {
-        if error_when_local && self.ctx.is_local() { Severity::Error } else { Severity::Warning }
+        if error_when_local && self.ctx.is_local() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        }
     }
 
     fn id_finding(&mut self, severity: Severity, err: &IdError, path: &str, value: &str) {
@@ -218,7 +258,10 @@ impl Validator<'_> {
             Ok(value) => Declared::Valid(value),
             Err(err) => {
                 self.id_finding(severity, &err, path, raw);
-                Declared::Defective { raw: raw.trim().to_owned(), code: err.code() }
+                Declared::Defective {
+                    raw: raw.trim().to_owned(),
+                    code: err.code(),
+                }
             }
         }
     }
@@ -237,7 +280,10 @@ impl Validator<'_> {
         let raw = non_blank(raw)?;
         // Group codes such as EU are valid origins (spec 2.4) but not ISO 3166-1 entries.
         if matches!(raw, "EU") {
-            return Some(Declared::Defective { raw: raw.to_owned(), code: "ORIGIN_GROUP" });
+            return Some(Declared::Defective {
+                raw: raw.to_owned(),
+                code: "ORIGIN_GROUP",
+            });
         }
         self.country(&Some(raw.to_owned()), path)
     }
@@ -245,13 +291,21 @@ impl Validator<'_> {
     fn currency(&mut self, raw: &Option<String>, path: &str) -> Option<Declared<CurrencyCode>> {
         let raw = non_blank(raw)?;
         let well_formed = raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_alphabetic());
-        let severity =
-            if self.ctx.is_local() || !well_formed { Severity::Error } else { Severity::Warning };
+        let severity = if self.ctx.is_local() || !well_formed {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         let declared = self.declared(raw, path, severity, CurrencyCode::parse);
         if let Declared::Valid(code) = &declared
             && code.is_withdrawn()
         {
-            self.warn("ID_CURRENCY_WITHDRAWN", path, Some(raw), "ISO 4217 currency has been withdrawn");
+            self.warn(
+                "ID_CURRENCY_WITHDRAWN",
+                path,
+                Some(raw),
+                "ISO 4217 currency has been withdrawn",
+            );
         }
         Some(declared)
     }
@@ -263,12 +317,23 @@ impl Validator<'_> {
             && !code.is_known()
             && refdata::locodes().covers(&code.as_str()[..2])
         {
-            self.warn("ID_LOCODE_UNKNOWN", path, Some(raw), "not in the UN/LOCODE list for this country");
+            self.warn(
+                "ID_LOCODE_UNKNOWN",
+                path,
+                Some(raw),
+                "not in the UN/LOCODE list for this country",
+            );
         }
         Some(declared)
     }
 
-    fn decimal(&mut self, raw: &Option<String>, path: &str, total: u32, fraction: u32) -> Option<Decimal> {
+    fn decimal(
+        &mut self,
+        raw: &Option<String>,
+        path: &str,
+        total: u32,
+        fraction: u32,
+    ) -> Option<Decimal> {
         let raw = non_blank(raw)?;
         match Decimal::parse(raw, total, fraction) {
             Ok(d) => Some(d),
@@ -279,7 +344,12 @@ impl Validator<'_> {
                         "DECL_NUMBER_RANGE"
                     }
                 };
-                self.error(code, path, Some(raw), format!("n..{total},{fraction}: {err}"));
+                self.error(
+                    code,
+                    path,
+                    Some(raw),
+                    format!("n..{total},{fraction}: {err}"),
+                );
                 None
             }
         }
@@ -288,15 +358,29 @@ impl Validator<'_> {
     fn amount(&mut self, raw: &Option<String>, path: &str) -> Option<Decimal> {
         let value = self.decimal(raw, path, 16, 3)?;
         if value.is_negative() {
-            self.error("DECL_AMOUNT_NEGATIVE", path, raw.as_deref(), "amount must not be negative");
+            self.error(
+                "DECL_AMOUNT_NEGATIVE",
+                path,
+                raw.as_deref(),
+                "amount must not be negative",
+            );
         }
         Some(value)
     }
 
-    fn mass(&mut self, raw: &Option<String>, path: &str, must_be_positive: bool) -> Option<Decimal> {
+    fn mass(
+        &mut self,
+        raw: &Option<String>,
+        path: &str,
+        must_be_positive: bool,
+    ) -> Option<Decimal> {
         let value = self.decimal(raw, path, 16, 6)?;
         if value.is_negative() || (must_be_positive && value == Decimal::ZERO) {
-            let rule = if must_be_positive { "mass must be above zero" } else { "mass must not be negative" };
+            let rule = if must_be_positive {
+                "mass must be above zero"
+            } else {
+                "mass must not be negative"
+            };
             self.error("DECL_MASS_NEGATIVE", path, raw.as_deref(), rule);
         } else if value > Decimal::from_int(MAX_CREDIBLE_MASS_KG) {
             self.error(
@@ -314,7 +398,12 @@ impl Validator<'_> {
         match raw.parse::<T>() {
             Ok(n) if raw.bytes().all(|b| b.is_ascii_digit()) => Some(n),
             _ => {
-                self.error("DECL_COUNT_FORMAT", path, Some(raw), "must be a whole number, not negative");
+                self.error(
+                    "DECL_COUNT_FORMAT",
+                    path,
+                    Some(raw),
+                    "must be a whole number, not negative",
+                );
                 None
             }
         }
@@ -344,7 +433,12 @@ impl Validator<'_> {
         match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
-                self.error("DECL_DATE_FORMAT", path, Some(raw), "ISO 8601 date (YYYY-MM-DD) required");
+                self.error(
+                    "DECL_DATE_FORMAT",
+                    path,
+                    Some(raw),
+                    "ISO 8601 date (YYYY-MM-DD) required",
+                );
                 None
             }
         }
@@ -356,7 +450,12 @@ impl Validator<'_> {
             return None;
         }
         if value.chars().count() > max_chars {
-            self.error("DECL_TEXT_TOO_LONG", path, Some(value), format!("at most {max_chars} characters"));
+            self.error(
+                "DECL_TEXT_TOO_LONG",
+                path,
+                Some(value),
+                format!("at most {max_chars} characters"),
+            );
         }
         Some(value.to_owned())
     }
@@ -366,7 +465,12 @@ impl Validator<'_> {
         match raw.parse::<u8>() {
             Ok(m) if m <= 9 && raw.len() == 1 => Some(m),
             _ => {
-                self.error("DECL_TRANSPORT_MODE", path, Some(raw), "UN/ECE Rec 19 mode must be one digit 0-9");
+                self.error(
+                    "DECL_TRANSPORT_MODE",
+                    path,
+                    Some(raw),
+                    "UN/ECE Rec 19 mode must be one digit 0-9",
+                );
                 None
             }
         }
@@ -380,15 +484,19 @@ impl Validator<'_> {
         let outcome = self.outcome(d);
         let header = header?;
         let direction = match header.direction {
-            Direction::Export if header.type_code.starts_with("CO")
-                && parties.iter().any(|p| p.role == PartyRole::Importer) =>
+            Direction::Export
+                if header.type_code.starts_with("CO")
+                    && parties.iter().any(|p| p.role == PartyRole::Importer) =>
             {
                 Direction::Import
             }
             other => other,
         };
         let declaration = Declaration {
-            header: Header { direction, ..header },
+            header: Header {
+                direction,
+                ..header
+            },
             parties,
             transport,
             items,
@@ -404,10 +512,16 @@ impl Validator<'_> {
         let type_code = h.type_code.trim().to_ascii_uppercase();
         let direction = match (type_code.get(..2), type_code.get(2..)) {
             _ if type_code == "INV" => Some(Direction::Amendment),
-            (Some("IM"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => Some(Direction::Import),
-            (Some("EX"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => Some(Direction::Export),
+            (Some("IM"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => {
+                Some(Direction::Import)
+            }
+            (Some("EX"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => {
+                Some(Direction::Export)
+            }
             (Some("CO"), Some("R")) => Some(Direction::Amendment),
-            (Some("CO"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => Some(Direction::Export),
+            (Some("CO"), Some(t)) if t.len() == 1 && ADDITIONAL_TYPES.contains(t) => {
+                Some(Direction::Export)
+            }
             _ => None,
         };
         if direction.is_none() {
@@ -429,9 +543,19 @@ impl Validator<'_> {
         }
         let lrn = h.lrn.trim();
         if lrn.is_empty() {
-            self.error("DECL_LRN_MISSING", "header.lrn", None, "the trader reference (LRN) is required");
+            self.error(
+                "DECL_LRN_MISSING",
+                "header.lrn",
+                None,
+                "the trader reference (LRN) is required",
+            );
         } else if lrn.chars().count() > 35 {
-            self.error("DECL_LRN_TOO_LONG", "header.lrn", Some(lrn), "the LRN is at most 35 characters (an..35)");
+            self.error(
+                "DECL_LRN_TOO_LONG",
+                "header.lrn",
+                Some(lrn),
+                "the LRN is at most 35 characters (an..35)",
+            );
         }
         let mrn = self.text(&h.mrn, "header.mrn", 70);
         if let Some(mrn) = &mrn {
@@ -441,7 +565,12 @@ impl Validator<'_> {
         if let (Some(issued), Some(now)) = (issued_at, self.ctx.now)
             && issued > now + chrono::Duration::hours(24)
         {
-            self.warn("DECL_ISSUED_IN_FUTURE", "header.issued_at", h.issued_at.as_deref(), "issued more than 24 hours in the future");
+            self.warn(
+                "DECL_ISSUED_IN_FUTURE",
+                "header.issued_at",
+                h.issued_at.as_deref(),
+                "issued more than 24 hours in the future",
+            );
         }
         let place_of_issue = self.locode(&h.place_of_issue, "header.place_of_issue");
         let accepted_at = self.timestamp(&h.accepted_at, "header.accepted_at");
@@ -458,13 +587,23 @@ impl Validator<'_> {
         if let Some(terms) = &delivery_terms
             && !refdata::is_incoterm(terms)
         {
-            self.warn("DECL_INCOTERMS", "header.delivery_terms", Some(terms), "not an Incoterms 2010 or 2020 code");
+            self.warn(
+                "DECL_INCOTERMS",
+                "header.delivery_terms",
+                Some(terms),
+                "not an Incoterms 2010 or 2020 code",
+            );
         }
         let valuation_method = self.text(&h.valuation_method, "header.valuation_method", 3);
         if let Some(method) = &valuation_method
             && !matches!(method.as_str(), "1" | "2" | "3" | "4" | "5" | "6")
         {
-            self.warn("DECL_VALUATION_METHOD", "header.valuation_method", Some(method), "not a WTO valuation method 1-6");
+            self.warn(
+                "DECL_VALUATION_METHOD",
+                "header.valuation_method",
+                Some(method),
+                "not a WTO valuation method 1-6",
+            );
         }
         let freight_charge = self.amount(&h.freight_charge, "header.freight_charge");
         let freight_currency = self.currency(&h.freight_currency, "header.freight_currency");
@@ -487,10 +626,18 @@ impl Validator<'_> {
             delivery_terms,
             delivery_place: self.text(&h.delivery_place, "header.delivery_place", 17),
             valuation_method,
-            nature_of_transaction: self.text(&h.nature_of_transaction, "header.nature_of_transaction", 2),
+            nature_of_transaction: self.text(
+                &h.nature_of_transaction,
+                "header.nature_of_transaction",
+                2,
+            ),
             freight_charge,
             freight_currency,
-            freight_payment_method: self.text(&h.freight_payment_method, "header.freight_payment_method", 3),
+            freight_payment_method: self.text(
+                &h.freight_payment_method,
+                "header.freight_payment_method",
+                3,
+            ),
         })
     }
 
@@ -504,14 +651,26 @@ impl Validator<'_> {
         if (us_local || entry_shaped)
             && let Err(err) = CbpEntryNumber::parse(mrn)
         {
-            let severity = if us_local { Severity::Error } else { Severity::Warning };
+            let severity = if us_local {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
             self.id_finding(severity, &err, "header.mrn", mrn);
         }
     }
 
     fn check_office(&mut self, office: &str, path: &str) {
-        if self.ctx.is_local() && !self.ctx.offices.is_empty() && !self.ctx.offices.iter().any(|o| o == office) {
-            self.error("DECL_OFFICE_UNKNOWN", path, Some(office), "not one of this node's customs offices");
+        if self.ctx.is_local()
+            && !self.ctx.offices.is_empty()
+            && !self.ctx.offices.iter().any(|o| o == office)
+        {
+            self.error(
+                "DECL_OFFICE_UNKNOWN",
+                path,
+                Some(office),
+                "not one of this node's customs offices",
+            );
         }
     }
 
@@ -528,15 +687,30 @@ impl Validator<'_> {
             let address = Address {
                 line: self.text(&draft.address.line, &format!("{path}.address.line"), 70),
                 city: self.text(&draft.address.city, &format!("{path}.address.city"), 35),
-                postcode: self.text(&draft.address.postcode, &format!("{path}.address.postcode"), 9),
+                postcode: self.text(
+                    &draft.address.postcode,
+                    &format!("{path}.address.postcode"),
+                    9,
+                ),
                 country: self.country(&draft.address.country, &format!("{path}.address.country")),
-                subdivision: self.text(&draft.address.subdivision, &format!("{path}.address.subdivision"), 9),
+                subdivision: self.text(
+                    &draft.address.subdivision,
+                    &format!("{path}.address.subdivision"),
+                    9,
+                ),
             };
-            if matches!(role, PartyRole::Exporter | PartyRole::Consignor | PartyRole::Consignee)
-                && id.is_none()
+            if matches!(
+                role,
+                PartyRole::Exporter | PartyRole::Consignor | PartyRole::Consignee
+            ) && id.is_none()
                 && (name.is_none() || address.country.is_none())
             {
-                self.error("DECL_PARTY_INCOMPLETE", &path, None, "an identifier, or a name and a country, is required");
+                self.error(
+                    "DECL_PARTY_INCOMPLETE",
+                    &path,
+                    None,
+                    "an identifier, or a name and a country, is required",
+                );
             }
             parties.push(Party {
                 role,
@@ -559,7 +733,12 @@ impl Validator<'_> {
             Some(s) => match PartyIdScheme::parse(s) {
                 Ok(scheme) => scheme,
                 Err(_) => {
-                    self.warn("ID_SCHEME_UNKNOWN", &format!("{path}.id_scheme"), Some(s), "unknown identifier scheme; stored verbatim");
+                    self.warn(
+                        "ID_SCHEME_UNKNOWN",
+                        &format!("{path}.id_scheme"),
+                        Some(s),
+                        "unknown identifier scheme; stored verbatim",
+                    );
                     PartyIdScheme::Other
                 }
             },
@@ -582,7 +761,12 @@ impl Validator<'_> {
             Some("1") => Some(true),
             Some("0") => Some(false),
             Some(other) => {
-                self.error("DECL_CONTAINER_INDICATOR", "transport.container_indicator", Some(other), "must be 0 or 1");
+                self.error(
+                    "DECL_CONTAINER_INDICATOR",
+                    "transport.container_indicator",
+                    Some(other),
+                    "must be 0 or 1",
+                );
                 None
             }
         };
@@ -593,12 +777,25 @@ impl Validator<'_> {
             .map(|(n, e)| {
                 let path = format!("transport.equipment[{}].container_id", n + 1);
                 // Container owners worldwide issue these numbers: always a warning.
-                let container = self.declared(&e.container_id, &path, Severity::Warning, ContainerNumber::parse);
-                Equipment { container, seals: e.seals.clone() }
+                let container = self.declared(
+                    &e.container_id,
+                    &path,
+                    Severity::Warning,
+                    ContainerNumber::parse,
+                );
+                Equipment {
+                    container,
+                    seals: e.seals.clone(),
+                }
             })
             .collect();
         if container_indicator == Some(true) && equipment.is_empty() {
-            self.warn("DECL_CONTAINER_MISSING", "transport.equipment", None, "container indicator is 1 but no equipment is listed");
+            self.warn(
+                "DECL_CONTAINER_MISSING",
+                "transport.equipment",
+                None,
+                "container indicator is 1 but no equipment is listed",
+            );
         }
         let border_means_type = self.text(&t.border_means_type, "transport.border_means_type", 17);
         let border_means_id = self.text(&t.border_means_id, "transport.border_means_id", 35);
@@ -619,26 +816,51 @@ impl Validator<'_> {
             inland_mode: self.mode(&t.inland_mode, "transport.inland_mode"),
             border_means_id,
             border_means_type,
-            border_means_nationality: self.country(&t.border_means_nationality, "transport.border_means_nationality"),
+            border_means_nationality: self.country(
+                &t.border_means_nationality,
+                "transport.border_means_nationality",
+            ),
             arrival_means_id: self.text(&t.arrival_means_id, "transport.arrival_means_id", 35),
-            arrival_means_type: self.text(&t.arrival_means_type, "transport.arrival_means_type", 17),
-            departure_means_id: self.text(&t.departure_means_id, "transport.departure_means_id", 35),
+            arrival_means_type: self.text(
+                &t.arrival_means_type,
+                "transport.arrival_means_type",
+                17,
+            ),
+            departure_means_id: self.text(
+                &t.departure_means_id,
+                "transport.departure_means_id",
+                35,
+            ),
             documents,
             goods_location: self.text(&t.goods_location, "transport.goods_location", 256),
             loading_place: self.locode(&t.loading_place, "transport.loading_place"),
             unloading_place: self.locode(&t.unloading_place, "transport.unloading_place"),
             dispatch_country: self.country(&t.dispatch_country, "transport.dispatch_country"),
-            destination_country: self.country(&t.destination_country, "transport.destination_country"),
+            destination_country: self
+                .country(&t.destination_country, "transport.destination_country"),
             routing_countries: t
                 .routing_countries
                 .iter()
                 .enumerate()
-                .filter_map(|(n, c)| self.country(&Some(c.clone()), &format!("transport.routing_countries[{}]", n + 1)))
+                .filter_map(|(n, c)| {
+                    self.country(
+                        &Some(c.clone()),
+                        &format!("transport.routing_countries[{}]", n + 1),
+                    )
+                })
                 .collect(),
             entry_office: self.text(&t.entry_office, "transport.entry_office", 17),
             exit_office: self.text(&t.exit_office, "transport.exit_office", 17),
-            supervising_office: self.text(&t.supervising_office, "transport.supervising_office", 17),
-            presentation_office: self.text(&t.presentation_office, "transport.presentation_office", 17),
+            supervising_office: self.text(
+                &t.supervising_office,
+                "transport.supervising_office",
+                17,
+            ),
+            presentation_office: self.text(
+                &t.presentation_office,
+                "transport.presentation_office",
+                17,
+            ),
             departure_date: self.date(&t.departure_date, "transport.departure_date"),
             arrival_date: self.date(&t.arrival_date, "transport.arrival_date"),
         }
@@ -646,7 +868,12 @@ impl Validator<'_> {
 
     fn check_transport_document(&mut self, doc: &DocumentDraft, path: &str) {
         if doc.id.trim().is_empty() {
-            self.error("DECL_DOCUMENT_ID_MISSING", path, None, "a document needs its reference");
+            self.error(
+                "DECL_DOCUMENT_ID_MISSING",
+                path,
+                None,
+                "a document needs its reference",
+            );
             return;
         }
         match doc.type_code.as_deref().map(str::trim) {
@@ -665,7 +892,12 @@ impl Validator<'_> {
                     && id[..4].bytes().all(|b| b.is_ascii_uppercase())
                     && id[4..].bytes().all(|b| b.is_ascii_alphanumeric());
                 if !scac_ok {
-                    self.warn("DECL_BL_AMS_FORMAT", &format!("{path}.id"), Some(id), "US AMS bill of lading is a 4-letter SCAC followed by up to 12 characters");
+                    self.warn(
+                        "DECL_BL_AMS_FORMAT",
+                        &format!("{path}.id"),
+                        Some(id),
+                        "US AMS bill of lading is a 4-letter SCAC followed by up to 12 characters",
+                    );
                 }
             }
             _ => {}
@@ -686,14 +918,35 @@ impl Validator<'_> {
                     format!("goods items must be numbered 1..n without gaps or repeats; expected {expected}"),
                 ),
             }
-            let commodity_code = self.commodity(item.commodity_code.as_deref(), &format!("{path}.commodity_code"));
-            let description = item.description.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            let commodity_code = self.commodity(
+                item.commodity_code.as_deref(),
+                &format!("{path}.commodity_code"),
+            );
+            let description = item
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
             match description {
-                None if commodity_code.is_some() => self.error("DECL_DESCRIPTION_MISSING", &format!("{path}.description"), None, "a goods item needs a description"),
-                Some(text) if GENERIC_DESCRIPTIONS.contains(&text.to_lowercase().as_str()) => {
-                    self.warn("DECL_DESCRIPTION_GENERIC", &format!("{path}.description"), Some(text), "a generic word does not describe the goods")
-                }
-                Some(text) if text.chars().count() > 512 => self.error("DECL_TEXT_TOO_LONG", &format!("{path}.description"), Some(text), "at most 512 characters"),
+                None if commodity_code.is_some() => self.error(
+                    "DECL_DESCRIPTION_MISSING",
+                    &format!("{path}.description"),
+                    None,
+                    "a goods item needs a description",
+                ),
+                Some(text) if GENERIC_DESCRIPTIONS.contains(&text.to_lowercase().as_str()) => self
+                    .warn(
+                        "DECL_DESCRIPTION_GENERIC",
+                        &format!("{path}.description"),
+                        Some(text),
+                        "a generic word does not describe the goods",
+                    ),
+                Some(text) if text.chars().count() > 512 => self.error(
+                    "DECL_TEXT_TOO_LONG",
+                    &format!("{path}.description"),
+                    Some(text),
+                    "at most 512 characters",
+                ),
                 _ => {}
             }
             let gross_mass = self.mass(&item.gross_mass, &format!("{path}.gross_mass"), true);
@@ -701,24 +954,48 @@ impl Validator<'_> {
             if let (Some(gross), Some(net)) = (gross_mass, net_mass)
                 && net > gross
             {
-                self.warn("DECL_NET_ABOVE_GROSS", &format!("{path}.net_mass"), item.net_mass.as_deref(), "net mass is above gross mass");
+                self.warn(
+                    "DECL_NET_ABOVE_GROSS",
+                    &format!("{path}.net_mass"),
+                    item.net_mass.as_deref(),
+                    "net mass is above gross mass",
+                );
             }
             let quantity = self.decimal(&item.quantity, &format!("{path}.quantity"), 16, 6);
             if quantity.is_some_and(Decimal::is_negative) {
-                self.error("DECL_QUANTITY_NEGATIVE", &format!("{path}.quantity"), item.quantity.as_deref(), "quantity must not be negative");
+                self.error(
+                    "DECL_QUANTITY_NEGATIVE",
+                    &format!("{path}.quantity"),
+                    item.quantity.as_deref(),
+                    "quantity must not be negative",
+                );
             }
             let quantity_unit = self.text(&item.quantity_unit, &format!("{path}.quantity_unit"), 3);
             if let Some(unit) = &quantity_unit
                 && !(2..=3).contains(&unit.len())
             {
-                self.warn("DECL_UNIT_REC20", &format!("{path}.quantity_unit"), Some(unit), "not shaped like a UN/ECE Rec 20 unit code");
+                self.warn(
+                    "DECL_UNIT_REC20",
+                    &format!("{path}.quantity_unit"),
+                    Some(unit),
+                    "not shaped like a UN/ECE Rec 20 unit code",
+                );
             }
             let package_kind = self.text(&item.package_kind, &format!("{path}.package_kind"), 2);
-            let un_dangerous_goods = self.text(&item.un_dangerous_goods, &format!("{path}.un_dangerous_goods"), 4);
+            let un_dangerous_goods = self.text(
+                &item.un_dangerous_goods,
+                &format!("{path}.un_dangerous_goods"),
+                4,
+            );
             if let Some(un) = &un_dangerous_goods
                 && !(un.len() == 4 && un.bytes().all(|b| b.is_ascii_digit()))
             {
-                self.warn("DECL_UN_NUMBER", &format!("{path}.un_dangerous_goods"), Some(un), "UN dangerous goods number is 4 digits");
+                self.warn(
+                    "DECL_UN_NUMBER",
+                    &format!("{path}.un_dangerous_goods"),
+                    Some(un),
+                    "UN dangerous goods number is 4 digits",
+                );
             }
             let procedure = self.text(&item.procedure, &format!("{path}.procedure"), 7);
             if let Some(code) = &procedure
@@ -726,7 +1003,12 @@ impl Validator<'_> {
                 && !self.ctx.procedures.is_empty()
                 && !self.ctx.procedures.iter().any(|p| p == code)
             {
-                self.error("DECL_PROCEDURE_UNKNOWN", &format!("{path}.procedure"), Some(code), "not in this node's procedure list");
+                self.error(
+                    "DECL_PROCEDURE_UNKNOWN",
+                    &format!("{path}.procedure"),
+                    Some(code),
+                    "not in this node's procedure list",
+                );
             }
             let duties = item
                 .duties
@@ -736,40 +1018,66 @@ impl Validator<'_> {
                     let dpath = format!("{path}.duties[{}]", k + 1);
                     Duty {
                         tax_type: duty.tax_type.trim().to_owned(),
-                        base: self.decimal(&duty.base, &format!("{dpath}.base"), 16, 6),
-                        rate: self.text(&duty.rate, &format!("{dpath}.rate"), 17),
+                        base: self.decimal(&duty.base, &format!("{dpath}.base"), 16, 3),
+                        rate: self.text(&duty.rate, &format!("{dpath}.rate"), 3),
                         assessed: self.amount(&duty.assessed, &format!("{dpath}.assessed")),
                         currency: self.currency(&duty.currency, &format!("{dpath}.currency")),
-                        payment_method: self.text(&duty.payment_method, &format!("{dpath}.payment_method"), 1),
+                        payment_method: self.text(
+                            &duty.payment_method,
+                            &format!("{dpath}.payment_method"),
+                            1,
+                        ),
                     }
                 })
                 .collect();
             items.push(GoodsItem {
                 sequence: expected,
                 commodity_code,
-                classification_type: self.text(&item.classification_type, &format!("{path}.classification_type"), 4),
+                classification_type: self.text(
+                    &item.classification_type,
+                    &format!("{path}.classification_type"),
+                    4,
+                ),
                 description: description.map(str::to_owned),
-                origin_country: self.origin(&item.origin_country, &format!("{path}.origin_country")),
+                origin_country: self
+                    .origin(&item.origin_country, &format!("{path}.origin_country")),
                 origin_type: self.text(&item.origin_type, &format!("{path}.origin_type"), 1),
                 gross_mass,
                 net_mass,
                 quantity,
                 quantity_unit,
-                packages_count: self.count::<u64>(&item.packages_count, &format!("{path}.packages_count")),
+                packages_count: self
+                    .count::<u64>(&item.packages_count, &format!("{path}.packages_count")),
                 package_kind,
-                package_marks: self.text(&item.package_marks, &format!("{path}.package_marks"), 512),
+                package_marks: self.text(
+                    &item.package_marks,
+                    &format!("{path}.package_marks"),
+                    512,
+                ),
                 item_price: self.amount(&item.item_price, &format!("{path}.item_price")),
                 customs_value: self.amount(&item.customs_value, &format!("{path}.customs_value")),
-                statistical_value: self.amount(&item.statistical_value, &format!("{path}.statistical_value")),
-                value_currency: self.currency(&item.value_currency, &format!("{path}.value_currency")),
+                statistical_value: self.amount(
+                    &item.statistical_value,
+                    &format!("{path}.statistical_value"),
+                ),
+                value_currency: self
+                    .currency(&item.value_currency, &format!("{path}.value_currency")),
                 procedure,
-                previous_procedure: self.text(&item.previous_procedure, &format!("{path}.previous_procedure"), 7),
+                previous_procedure: self.text(
+                    &item.previous_procedure,
+                    &format!("{path}.previous_procedure"),
+                    7,
+                ),
                 additional_procedures: item.additional_procedures.clone(),
                 duties,
                 previous_documents: item.previous_documents.clone(),
                 additional_documents: item.additional_documents.clone(),
                 un_dangerous_goods,
-                nature_of_transaction: self.text(&item.nature_of_transaction, &format!("{path}.nature_of_transaction"), 2),
+                nature_of_transaction: self.text(
+                    &item.nature_of_transaction,
+                    &format!("{path}.nature_of_transaction"),
+                    2,
+                ),
             });
         }
         let _ = header;
@@ -792,14 +1100,24 @@ impl Validator<'_> {
         let o = d.outcome.as_ref()?;
         let lane = Lane::parse(&o.lane);
         if lane.is_none() {
-            self.error("DECL_OUTCOME_LANE", "outcome.lane", Some(&o.lane), "lane must be green, yellow or red");
+            self.error(
+                "DECL_OUTCOME_LANE",
+                "outcome.lane",
+                Some(&o.lane),
+                "lane must be green, yellow or red",
+            );
         }
         let inspection_result = match non_blank(&o.inspection_result) {
             None => None,
             Some(raw) => {
                 let parsed = InspectionResult::parse(raw);
                 if parsed.is_none() {
-                    self.error("DECL_OUTCOME_INSPECTION", "outcome.inspection_result", Some(raw), "must be not_inspected, no_discrepancy or discrepancy");
+                    self.error(
+                        "DECL_OUTCOME_INSPECTION",
+                        "outcome.inspection_result",
+                        Some(raw),
+                        "must be not_inspected, no_discrepancy or discrepancy",
+                    );
                 }
                 parsed
             }
@@ -809,7 +1127,12 @@ impl Validator<'_> {
             Some("true") => Some(true),
             Some("false") => Some(false),
             Some(other) => {
-                self.error("DECL_OUTCOME_SEIZED", "outcome.seized", Some(other), "must be true or false");
+                self.error(
+                    "DECL_OUTCOME_SEIZED",
+                    "outcome.seized",
+                    Some(other),
+                    "must be true or false",
+                );
                 None
             }
         };
@@ -833,28 +1156,55 @@ impl Validator<'_> {
                 "DECL_ITEM_COUNT",
                 "header.goods_item_count",
                 Some(&count.to_string()),
-                format!("declares {count} goods items but {} are present", d.items.len()),
+                format!(
+                    "declares {count} goods items but {} are present",
+                    d.items.len()
+                ),
             );
         }
         if let Some(total) = h.total_packages {
             let sum: u64 = d.items.iter().filter_map(|i| i.packages_count).sum();
             if d.items.iter().any(|i| i.packages_count.is_some()) && sum != total {
-                self.warn("DECL_TOTAL_PACKAGES", "header.total_packages", Some(&total.to_string()), format!("items declare {sum} packages in all"));
+                self.warn(
+                    "DECL_TOTAL_PACKAGES",
+                    "header.total_packages",
+                    Some(&total.to_string()),
+                    format!("items declare {sum} packages in all"),
+                );
             }
         }
         if let Some(total) = h.total_gross_mass {
-            let sum = d.items.iter().filter_map(|i| i.gross_mass).fold(Decimal::ZERO, Decimal::saturating_add);
+            let sum = d
+                .items
+                .iter()
+                .filter_map(|i| i.gross_mass)
+                .fold(Decimal::ZERO, Decimal::saturating_add);
             // Below the item sum by more than 1 %.
             if total.micros() * 100 < sum.micros() * 99 {
-                self.warn("DECL_TOTAL_GROSS_MASS", "header.total_gross_mass", Some(&total.to_string()), format!("below the sum of item gross masses ({sum} kg) by more than 1 %"));
+                self.warn(
+                    "DECL_TOTAL_GROSS_MASS",
+                    "header.total_gross_mass",
+                    Some(&total.to_string()),
+                    format!("below the sum of item gross masses ({sum} kg) by more than 1 %"),
+                );
             }
         }
         let has_goods = d.items.iter().any(|i| i.commodity_code.is_some());
         if h.direction == Direction::Import && has_goods && d.party(PartyRole::Importer).is_none() {
-            self.error("DECL_IMPORTER_MISSING", "parties[IM]", None, "an import that declares goods needs an importer");
+            self.error(
+                "DECL_IMPORTER_MISSING",
+                "parties[IM]",
+                None,
+                "an import that declares goods needs an importer",
+            );
         }
         if h.direction != Direction::Amendment && d.party(PartyRole::Declarant).is_none() {
-            self.error("DECL_DECLARANT_MISSING", "parties[DT]", None, "the declarant is required");
+            self.error(
+                "DECL_DECLARANT_MISSING",
+                "parties[DT]",
+                None,
+                "the declarant is required",
+            );
         }
         let representation = d
             .parties
@@ -862,7 +1212,12 @@ impl Validator<'_> {
             .filter_map(|p| p.function_code.as_deref())
             .any(|f| f == "2" || f == "3");
         if representation && d.party(PartyRole::Representative).is_none() {
-            self.error("DECL_REPRESENTATIVE_MISSING", "parties[AE]", None, "function 2 or 3 (direct or indirect representation) needs a representative");
+            self.error(
+                "DECL_REPRESENTATIVE_MISSING",
+                "parties[AE]",
+                None,
+                "function 2 or 3 (direct or indirect representation) needs a representative",
+            );
         }
     }
 }

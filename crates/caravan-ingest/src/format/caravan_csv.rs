@@ -45,8 +45,17 @@ pub const PARTY_ROLES: [(&str, &str); 12] = [
     ("manufacturer", "MF"),
 ];
 
-const PARTY_FIELDS: [&str; 9] =
-    ["id_scheme", "id", "name", "line", "city", "postcode", "country", "subdivision", "function_code"];
+const PARTY_FIELDS: [&str; 9] = [
+    "id_scheme",
+    "id",
+    "name",
+    "line",
+    "city",
+    "postcode",
+    "country",
+    "subdivision",
+    "function_code",
+];
 
 type DeclGet = fn(&DeclarationDraft) -> Option<String>;
 type DeclSet = fn(&mut DeclarationDraft, String);
@@ -84,19 +93,34 @@ macro_rules! decl_opt {
 
 macro_rules! item_opt {
     ($name:literal, $field:ident) => {
-        ($name, Access::Item(|i| i.$field.clone(), |i, v| i.$field = Some(v)))
+        (
+            $name,
+            Access::Item(|i| i.$field.clone(), |i, v| i.$field = Some(v)),
+        )
     };
 }
 
 fn declaration_columns() -> Vec<(&'static str, Access)> {
     vec![
-        ("model_version", Access::Declaration(|_| Some(MODEL_VERSION.to_owned()), |_, _| {})),
-        ("type_code", Access::Declaration(|d| some(&d.header.type_code), |d, v| d.header.type_code = v)),
+        (
+            "model_version",
+            Access::Declaration(|_| Some(MODEL_VERSION.to_owned()), |_, _| {}),
+        ),
+        (
+            "type_code",
+            Access::Declaration(|d| some(&d.header.type_code), |d, v| d.header.type_code = v),
+        ),
         (
             "function_code",
-            Access::Declaration(|d| some(&d.header.function_code), |d, v| d.header.function_code = v),
+            Access::Declaration(
+                |d| some(&d.header.function_code),
+                |d, v| d.header.function_code = v,
+            ),
         ),
-        ("lrn", Access::Declaration(|d| some(&d.header.lrn), |d, v| d.header.lrn = v)),
+        (
+            "lrn",
+            Access::Declaration(|d| some(&d.header.lrn), |d, v| d.header.lrn = v),
+        ),
         decl_opt!("mrn", header.mrn),
         decl_opt!("issued_at", header.issued_at),
         decl_opt!("place_of_issue", header.place_of_issue),
@@ -131,7 +155,10 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
                         .into_iter()
                         .map(|mut fields| {
                             let container_id = fields.remove(0);
-                            EquipmentDraft { container_id, seals: fields }
+                            EquipmentDraft {
+                                container_id,
+                                seals: fields,
+                            }
                         })
                         .collect()
                 },
@@ -141,7 +168,10 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
         decl_opt!("inland_mode", transport.inland_mode),
         decl_opt!("border_means_id", transport.border_means_id),
         decl_opt!("border_means_type", transport.border_means_type),
-        decl_opt!("border_means_nationality", transport.border_means_nationality),
+        decl_opt!(
+            "border_means_nationality",
+            transport.border_means_nationality
+        ),
         decl_opt!("arrival_means_id", transport.arrival_means_id),
         decl_opt!("arrival_means_type", transport.arrival_means_type),
         decl_opt!("departure_means_id", transport.departure_means_id),
@@ -160,10 +190,19 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
         (
             "routing_countries",
             Access::Declaration(
-                |d| join_list(d.transport.routing_countries.iter().map(|c| vec![c.clone()])),
+                |d| {
+                    join_list(
+                        d.transport
+                            .routing_countries
+                            .iter()
+                            .map(|c| vec![c.clone()]),
+                    )
+                },
                 |d, v| {
-                    d.transport.routing_countries =
-                        split_list(&v).into_iter().filter_map(|f| f.into_iter().next()).collect()
+                    d.transport.routing_countries = split_list(&v)
+                        .into_iter()
+                        .filter_map(|f| f.into_iter().next())
+                        .collect()
                 },
             ),
         ),
@@ -185,7 +224,9 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
             Access::Declaration(
                 |d| d.outcome.as_ref().and_then(|o| o.inspection_result.clone()),
                 |d, v| {
-                    d.outcome.get_or_insert_with(OutcomeDraft::default).inspection_result = Some(v)
+                    d.outcome
+                        .get_or_insert_with(OutcomeDraft::default)
+                        .inspection_result = Some(v)
                 },
             ),
         ),
@@ -200,14 +241,22 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
             "outcome_duty_assessed",
             Access::Declaration(
                 |d| d.outcome.as_ref().and_then(|o| o.duty_assessed.clone()),
-                |d, v| d.outcome.get_or_insert_with(OutcomeDraft::default).duty_assessed = Some(v),
+                |d, v| {
+                    d.outcome
+                        .get_or_insert_with(OutcomeDraft::default)
+                        .duty_assessed = Some(v)
+                },
             ),
         ),
         (
             "outcome_duty_recovered",
             Access::Declaration(
                 |d| d.outcome.as_ref().and_then(|o| o.duty_recovered.clone()),
-                |d, v| d.outcome.get_or_insert_with(OutcomeDraft::default).duty_recovered = Some(v),
+                |d, v| {
+                    d.outcome
+                        .get_or_insert_with(OutcomeDraft::default)
+                        .duty_recovered = Some(v)
+                },
             ),
         ),
         (
@@ -222,7 +271,10 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
             Access::Declaration(
                 |d| {
                     join_list(d.amendments.iter().map(|a| {
-                        vec![a.pointer.clone(), a.change_reason.clone().unwrap_or_default()]
+                        vec![
+                            a.pointer.clone(),
+                            a.change_reason.clone().unwrap_or_default(),
+                        ]
                     }))
                 },
                 |d, v| {
@@ -244,7 +296,10 @@ fn declaration_columns() -> Vec<(&'static str, Access)> {
 
 fn item_columns() -> Vec<(&'static str, Access)> {
     vec![
-        ("item_sequence", Access::Item(|i| some(&i.sequence), |i, v| i.sequence = v)),
+        (
+            "item_sequence",
+            Access::Item(|i| some(&i.sequence), |i, v| i.sequence = v),
+        ),
         item_opt!("commodity_code", commodity_code),
         item_opt!("classification_type", classification_type),
         item_opt!("description", description),
@@ -268,8 +323,10 @@ fn item_columns() -> Vec<(&'static str, Access)> {
             Access::Item(
                 |i| join_list(i.additional_procedures.iter().map(|c| vec![c.clone()])),
                 |i, v| {
-                    i.additional_procedures =
-                        split_list(&v).into_iter().filter_map(|f| f.into_iter().next()).collect()
+                    i.additional_procedures = split_list(&v)
+                        .into_iter()
+                        .filter_map(|f| f.into_iter().next())
+                        .collect()
                 },
             ),
         ),
@@ -330,7 +387,10 @@ fn item_columns() -> Vec<(&'static str, Access)> {
 pub fn columns() -> Vec<Column> {
     let mut out: Vec<Column> = declaration_columns()
         .into_iter()
-        .map(|(name, access)| Column { name: name.to_owned(), access })
+        .map(|(name, access)| Column {
+            name: name.to_owned(),
+            access,
+        })
         .collect();
     for (role_idx, (prefix, _)) in PARTY_ROLES.iter().enumerate() {
         for (field_idx, field) in PARTY_FIELDS.iter().enumerate() {
@@ -340,14 +400,19 @@ pub fn columns() -> Vec<Column> {
             });
         }
     }
-    out.extend(
-        item_columns().into_iter().map(|(name, access)| Column { name: name.to_owned(), access }),
-    );
+    out.extend(item_columns().into_iter().map(|(name, access)| Column {
+        name: name.to_owned(),
+        access,
+    }));
     out
 }
 
 fn some(s: &str) -> Option<String> {
-    if s.is_empty() { None } else { Some(s.to_owned()) }
+    if s.is_empty() {
+        None
+    } else {
+        Some(s.to_owned())
+    }
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -542,7 +607,10 @@ impl<R: Read> CsvReader<R> {
                     let position = match draft.parties.iter().position(|p| p.role == role) {
                         Some(position) => position,
                         None => {
-                            draft.parties.push(PartyDraft { role: role.to_owned(), ..Default::default() });
+                            draft.parties.push(PartyDraft {
+                                role: role.to_owned(),
+                                ..Default::default()
+                            });
                             draft.parties.len() - 1
                         }
                     };
@@ -551,7 +619,11 @@ impl<R: Read> CsvReader<R> {
                 Access::Item(..) => {}
             }
         }
-        Ok(Pending { draft, first_row: self.record.clone(), locator })
+        Ok(Pending {
+            draft,
+            first_row: self.record.clone(),
+            locator,
+        })
     }
 
     fn add_item(&self, pending: &mut Pending, line: u64) -> Result<(), SyntaxError> {
@@ -560,7 +632,10 @@ impl<R: Read> CsvReader<R> {
                 let name = &self.layout[idx].name;
                 return Err(SyntaxError::new(
                     "CSV_INCONSISTENT_ROWS",
-                    Locator { line, record: pending.locator.record },
+                    Locator {
+                        line,
+                        record: pending.locator.record,
+                    },
                     "declaration-level cells must be identical on every row of a declaration",
                 )
                 .field(name.clone())
@@ -586,7 +661,13 @@ impl<R: Read> CsvReader<R> {
     fn read_row(&mut self) -> Result<bool, SyntaxError> {
         let line = self.reader.position().line();
         self.reader.read_record(&mut self.record).map_err(|err| {
-            csv_error(err, Locator { line: line.max(2), record: self.n_declarations + 1 })
+            csv_error(
+                err,
+                Locator {
+                    line: line.max(2),
+                    record: self.n_declarations + 1,
+                },
+            )
         })
     }
 }
@@ -606,7 +687,10 @@ impl<R: Read> Iterator for CsvReader<R> {
                 Err(err) => return self.fail(err),
                 Ok(false) => {
                     let pending = self.pending.take()?;
-                    return Some(Ok(SourceRecord { locator: pending.locator, draft: pending.draft }));
+                    return Some(Ok(SourceRecord {
+                        locator: pending.locator,
+                        draft: pending.draft,
+                    }));
                 }
                 Ok(true) => {}
             }
@@ -620,7 +704,10 @@ impl<R: Read> Iterator for CsvReader<R> {
                 }
                 finished => {
                     self.n_declarations += 1;
-                    let locator = Locator { line, record: self.n_declarations };
+                    let locator = Locator {
+                        line,
+                        record: self.n_declarations,
+                    };
                     let mut next = match self.start(locator) {
                         Ok(next) => next,
                         Err(err) => return self.fail(err),
@@ -630,7 +717,10 @@ impl<R: Read> Iterator for CsvReader<R> {
                     }
                     self.pending = Some(next);
                     if let Some(done) = finished {
-                        return Some(Ok(SourceRecord { locator: done.locator, draft: done.draft }));
+                        return Some(Ok(SourceRecord {
+                            locator: done.locator,
+                            draft: done.draft,
+                        }));
                     }
                 }
             }
@@ -642,9 +732,16 @@ fn read_layout<R: Read>(
     reader: &mut csv::Reader<R>,
 ) -> Result<(Vec<Column>, usize, Option<usize>), SyntaxError> {
     let header_locator = Locator { line: 1, record: 0 };
-    let headers = reader.headers().map_err(|err| csv_error(err, header_locator))?.clone();
+    let headers = reader
+        .headers()
+        .map_err(|err| csv_error(err, header_locator))?
+        .clone();
     if headers.is_empty() || (headers.len() == 1 && headers.get(0) == Some("")) {
-        return Err(SyntaxError::new("CSV_NO_HEADER", header_locator, "a header row is required"));
+        return Err(SyntaxError::new(
+            "CSV_NO_HEADER",
+            header_locator,
+            "a header row is required",
+        ));
     }
     let table = columns();
     let mut layout = Vec::with_capacity(headers.len());
@@ -659,16 +756,24 @@ fn read_layout<R: Read>(
             .field(name));
         };
         if layout.iter().any(|c: &Column| c.name == name) {
-            return Err(SyntaxError::new("CSV_DUPLICATE_COLUMN", header_locator, "column repeated")
-                .field(name));
+            return Err(SyntaxError::new(
+                "CSV_DUPLICATE_COLUMN",
+                header_locator,
+                "column repeated",
+            )
+            .field(name));
         }
         layout.push(column.clone());
     }
     let position = |name: &str| layout.iter().position(|c| c.name == name);
     for required in ["model_version", "type_code", "function_code", "lrn"] {
         if position(required).is_none() {
-            return Err(SyntaxError::new("CSV_MISSING_COLUMN", header_locator, "required column absent")
-                .field(required));
+            return Err(SyntaxError::new(
+                "CSV_MISSING_COLUMN",
+                header_locator,
+                "required column absent",
+            )
+            .field(required));
         }
     }
     let lrn_idx = position("lrn").unwrap_or_default();
@@ -681,18 +786,35 @@ fn csv_error(err: csv::Error, locator: Locator) -> SyntaxError {
     match err.kind() {
         csv::ErrorKind::Utf8 { pos, err } => SyntaxError::new(
             "CSV_NOT_UTF8",
-            Locator { line: line_of(pos.as_ref()), ..locator },
-            format!("file is not UTF-8 (field {}, byte {})", err.field() + 1, err.valid_up_to()),
+            Locator {
+                line: line_of(pos.as_ref()),
+                ..locator
+            },
+            format!(
+                "file is not UTF-8 (field {}, byte {})",
+                err.field() + 1,
+                err.valid_up_to()
+            ),
         ),
-        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => SyntaxError::new(
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => SyntaxError::new(
             "CSV_FIELD_COUNT",
-            Locator { line: line_of(pos.as_ref()), ..locator },
+            Locator {
+                line: line_of(pos.as_ref()),
+                ..locator
+            },
             format!("row has {len} fields, the header has {expected_len}"),
         ),
         csv::ErrorKind::Io(io) => match line_too_long(io) {
             Some(long) => SyntaxError::new(
                 "CSV_LINE_TOO_LONG",
-                Locator { line: long.line, ..locator },
+                Locator {
+                    line: long.line,
+                    ..locator
+                },
                 format!("a line may hold at most {} bytes", long.cap),
             ),
             None => SyntaxError::new("CSV_IO", locator, format!("read failed: {io}")),
@@ -714,7 +836,11 @@ impl<W: Write> CsvWriter<W> {
         let columns = columns();
         let mut writer = csv::WriterBuilder::new().from_writer(out);
         writer.write_record(columns.iter().map(|c| c.name.as_str()))?;
-        Ok(CsvWriter { writer, row: Vec::with_capacity(columns.len()), columns })
+        Ok(CsvWriter {
+            writer,
+            row: Vec::with_capacity(columns.len()),
+            columns,
+        })
     }
 
     /// Writes one row per goods item (one row for a declaration without items).

@@ -100,11 +100,16 @@ macro_rules! copy_fields {
 }
 
 fn documents_in(docs: Vec<JsonDocument>) -> Vec<DocumentDraft> {
-    docs.into_iter().map(|d| copy_fields!(d => DocumentDraft { id, type_code, category })).collect()
+    docs.into_iter()
+        .map(|d| copy_fields!(d => DocumentDraft { id, type_code, category }))
+        .collect()
 }
 
 fn documents_out(docs: &[DocumentDraft]) -> Vec<JsonDocument> {
-    docs.iter().cloned().map(|d| copy_fields!(d => JsonDocument { id, type_code, category })).collect()
+    docs.iter()
+        .cloned()
+        .map(|d| copy_fields!(d => JsonDocument { id, type_code, category }))
+        .collect()
 }
 
 impl From<JsonDeclaration> for DeclarationDraft {
@@ -239,9 +244,14 @@ pub struct JsonReader<R: Read> {
 impl<R: Read> JsonReader<R> {
     /// Reads objects one after another; whitespace (including newlines) separates them.
     pub fn new(input: R) -> JsonReader<R> {
-        let stream = serde_json::Deserializer::from_reader(LineCapReader::new(input, MAX_LINE_BYTES))
-            .into_iter::<serde_json::Value>();
-        JsonReader { stream, n_records: 0, failed: false }
+        let stream =
+            serde_json::Deserializer::from_reader(LineCapReader::new(input, MAX_LINE_BYTES))
+                .into_iter::<serde_json::Value>();
+        JsonReader {
+            stream,
+            n_records: 0,
+            failed: false,
+        }
     }
 }
 
@@ -255,22 +265,26 @@ impl<R: Read> Iterator for JsonReader<R> {
         let value = self.stream.next()?;
         self.n_records += 1;
         let record = self.n_records;
-        let result = value.map_err(|err| json_error(err, record)).and_then(|value| {
-            let locator = Locator { line: 0, record };
-            let wire: JsonDeclaration = serde_json::from_value(value).map_err(|err| {
-                SyntaxError::new("JSON_SCHEMA", locator, err.to_string())
-            })?;
-            if wire.model_version != MODEL_VERSION {
-                return Err(SyntaxError::new(
-                    "JSON_MODEL_VERSION",
+        let result = value
+            .map_err(|err| json_error(err, record))
+            .and_then(|value| {
+                let locator = Locator { line: 0, record };
+                let wire: JsonDeclaration = serde_json::from_value(value)
+                    .map_err(|err| SyntaxError::new("JSON_SCHEMA", locator, err.to_string()))?;
+                if wire.model_version != MODEL_VERSION {
+                    return Err(SyntaxError::new(
+                        "JSON_MODEL_VERSION",
+                        locator,
+                        format!("model_version must be {MODEL_VERSION}"),
+                    )
+                    .field("model_version")
+                    .value(&wire.model_version));
+                }
+                Ok(SourceRecord {
                     locator,
-                    format!("model_version must be {MODEL_VERSION}"),
-                )
-                .field("model_version")
-                .value(&wire.model_version));
-            }
-            Ok(SourceRecord { locator, draft: wire.into() })
-        });
+                    draft: wire.into(),
+                })
+            });
         if result.is_err() {
             self.failed = true;
         }
@@ -279,29 +293,42 @@ impl<R: Read> Iterator for JsonReader<R> {
 }
 
 fn json_error(err: serde_json::Error, record: u64) -> SyntaxError {
-    let locator = Locator { line: err.line() as u64, record };
-    if err.is_io()
-        && let Some(io) = std::error::Error::source(&err)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-        && let Some(long) = line_too_long(io)
-    {
-        return SyntaxError::new(
-            "JSON_LINE_TOO_LONG",
-            Locator { line: long.line, record },
-            format!("a line may hold at most {} bytes", long.cap),
-        );
-    }
+    let locator = Locator {
+        line: err.line() as u64,
+        record,
+    };
+    let message = err.to_string();
     let code = match err.classify() {
         serde_json::error::Category::Eof => "JSON_TRUNCATED",
         serde_json::error::Category::Io => {
-            if err.to_string().contains("UTF-8") { "JSON_NOT_UTF8" } else { "JSON_IO" }
+            // serde_json hands back the reader's own error on conversion.
+            let io: std::io::Error = err.into();
+            if let Some(long) = line_too_long(&io) {
+                return SyntaxError::new(
+                    "JSON_LINE_TOO_LONG",
+                    Locator {
+                        line: long.line,
+                        record,
+                    },
+                    format!("a line may hold at most {} bytes", long.cap),
+                );
+            }
+            if message.contains("UTF-8") {
+                "JSON_NOT_UTF8"
+            } else {
+                "JSON_IO"
+            }
         }
         serde_json::error::Category::Syntax => {
-            if err.to_string().contains("UTF-8") { "JSON_NOT_UTF8" } else { "JSON_MALFORMED" }
+            if message.contains("UTF-8") || message.contains("unicode") {
+                "JSON_NOT_UTF8"
+            } else {
+                "JSON_MALFORMED"
+            }
         }
         serde_json::error::Category::Data => "JSON_SCHEMA",
     };
-    SyntaxError::new(code, locator, err.to_string())
+    SyntaxError::new(code, locator, message)
 }
 
 /// Writes one declaration as one JSON Lines record.

@@ -28,7 +28,12 @@ pub struct LineCapReader<R> {
 impl<R: Read> LineCapReader<R> {
     /// Caps lines of `inner` at `cap` bytes.
     pub fn new(inner: R, cap: usize) -> LineCapReader<R> {
-        LineCapReader { inner, cap, current_len: 0, line: 1 }
+        LineCapReader {
+            inner,
+            cap,
+            current_len: 0,
+            line: 1,
+        }
     }
 }
 
@@ -57,13 +62,21 @@ impl<R: Read> Read for LineCapReader<R> {
 
 impl<R> LineCapReader<R> {
     fn too_long(&self) -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, LineTooLong { line: self.line, cap: self.cap })
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            LineTooLong {
+                line: self.line,
+                cap: self.cap,
+            },
+        )
     }
 }
 
 /// Finds a [`LineTooLong`] inside an IO error, if that is what it is.
 pub fn line_too_long(err: &io::Error) -> Option<LineTooLong> {
-    err.get_ref().and_then(|inner| inner.downcast_ref::<LineTooLong>()).copied()
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<LineTooLong>())
+        .copied()
 }
 
 #[cfg(test)]
@@ -74,7 +87,9 @@ mod tests {
     fn short_lines_pass_and_long_lines_fail() {
         let data = b"abc\ndefgh\nij".to_vec();
         let mut out = Vec::new();
-        LineCapReader::new(&data[..], 5).read_to_end(&mut out).unwrap();
+        LineCapReader::new(&data[..], 5)
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, data);
 
         let err = LineCapReader::new(&b"abc\nabcdefg\nx"[..], 5).read_to_end(&mut Vec::new());

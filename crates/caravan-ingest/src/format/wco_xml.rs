@@ -267,6 +267,67 @@ pub fn write_document<W: Write>(mut out: W, draft: &DeclarationDraft) -> io::Res
     out.flush()
 }
 
+/// Party roles with a DEC-DMS element, in the order [`write_document`] requires.
+pub const SCHEMA_ROLE_ORDER: [&str; 9] = ["AE", "CA", "DT", "EX", "BY", "CN", "CZ", "IM", "SE"];
+
+/// The part of `draft` that DEC-DMS can carry: the fields listed under "Not carried" are
+/// dropped, as are party identifiers longer than DEC-DMS's an..17 (LEIs); parties are
+/// put in schema order (the first of each role kept). Exporting a
+/// node's richer data as WCO XML goes through here, and so does the round-trip test: it
+/// is the honest statement of what a DEC-DMS document loses.
+pub fn carried(draft: &DeclarationDraft) -> DeclarationDraft {
+    let mut d = draft.clone();
+    d.outcome = None;
+    d.transport.unloading_place = None;
+    d.transport.entry_office = None;
+    d.transport.departure_date = None;
+    d.transport.arrival_date = None;
+    let mut parties = Vec::new();
+    for role in SCHEMA_ROLE_ORDER {
+        if let Some(party) = d.parties.iter().find(|p| p.role == role) {
+            let mut party = party.clone();
+            if role != "AE" {
+                party.function_code = None;
+            }
+            // DEC-DMS identifiers are an..17: a 20-character LEI has no slot.
+            if party.id.as_ref().is_some_and(|id| id.chars().count() > 17) {
+                party.id = None;
+            }
+            if party.id.is_none() {
+                party.id_scheme = None;
+            }
+            parties.push(party);
+        }
+    }
+    d.parties = parties;
+    if d.header.invoice_total.is_none() {
+        d.header.invoice_currency = None;
+    }
+    if d.header.freight_charge.is_none() {
+        d.header.freight_currency = None;
+    }
+    if d.items.is_empty() {
+        d.header.valuation_method = None;
+    }
+    for item in &mut d.items {
+        if item.item_price.is_none()
+            && item.customs_value.is_none()
+            && item.statistical_value.is_none()
+        {
+            item.value_currency = None;
+        }
+        if item.quantity.is_none() {
+            item.quantity_unit = None;
+        }
+        for duty in &mut item.duties {
+            if duty.assessed.is_none() {
+                duty.currency = None;
+            }
+        }
+    }
+    d
+}
+
 /// The scheme assumed for a party identifier without `schemeID` (module doc).
 pub fn inferred_scheme(id: &str) -> &'static str {
     let b = id.as_bytes();

@@ -934,8 +934,13 @@ fn segment_too_long_fails_fast() {
 // ---- twins against the WCO XML reader ------------------------------------------------
 
 fn hmrc_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("CARAVAN_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into());
-    std::fs::read(format!("{base}/samples/hmrc-wco-xml/{name}")).unwrap()
+    let dir = match std::env::var("CARAVAN_SHARED_DATA") {
+        Ok(base) => std::path::PathBuf::from(base).join("samples/hmrc-wco-xml"),
+        Err(_) => {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hmrc-wco-xml")
+        }
+    };
+    std::fs::read(dir.join(name)).unwrap()
 }
 
 /// Spec 5.3: each CUSDEC twin and its HMRC XML sample parse to equal models.

@@ -1,3 +1,4 @@
 //! Integration tests of caravan-ingest: one binary, one module per syntax.
 mod cusdec;
+mod pipeline;
 mod wco_xml;

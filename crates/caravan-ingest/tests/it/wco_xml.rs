@@ -1,8 +1,8 @@
 //! WCO DEC-DMS XML: the 40 HMRC samples, round trips, error codes, and the DE comments
 //! of the samples checked against the mapping table.
 //!
-//! The samples are read from the shared data folder (tests only; the product embeds what
-//! it needs). `CARAVAN_SHARED_DATA` overrides its location.
+//! The samples are the test fixtures in `tests/fixtures/hmrc-wco-xml` (copied from the
+//! shared data, with their licence); `CARAVAN_SHARED_DATA` reads them from a data folder.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,8 +15,10 @@ use caravan_ingest::format::{wco_xml, wco_xsd};
 use proptest::prelude::*;
 
 fn samples_dir() -> PathBuf {
-    let base = std::env::var("CARAVAN_SHARED_DATA").unwrap_or_else(|_| "/work/shared/data".into());
-    PathBuf::from(base).join("samples/hmrc-wco-xml")
+    match std::env::var("CARAVAN_SHARED_DATA") {
+        Ok(base) => PathBuf::from(base).join("samples/hmrc-wco-xml"),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hmrc-wco-xml"),
+    }
 }
 
 fn samples() -> Vec<(String, Vec<u8>)> {

@@ -1,0 +1,286 @@
+//! `caravan demo`: two nodes, one corridor, every capability built so far.
+//!
+//! The scenario: a seeded US ↔ Uzbekistan corridor is generated; each administration's
+//! own declarations are written in the syntax it would send (Caravan CSV at CBP, UN/EDIFACT
+//! CUSDEC at the Uzbek Customs Committee); each node ingests its own file into its own
+//! embedded store, validating it as a local filing; both nodes' HTTP servers start on
+//! localhost and must report ready; then a summary per node is printed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use caravan_corridor::{
+    CorridorConfig, Side, TruthRow, shipments, us_office_codes, uz_office_codes,
+};
+use caravan_domain::declaration::validate::Provenance;
+use caravan_ingest::pipeline::{Format, Mode};
+use caravan_store::{Store, StoreCounts};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::generate::{Formats, write_corridor};
+use super::ingest::{ingest_file, validation_context};
+use crate::backend::open_store;
+use crate::cli::DemoArgs;
+use crate::config::{Config, StoreUrl};
+
+struct Node {
+    side: Side,
+    config: Config,
+    input: PathBuf,
+    format: Format,
+}
+
+pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let corridor_dir = args.dir.join("corridor");
+    for sub in ["us", "uz", "corridor"] {
+        let path = args.dir.join(sub);
+        if path.exists() {
+            std::fs::remove_dir_all(&path).with_context(|| format!("clear {}", path.display()))?;
+        }
+    }
+    let config = CorridorConfig::with(args.seed, args.shipments);
+    println!(
+        "Caravan demo: US CBP and Uzbek Customs, seed {}, {} shipments",
+        args.seed, args.shipments
+    );
+    let formats = Formats {
+        csv: true,
+        json: false,
+        xml: false,
+        edifact: true,
+    };
+    let written = write_corridor(&corridor_dir, &config, &formats)?;
+    println!(
+        "  corridor written to {} ({} US and {} UZ declarations, ground truth in truth.csv)",
+        corridor_dir.display(),
+        written.us_declarations,
+        written.uz_declarations
+    );
+
+    let nodes = [
+        Node {
+            side: Side::Us,
+            config: node_config(
+                "US CBP",
+                "US",
+                &args.dir.join("us"),
+                us_office_codes(),
+                args.us_listen,
+            ),
+            input: corridor_dir.join("us/declarations.csv"),
+            format: Format::CaravanCsv,
+        },
+        Node {
+            side: Side::Uz,
+            config: node_config(
+                "UZ Customs",
+                "UZ",
+                &args.dir.join("uz"),
+                uz_office_codes(),
+                args.uz_listen,
+            ),
+            input: corridor_dir.join("uz/declarations.edi"),
+            format: Format::Cusdec,
+        },
+    ];
+    let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+    for node in &nodes {
+        std::fs::create_dir_all(&node.config.data_dir)
+            .with_context(|| format!("create {}", node.config.data_dir.display()))?;
+        let store = open_store(&node.config.store)?;
+        let ctx = validation_context(&node.config, Provenance::Local);
+        let report = ingest_file(
+            store.as_ref(),
+            &node.input,
+            node.format,
+            &ctx,
+            Mode::WholeFile,
+            true,
+        )
+        .with_context(|| format!("{}: ingest {}", node.config.node_name, node.input.display()))?;
+        println!(
+            "  {}: ingested {} ({}) as local filings: {} declarations, {} goods items, {} warnings",
+            node.config.node_name,
+            node.input
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            node.format.name(),
+            report.batch.inserted,
+            report.batch.items,
+            report.warnings
+        );
+        stores.push(store);
+    }
+
+    let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
+    let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
+    runtime.block_on(serve_and_report(args, &nodes, &stores, &truth))?;
+    println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn node_config(
+    name: &str,
+    country: &str,
+    dir: &Path,
+    offices: Vec<String>,
+    listen: SocketAddr,
+) -> Config {
+    Config {
+        node_name: name.to_owned(),
+        country: country.to_owned(),
+        data_dir: dir.to_path_buf(),
+        offices,
+        procedures: Vec::new(),
+        store: StoreUrl::Sqlite(dir.join("caravan.sqlite")),
+        listen,
+    }
+}
+
+async fn serve_and_report(
+    args: &DemoArgs,
+    nodes: &[Node],
+    stores: &[Arc<dyn Store>],
+    truth: &[TruthRow],
+) -> anyhow::Result<()> {
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut servers = Vec::new();
+    let mut addrs = Vec::new();
+    for (node, store) in nodes.iter().zip(stores) {
+        let listener = tokio::net::TcpListener::bind(node.config.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "{}: listen on {}",
+                    node.config.node_name, node.config.listen
+                )
+            })?;
+        let addr = listener.local_addr().context("read listen address")?;
+        let state = caravan_web::AppState {
+            store: store.clone(),
+            node_name: Arc::from(node.config.node_name.as_str()),
+        };
+        let mut stopped = stop.subscribe();
+        servers.push(tokio::spawn(caravan_web::serve(
+            listener,
+            caravan_web::router(state),
+            async move {
+                let _ = stopped.recv().await;
+            },
+        )));
+        addrs.push(addr);
+    }
+    for (node, addr) in nodes.iter().zip(&addrs) {
+        let body = http_get(*addr, "/readyz").await?;
+        if !body.contains("\"ready\"") {
+            bail!("{} at {addr} is not ready: {body}", node.config.node_name);
+        }
+        println!(
+            "  {} serving on http://{addr} (ready)",
+            node.config.node_name
+        );
+    }
+
+    println!();
+    print_summary(nodes, stores, truth)?;
+
+    if !args.exit {
+        println!("\nBoth nodes keep serving; press ctrl-c to stop.");
+        super::serve::shutdown_signal().await;
+    }
+    let _ = stop.send(());
+    for server in servers {
+        server.await.context("join server")?.context("serve HTTP")?;
+    }
+    Ok(())
+}
+
+fn print_summary(
+    nodes: &[Node],
+    stores: &[Arc<dyn Store>],
+    truth: &[TruthRow],
+) -> anyhow::Result<()> {
+    let counts: Vec<StoreCounts> = stores
+        .iter()
+        .map(|s| s.counts().context("count stored rows"))
+        .collect::<Result<_, _>>()?;
+    let header: Vec<&str> = nodes.iter().map(|n| n.config.node_name.as_str()).collect();
+    println!("{:<38}{:>14}{:>14}", "", header[0], header[1]);
+    let row = |label: &str, f: &dyn Fn(&StoreCounts) -> u64| {
+        println!("{label:<38}{:>14}{:>14}", f(&counts[0]), f(&counts[1]));
+    };
+    row("declarations", &|c| c.declarations);
+    row("  imports", &|c| c.imports);
+    row("  exports", &|c| c.exports);
+    row("goods items", &|c| c.items);
+    row("parties (declaration roles)", &|c| c.parties);
+    row("distinct parties", &|c| c.distinct_parties);
+    row("containers", &|c| c.containers);
+    row("validation warnings", &|c| c.warnings);
+
+    // Injected anomalies, by the node whose declarations carry them (ground truth).
+    let mut per_kind: BTreeMap<&str, [u64; 2]> = BTreeMap::new();
+    let mut totals = [0u64; 2];
+    let mut watchlist = [0u64; 2];
+    for row in truth {
+        let at = [!row.us_lrns.is_empty(), !row.uz_lrns.is_empty()];
+        for (idx, present) in at.into_iter().enumerate() {
+            if !present {
+                continue;
+            }
+            if let Some(kind) = row.anomaly {
+                per_kind.entry(kind.as_str()).or_default()[idx] += 1;
+                totals[idx] += 1;
+            }
+            watchlist[idx] += u64::from(row.watchlist_party.is_some());
+        }
+    }
+    println!(
+        "{:<38}{:>14}{:>14}",
+        "injected anomalies (ground truth)", totals[0], totals[1]
+    );
+    for (kind, n) in per_kind {
+        println!("{:<38}{:>14}{:>14}", format!("  {kind}"), n[0], n[1]);
+    }
+    println!(
+        "{:<38}{:>14}{:>14}",
+        "shipments with a sanctions-list party", watchlist[0], watchlist[1]
+    );
+    debug_assert!(nodes.iter().map(|n| n.side).eq([Side::Us, Side::Uz]));
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 GET, enough to probe our own server without a client library.
+async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connect to {addr}"))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .context("send probe")?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .context("read probe response")?;
+    if !response.starts_with("HTTP/1.1 200") {
+        bail!(
+            "{path} on {addr} answered: {}",
+            response.lines().next().unwrap_or_default()
+        );
+    }
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned())
+}

@@ -1,0 +1,45 @@
+//! One module per subcommand; each turns arguments into library calls and prints.
+
+mod demo;
+mod generate;
+mod ingest;
+mod serve;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, RawConfig};
+
+/// Runs the subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::PrintConfig => {
+            print!("{}", crate::config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve => serve::run(&load_config(cli.config.as_deref())?),
+        Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, &args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }
+}
+
+/// Defaults, then the file, then the environment; checked once.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let mut raw = match path {
+        Some(path) => RawConfig::from_file(path)?,
+        None => RawConfig::default(),
+    };
+    raw.apply_env(std::env::vars())?;
+    raw.validate()
+}
+
+/// The current time with a UTC offset, for "issued in the future" checks.
+pub fn now() -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let utc = chrono::DateTime::from_timestamp(since_epoch.as_secs() as i64, 0)?;
+    Some(utc.fixed_offset())
+}

@@ -1,0 +1,49 @@
+//! `caravan serve`: the node's HTTP surface until SIGTERM or ctrl-c.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::backend::open_store;
+use crate::config::Config;
+
+pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
+    let store = open_store(&config.store)?;
+    let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listen on {}", config.listen))?;
+        tracing::info!(node = %config.node_name, addr = %config.listen, store = %config.store, "serving");
+        let state = caravan_web::AppState { store, node_name: Arc::from(config.node_name.as_str()) };
+        caravan_web::serve(listener, caravan_web::router(state), shutdown_signal())
+            .await
+            .context("serve HTTP")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,3 @@
+//! The `caravan` binary driven as an administrator would: real processes, real files.
+
+mod cli;
