@@ -1,4 +1,5 @@
 //! Integration tests of caravan-ingest: one binary, one module per syntax.
+mod corridor;
 mod cusdec;
 mod pipeline;
 mod wco_xml;
