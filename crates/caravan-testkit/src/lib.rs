@@ -1,0 +1,17 @@
+//! Test harnesses shared by Caravan's crates; `publish = false`, a dev-dependency only.
+//!
+//! It lives in its own crate because it must call every store backend, and a
+//! dev-dependency from `caravan-store` to its own backends would be a loop.
+//!
+//! - [`story`]: the store story, one scenario every `Store` backend must pass.
+//! - [`fixtures`]: declarations built through the real path (draft → validation →
+//!   canonical document → SHA-256).
+//! - [`pg`]: the `CARAVAN_TEST_PG_URL` switch and a private schema per test.
+//!
+//! Helpers here panic on failure: they are assertions, called from tests.
+
+pub mod fixtures;
+pub mod pg;
+pub mod story;
+
+pub use story::story;
