@@ -185,6 +185,42 @@ struct Validator<'a> {
     findings: Vec<Finding>,
 }
 
+/// Where a finding points, built without allocating: most fields never produce a
+/// finding, and formatting a path for each of them was most of validation's cost.
+#[derive(Clone, Copy)]
+struct Loc<'a> {
+    base: &'a str,
+    field: &'static str,
+}
+
+impl<'a> Loc<'a> {
+    fn at(base: &'a str, field: &'static str) -> Loc<'a> {
+        Loc { base, field }
+    }
+}
+
+impl<'a> From<&'a str> for Loc<'a> {
+    fn from(base: &'a str) -> Loc<'a> {
+        Loc { base, field: "" }
+    }
+}
+
+impl<'a> From<&'a String> for Loc<'a> {
+    fn from(base: &'a String) -> Loc<'a> {
+        Loc { base, field: "" }
+    }
+}
+
+impl fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.base)?;
+        if !self.field.is_empty() {
+            write!(f, ".{}", self.field)?;
+        }
+        Ok(())
+    }
+}
+
 fn cut(value: &str) -> String {
     match value.char_indices().nth(80) {
         None => value.to_owned(),
@@ -197,40 +233,43 @@ fn non_blank(v: &Option<String>) -> Option<&str> {
 }
 
 impl Validator<'_> {
-    fn push(
+    fn push<'p>(
         &mut self,
         severity: Severity,
         code: &'static str,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         value: Option<&str>,
         message: impl Into<String>,
     ) {
+        let path: Loc<'_> = path.into();
         self.findings.push(Finding {
             severity,
             code,
-            path: path.to_owned(),
+            path: path.to_string(),
             value: value.map(cut),
             message: message.into(),
         });
     }
 
-    fn error(
+    fn error<'p>(
         &mut self,
         code: &'static str,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         value: Option<&str>,
         message: impl Into<String>,
     ) {
+        let path: Loc<'_> = path.into();
         self.push(Severity::Error, code, path, value, message);
     }
 
-    fn warn(
+    fn warn<'p>(
         &mut self,
         code: &'static str,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         value: Option<&str>,
         message: impl Into<String>,
     ) {
+        let path: Loc<'_> = path.into();
         self.push(Severity::Warning, code, path, value, message);
     }
 
@@ -242,18 +281,26 @@ impl Validator<'_> {
         }
     }
 
-    fn id_finding(&mut self, severity: Severity, err: &IdError, path: &str, value: &str) {
+    fn id_finding<'p>(
+        &mut self,
+        severity: Severity,
+        err: &IdError,
+        path: impl Into<Loc<'p>>,
+        value: &str,
+    ) {
+        let path: Loc<'_> = path.into();
         self.push(severity, err.code(), path, Some(value), err.to_string());
     }
 
     /// Parses an identifier; a failure is a finding of `severity`, and the value is kept.
-    fn declared<T>(
+    fn declared<'p, T>(
         &mut self,
         raw: &str,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         severity: Severity,
         parse: impl FnOnce(&str) -> Result<T, IdError>,
     ) -> Declared<T> {
+        let path: Loc<'_> = path.into();
         match parse(raw) {
             Ok(value) => Declared::Valid(value),
             Err(err) => {
@@ -266,7 +313,12 @@ impl Validator<'_> {
         }
     }
 
-    fn country(&mut self, raw: &Option<String>, path: &str) -> Option<Declared<CountryCode>> {
+    fn country<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<Declared<CountryCode>> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         let severity = if self.ctx.is_local() || !CountryCode::shape_ok(raw) {
             Severity::Error
@@ -276,7 +328,12 @@ impl Validator<'_> {
         Some(self.declared(raw, path, severity, CountryCode::parse))
     }
 
-    fn origin(&mut self, raw: &Option<String>, path: &str) -> Option<Declared<CountryCode>> {
+    fn origin<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<Declared<CountryCode>> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         // Group codes such as EU are valid origins (spec 2.4) but not ISO 3166-1 entries.
         if matches!(raw, "EU") {
@@ -288,7 +345,12 @@ impl Validator<'_> {
         self.country(&Some(raw.to_owned()), path)
     }
 
-    fn currency(&mut self, raw: &Option<String>, path: &str) -> Option<Declared<CurrencyCode>> {
+    fn currency<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<Declared<CurrencyCode>> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         let well_formed = raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_alphabetic());
         let severity = if self.ctx.is_local() || !well_formed {
@@ -310,7 +372,12 @@ impl Validator<'_> {
         Some(declared)
     }
 
-    fn locode(&mut self, raw: &Option<String>, path: &str) -> Option<Declared<UnLocode>> {
+    fn locode<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<Declared<UnLocode>> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         let declared = self.declared(raw, path, Severity::Warning, UnLocode::parse);
         if let Declared::Valid(code) = &declared
@@ -327,13 +394,14 @@ impl Validator<'_> {
         Some(declared)
     }
 
-    fn decimal(
+    fn decimal<'p>(
         &mut self,
         raw: &Option<String>,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         total: u32,
         fraction: u32,
     ) -> Option<Decimal> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         match Decimal::parse(raw, total, fraction) {
             Ok(d) => Some(d),
@@ -355,7 +423,8 @@ impl Validator<'_> {
         }
     }
 
-    fn amount(&mut self, raw: &Option<String>, path: &str) -> Option<Decimal> {
+    fn amount<'p>(&mut self, raw: &Option<String>, path: impl Into<Loc<'p>>) -> Option<Decimal> {
+        let path: Loc<'_> = path.into();
         let value = self.decimal(raw, path, 16, 3)?;
         if value.is_negative() {
             self.error(
@@ -368,12 +437,13 @@ impl Validator<'_> {
         Some(value)
     }
 
-    fn mass(
+    fn mass<'p>(
         &mut self,
         raw: &Option<String>,
-        path: &str,
+        path: impl Into<Loc<'p>>,
         must_be_positive: bool,
     ) -> Option<Decimal> {
+        let path: Loc<'_> = path.into();
         let value = self.decimal(raw, path, 16, 6)?;
         if value.is_negative() || (must_be_positive && value == Decimal::ZERO) {
             let rule = if must_be_positive {
@@ -393,7 +463,12 @@ impl Validator<'_> {
         Some(value)
     }
 
-    fn count<T: std::str::FromStr>(&mut self, raw: &Option<String>, path: &str) -> Option<T> {
+    fn count<'p, T: std::str::FromStr>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<T> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         match raw.parse::<T>() {
             Ok(n) if raw.bytes().all(|b| b.is_ascii_digit()) => Some(n),
@@ -409,7 +484,12 @@ impl Validator<'_> {
         }
     }
 
-    fn timestamp(&mut self, raw: &Option<String>, path: &str) -> Option<DateTime<FixedOffset>> {
+    fn timestamp<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<DateTime<FixedOffset>> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         let parsed = DateTime::parse_from_rfc3339(raw)
             .or_else(|_| DateTime::parse_from_str(raw, "%Y%m%d%H%M%S%z"))
@@ -428,7 +508,8 @@ impl Validator<'_> {
         }
     }
 
-    fn date(&mut self, raw: &Option<String>, path: &str) -> Option<NaiveDate> {
+    fn date<'p>(&mut self, raw: &Option<String>, path: impl Into<Loc<'p>>) -> Option<NaiveDate> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
             Ok(d) => Some(d),
@@ -444,7 +525,13 @@ impl Validator<'_> {
         }
     }
 
-    fn text(&mut self, raw: &Option<String>, path: &str, max_chars: usize) -> Option<String> {
+    fn text<'p>(
+        &mut self,
+        raw: &Option<String>,
+        path: impl Into<Loc<'p>>,
+        max_chars: usize,
+    ) -> Option<String> {
+        let path: Loc<'_> = path.into();
         let value = raw.as_deref()?;
         if value.trim().is_empty() {
             return None;
@@ -460,7 +547,8 @@ impl Validator<'_> {
         Some(value.to_owned())
     }
 
-    fn mode(&mut self, raw: &Option<String>, path: &str) -> Option<u8> {
+    fn mode<'p>(&mut self, raw: &Option<String>, path: impl Into<Loc<'p>>) -> Option<u8> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(raw)?;
         match raw.parse::<u8>() {
             Ok(m) if m <= 9 && raw.len() == 1 => Some(m),
@@ -660,7 +748,8 @@ impl Validator<'_> {
         }
     }
 
-    fn check_office(&mut self, office: &str, path: &str) {
+    fn check_office<'p>(&mut self, office: &str, path: impl Into<Loc<'p>>) {
+        let path: Loc<'_> = path.into();
         if self.ctx.is_local()
             && !self.ctx.offices.is_empty()
             && !self.ctx.offices.iter().any(|o| o == office)
@@ -683,19 +772,19 @@ impl Validator<'_> {
             };
             let path = format!("parties[{}]", role.code());
             let id = self.party_id(draft, role, &path);
-            let name = self.text(&draft.name, &format!("{path}.name"), 70);
+            let name = self.text(&draft.name, Loc::at(&path, "name"), 70);
             let address = Address {
-                line: self.text(&draft.address.line, &format!("{path}.address.line"), 70),
-                city: self.text(&draft.address.city, &format!("{path}.address.city"), 35),
+                line: self.text(&draft.address.line, Loc::at(&path, "address.line"), 70),
+                city: self.text(&draft.address.city, Loc::at(&path, "address.city"), 35),
                 postcode: self.text(
                     &draft.address.postcode,
-                    &format!("{path}.address.postcode"),
+                    Loc::at(&path, "address.postcode"),
                     9,
                 ),
-                country: self.country(&draft.address.country, &format!("{path}.address.country")),
+                country: self.country(&draft.address.country, Loc::at(&path, "address.country")),
                 subdivision: self.text(
                     &draft.address.subdivision,
-                    &format!("{path}.address.subdivision"),
+                    Loc::at(&path, "address.subdivision"),
                     9,
                 ),
             };
@@ -717,7 +806,7 @@ impl Validator<'_> {
                 id,
                 name,
                 address,
-                function_code: self.text(&draft.function_code, &format!("{path}.function_code"), 3),
+                function_code: self.text(&draft.function_code, Loc::at(&path, "function_code"), 3),
             });
         }
         // Canonical order, so the same declaration compares equal whatever the syntax.
@@ -725,9 +814,14 @@ impl Validator<'_> {
         parties
     }
 
-    fn party_id(&mut self, draft: &PartyDraft, role: PartyRole, path: &str) -> Option<PartyId> {
+    fn party_id<'p>(
+        &mut self,
+        draft: &PartyDraft,
+        role: PartyRole,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<PartyId> {
+        let path: Loc<'_> = path.into();
         let raw = non_blank(&draft.id)?;
-        let id_path = format!("{path}.id");
         let scheme = match non_blank(&draft.id_scheme) {
             None => PartyIdScheme::Other,
             Some(s) => match PartyIdScheme::parse(s) {
@@ -735,7 +829,7 @@ impl Validator<'_> {
                 Err(_) => {
                     self.warn(
                         "ID_SCHEME_UNKNOWN",
-                        &format!("{path}.id_scheme"),
+                        Loc::at(path.base, "id_scheme"),
                         Some(s),
                         "unknown identifier scheme; stored verbatim",
                     );
@@ -750,7 +844,9 @@ impl Validator<'_> {
         };
         let severity = self.severity(own_scheme || scheme == PartyIdScheme::Lei);
         let _ = role;
-        let value = self.declared(raw, &id_path, severity, |raw| check_party_id(scheme, raw));
+        let value = self.declared(raw, Loc::at(path.base, "id"), severity, |raw| {
+            check_party_id(scheme, raw)
+        });
         Some(PartyId { scheme, value })
     }
 
@@ -866,7 +962,8 @@ impl Validator<'_> {
         }
     }
 
-    fn check_transport_document(&mut self, doc: &DocumentDraft, path: &str) {
+    fn check_transport_document<'p>(&mut self, doc: &DocumentDraft, path: impl Into<Loc<'p>>) {
+        let path: Loc<'_> = path.into();
         if doc.id.trim().is_empty() {
             self.error(
                 "DECL_DOCUMENT_ID_MISSING",
@@ -881,7 +978,7 @@ impl Validator<'_> {
             Some("740") | Some("741") => {
                 if let Err(err) = AirWaybill::parse(&doc.id) {
                     let severity = self.severity(true);
-                    self.id_finding(severity, &err, &format!("{path}.id"), &doc.id);
+                    self.id_finding(severity, &err, Loc::at(path.base, "id"), &doc.id);
                 }
             }
             // US AMS bills of lading: SCAC (4 letters) + up to 12 characters.
@@ -894,7 +991,7 @@ impl Validator<'_> {
                 if !scac_ok {
                     self.warn(
                         "DECL_BL_AMS_FORMAT",
-                        &format!("{path}.id"),
+                        Loc::at(path.base, "id"),
                         Some(id),
                         "US AMS bill of lading is a 4-letter SCAC followed by up to 12 characters",
                     );
@@ -913,14 +1010,14 @@ impl Validator<'_> {
                 Ok(seq) if seq == expected => {}
                 _ => self.error(
                     "DECL_ITEM_SEQUENCE",
-                    &format!("{path}.sequence"),
+                    Loc::at(&path, "sequence"),
                     Some(&item.sequence),
                     format!("goods items must be numbered 1..n without gaps or repeats; expected {expected}"),
                 ),
             }
             let commodity_code = self.commodity(
                 item.commodity_code.as_deref(),
-                &format!("{path}.commodity_code"),
+                Loc::at(&path, "commodity_code"),
             );
             let description = item
                 .description
@@ -930,61 +1027,61 @@ impl Validator<'_> {
             match description {
                 None if commodity_code.is_some() => self.error(
                     "DECL_DESCRIPTION_MISSING",
-                    &format!("{path}.description"),
+                    Loc::at(&path, "description"),
                     None,
                     "a goods item needs a description",
                 ),
                 Some(text) if GENERIC_DESCRIPTIONS.contains(&text.to_lowercase().as_str()) => self
                     .warn(
                         "DECL_DESCRIPTION_GENERIC",
-                        &format!("{path}.description"),
+                        Loc::at(&path, "description"),
                         Some(text),
                         "a generic word does not describe the goods",
                     ),
                 Some(text) if text.chars().count() > 512 => self.error(
                     "DECL_TEXT_TOO_LONG",
-                    &format!("{path}.description"),
+                    Loc::at(&path, "description"),
                     Some(text),
                     "at most 512 characters",
                 ),
                 _ => {}
             }
-            let gross_mass = self.mass(&item.gross_mass, &format!("{path}.gross_mass"), true);
-            let net_mass = self.mass(&item.net_mass, &format!("{path}.net_mass"), false);
+            let gross_mass = self.mass(&item.gross_mass, Loc::at(&path, "gross_mass"), true);
+            let net_mass = self.mass(&item.net_mass, Loc::at(&path, "net_mass"), false);
             if let (Some(gross), Some(net)) = (gross_mass, net_mass)
                 && net > gross
             {
                 self.warn(
                     "DECL_NET_ABOVE_GROSS",
-                    &format!("{path}.net_mass"),
+                    Loc::at(&path, "net_mass"),
                     item.net_mass.as_deref(),
                     "net mass is above gross mass",
                 );
             }
-            let quantity = self.decimal(&item.quantity, &format!("{path}.quantity"), 16, 6);
+            let quantity = self.decimal(&item.quantity, Loc::at(&path, "quantity"), 16, 6);
             if quantity.is_some_and(Decimal::is_negative) {
                 self.error(
                     "DECL_QUANTITY_NEGATIVE",
-                    &format!("{path}.quantity"),
+                    Loc::at(&path, "quantity"),
                     item.quantity.as_deref(),
                     "quantity must not be negative",
                 );
             }
-            let quantity_unit = self.text(&item.quantity_unit, &format!("{path}.quantity_unit"), 3);
+            let quantity_unit = self.text(&item.quantity_unit, Loc::at(&path, "quantity_unit"), 3);
             if let Some(unit) = &quantity_unit
                 && !(2..=3).contains(&unit.len())
             {
                 self.warn(
                     "DECL_UNIT_REC20",
-                    &format!("{path}.quantity_unit"),
+                    Loc::at(&path, "quantity_unit"),
                     Some(unit),
                     "not shaped like a UN/ECE Rec 20 unit code",
                 );
             }
-            let package_kind = self.text(&item.package_kind, &format!("{path}.package_kind"), 2);
+            let package_kind = self.text(&item.package_kind, Loc::at(&path, "package_kind"), 2);
             let un_dangerous_goods = self.text(
                 &item.un_dangerous_goods,
-                &format!("{path}.un_dangerous_goods"),
+                Loc::at(&path, "un_dangerous_goods"),
                 4,
             );
             if let Some(un) = &un_dangerous_goods
@@ -992,12 +1089,12 @@ impl Validator<'_> {
             {
                 self.warn(
                     "DECL_UN_NUMBER",
-                    &format!("{path}.un_dangerous_goods"),
+                    Loc::at(&path, "un_dangerous_goods"),
                     Some(un),
                     "UN dangerous goods number is 4 digits",
                 );
             }
-            let procedure = self.text(&item.procedure, &format!("{path}.procedure"), 7);
+            let procedure = self.text(&item.procedure, Loc::at(&path, "procedure"), 7);
             if let Some(code) = &procedure
                 && self.ctx.is_local()
                 && !self.ctx.procedures.is_empty()
@@ -1005,7 +1102,7 @@ impl Validator<'_> {
             {
                 self.error(
                     "DECL_PROCEDURE_UNKNOWN",
-                    &format!("{path}.procedure"),
+                    Loc::at(&path, "procedure"),
                     Some(code),
                     "not in this node's procedure list",
                 );
@@ -1018,13 +1115,13 @@ impl Validator<'_> {
                     let dpath = format!("{path}.duties[{}]", k + 1);
                     Duty {
                         tax_type: duty.tax_type.trim().to_owned(),
-                        base: self.decimal(&duty.base, &format!("{dpath}.base"), 16, 3),
-                        rate: self.text(&duty.rate, &format!("{dpath}.rate"), 3),
-                        assessed: self.amount(&duty.assessed, &format!("{dpath}.assessed")),
-                        currency: self.currency(&duty.currency, &format!("{dpath}.currency")),
+                        base: self.decimal(&duty.base, Loc::at(&dpath, "base"), 16, 3),
+                        rate: self.text(&duty.rate, Loc::at(&dpath, "rate"), 3),
+                        assessed: self.amount(&duty.assessed, Loc::at(&dpath, "assessed")),
+                        currency: self.currency(&duty.currency, Loc::at(&dpath, "currency")),
                         payment_method: self.text(
                             &duty.payment_method,
-                            &format!("{dpath}.payment_method"),
+                            Loc::at(&dpath, "payment_method"),
                             1,
                         ),
                     }
@@ -1035,37 +1132,30 @@ impl Validator<'_> {
                 commodity_code,
                 classification_type: self.text(
                     &item.classification_type,
-                    &format!("{path}.classification_type"),
+                    Loc::at(&path, "classification_type"),
                     4,
                 ),
                 description: description.map(str::to_owned),
-                origin_country: self
-                    .origin(&item.origin_country, &format!("{path}.origin_country")),
-                origin_type: self.text(&item.origin_type, &format!("{path}.origin_type"), 1),
+                origin_country: self.origin(&item.origin_country, Loc::at(&path, "origin_country")),
+                origin_type: self.text(&item.origin_type, Loc::at(&path, "origin_type"), 1),
                 gross_mass,
                 net_mass,
                 quantity,
                 quantity_unit,
                 packages_count: self
-                    .count::<u64>(&item.packages_count, &format!("{path}.packages_count")),
+                    .count::<u64>(&item.packages_count, Loc::at(&path, "packages_count")),
                 package_kind,
-                package_marks: self.text(
-                    &item.package_marks,
-                    &format!("{path}.package_marks"),
-                    512,
-                ),
-                item_price: self.amount(&item.item_price, &format!("{path}.item_price")),
-                customs_value: self.amount(&item.customs_value, &format!("{path}.customs_value")),
-                statistical_value: self.amount(
-                    &item.statistical_value,
-                    &format!("{path}.statistical_value"),
-                ),
+                package_marks: self.text(&item.package_marks, Loc::at(&path, "package_marks"), 512),
+                item_price: self.amount(&item.item_price, Loc::at(&path, "item_price")),
+                customs_value: self.amount(&item.customs_value, Loc::at(&path, "customs_value")),
+                statistical_value: self
+                    .amount(&item.statistical_value, Loc::at(&path, "statistical_value")),
                 value_currency: self
-                    .currency(&item.value_currency, &format!("{path}.value_currency")),
+                    .currency(&item.value_currency, Loc::at(&path, "value_currency")),
                 procedure,
                 previous_procedure: self.text(
                     &item.previous_procedure,
-                    &format!("{path}.previous_procedure"),
+                    Loc::at(&path, "previous_procedure"),
                     7,
                 ),
                 additional_procedures: item.additional_procedures.clone(),
@@ -1075,7 +1165,7 @@ impl Validator<'_> {
                 un_dangerous_goods,
                 nature_of_transaction: self.text(
                     &item.nature_of_transaction,
-                    &format!("{path}.nature_of_transaction"),
+                    Loc::at(&path, "nature_of_transaction"),
                     2,
                 ),
             });
@@ -1084,7 +1174,12 @@ impl Validator<'_> {
         items
     }
 
-    fn commodity(&mut self, raw: Option<&str>, path: &str) -> Option<Declared<HsCode>> {
+    fn commodity<'p>(
+        &mut self,
+        raw: Option<&str>,
+        path: impl Into<Loc<'p>>,
+    ) -> Option<Declared<HsCode>> {
+        let path: Loc<'_> = path.into();
         let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
         let declared = self.declared(raw, path, self.severity(true), HsCode::parse);
         if let Declared::Valid(code) = &declared {

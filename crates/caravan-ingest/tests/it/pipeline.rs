@@ -412,9 +412,14 @@ fn malformed_files_get_specific_syntax_errors() {
         "JSON_TRUNCATED",
     );
     syntax_error(
-        b"{\"model_version\": \"1\", \"header\": {}, }",
+        b"{\"model_version\" \"1\"}",
         Format::CaravanJson,
         "JSON_MALFORMED",
+    );
+    syntax_error(
+        b"{\"model_version\": \"1\", \"header\": {}}",
+        Format::CaravanJson,
+        "JSON_SCHEMA",
     );
     let with_extra = String::from_utf8(json.clone()).unwrap().replacen(
         "\"header\"",

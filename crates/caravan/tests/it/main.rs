@@ -1,3 +1,4 @@
 //! The `caravan` binary driven as an administrator would: real processes, real files.
 
 mod cli;
+mod tidy;
