@@ -4,6 +4,8 @@
 -- integer millionths (n..16,6 fits too). The canonical document is the record of what was
 -- declared; the other tables are indexes over it for analytics and linking.
 -- Tables are created unqualified, in the first schema of the connection's search_path.
+-- Needs PostgreSQL 14 or later built with lz4 (Debian and PGDG packages are) for the
+-- document column's compression; pglz is several times slower to write.
 
 CREATE TABLE ingest_runs (
     id            BIGSERIAL   PRIMARY KEY,
@@ -40,7 +42,7 @@ CREATE TABLE declarations (
     n_items             BIGINT    NOT NULL,
     n_warnings          BIGINT    NOT NULL,
     digest              BYTEA     NOT NULL CHECK (octet_length(digest) = 32),
-    document            BYTEA     NOT NULL,
+    document            BYTEA     COMPRESSION lz4 NOT NULL,
     UNIQUE (declarant, lrn)
 );
 
