@@ -11,7 +11,7 @@ use caravan_domain::declaration::model::Declaration;
 use caravan_domain::declaration::validate::{
     Finding, Provenance, Severity, ValidationContext, validate,
 };
-use caravan_ingest::format::caravan_json;
+use caravan_ingest::pipeline::canonical_document;
 use caravan_store::{DeclarationRecord, IngestSource, StoredFinding};
 use sha2::{Digest, Sha256};
 
@@ -102,17 +102,6 @@ pub fn prepare(draft: &DeclarationDraft, source_record: u64) -> Prepared {
             )
         }
     }
-}
-
-/// The canonical document: the declaration's Caravan JSON line, exactly as
-/// `caravan_ingest::pipeline::canonical_document` writes it.
-// TODO(store-story): call `caravan_ingest::pipeline::canonical_document` once the
-// pipeline module is exported by caravan-ingest (it is being wired in concurrently).
-fn canonical_document(declaration: &Declaration) -> Vec<u8> {
-    let mut document = Vec::with_capacity(2048);
-    // Writing to a Vec cannot fail.
-    let _ = caravan_json::write_line(&mut document, &declaration.to_draft());
-    document
 }
 
 /// An ingest source for tests.
