@@ -375,7 +375,13 @@ impl Story<'_> {
     }
 
     fn large_batch(&mut self) {
-        let template = fixtures::import_draft("", false);
+        // A declarant new to the store: a backend may answer its keys from memory, and
+        // must still see keys it flushed earlier in the batch.
+        let mut template = fixtures::import_draft("", false);
+        for party in template.parties.iter_mut().filter(|p| p.role == "DT") {
+            party.id = Some("US-DECLARANT-LARGE".to_owned());
+        }
+        let template = template;
         let make = |n: usize| {
             let mut draft = template.clone();
             draft.header.lrn = format!("STORY-L-{n:05}");
