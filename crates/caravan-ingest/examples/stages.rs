@@ -11,6 +11,9 @@ use caravan_domain::declaration::validate::{ValidationContext, validate};
 use caravan_ingest::format::caravan_csv::CsvReader;
 use caravan_ingest::pipeline::canonical_document;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let file = std::fs::File::open(&args[1]).expect("open");

@@ -96,8 +96,6 @@ CREATE TABLE findings (
     PRIMARY KEY (declaration_id, ordinal)
 );
 
-CREATE INDEX goods_items_hs6 ON goods_items (hs6);
+-- As in the SQLite schema: only the index every workflow needs; later migrations add what
+-- their queries prove they need, since each index costs an insert per row on ingest.
 CREATE INDEX parties_id ON parties (id_scheme, id_value);
-CREATE INDEX parties_name_key ON parties (name_key);
-CREATE INDEX containers_id ON containers (container_id);
-CREATE INDEX findings_code ON findings (code);

@@ -25,18 +25,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     conn.execute_batch("BEGIN")?;
     let mut rows = 0u64;
     {
-        let mut insert =
-            conn.prepare(&format!("INSERT INTO raw_rows VALUES ({})", placeholders.join(", ")))?;
+        let mut insert = conn.prepare(&format!(
+            "INSERT INTO raw_rows VALUES ({})",
+            placeholders.join(", ")
+        ))?;
         let mut record = csv::ByteRecord::new();
         while reader.read_byte_record(&mut record)? {
             insert.execute(rusqlite::params_from_iter(record.iter().map(|f| {
-                if f.is_empty() { None } else { Some(std::str::from_utf8(f).unwrap_or_default()) }
+                if f.is_empty() {
+                    None
+                } else {
+                    Some(std::str::from_utf8(f).unwrap_or_default())
+                }
             })))?;
             rows += 1;
         }
     }
     conn.execute_batch("COMMIT")?;
     let secs = started.elapsed().as_secs_f64();
-    println!("{rows} rows in {secs:.3} s: {:.0} rows/s", rows as f64 / secs);
+    println!(
+        "{rows} rows in {secs:.3} s: {:.0} rows/s",
+        rows as f64 / secs
+    );
     Ok(())
 }

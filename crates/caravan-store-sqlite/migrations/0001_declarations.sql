@@ -90,8 +90,7 @@ CREATE TABLE findings (
     PRIMARY KEY (declaration_id, ordinal)
 ) WITHOUT ROWID;
 
-CREATE INDEX goods_items_hs6 ON goods_items (hs6);
+-- Only the index every workflow needs: finding a party's declarations by identifier.
+-- Analytics scan; later migrations add the indexes their queries prove they need, since
+-- each index costs a random B-tree insert per row on the ingest path.
 CREATE INDEX parties_id ON parties (id_scheme, id_value);
-CREATE INDEX parties_name_key ON parties (name_key);
-CREATE INDEX containers_id ON containers (container_id);
-CREATE INDEX findings_code ON findings (code);

@@ -53,11 +53,15 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(other("set busy timeout"))?;
         // WAL: readers never block the writer; FULL: a committed batch survives power loss.
+        // 16 KiB pages (set before the first table exists; ignored afterwards) and a 128 MiB
+        // page cache: an ingest batch is one long transaction, and once its pages outgrow
+        // the cache SQLite spills them to the WAL and reads them back.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA page_size = 16384;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536;",
+             PRAGMA cache_size = -131072;",
         )
         .map_err(other("set pragmas"))?;
         migrate(&conn)?;

@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -29,7 +32,10 @@ fn every_crate_has_a_codemap_entry() {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "ARCHITECTURE.md has no codemap entry for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md has no codemap entry for {missing:?}"
+    );
 }
 
 #[test]
@@ -45,7 +51,10 @@ fn every_source_file_opens_with_a_module_doc() {
         })
         .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
         .collect();
-    assert!(undocumented.is_empty(), "files without a `//!` module doc: {undocumented:#?}");
+    assert!(
+        undocumented.is_empty(),
+        "files without a `//!` module doc: {undocumented:#?}"
+    );
 }
 
 #[test]
@@ -56,10 +65,17 @@ fn the_product_never_reads_shared_at_run_time() {
     }
     let offenders: Vec<_> = files
         .iter()
-        .filter(|path| std::fs::read_to_string(path).unwrap().contains("shared/data"))
+        .filter(|path| {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .contains("shared/data")
+        })
         .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
         .collect();
-    assert!(offenders.is_empty(), "product code names ../shared: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "product code names ../shared: {offenders:?}"
+    );
 }
 
 #[test]
@@ -69,5 +85,8 @@ fn readme_shows_the_two_commands_and_ci_runs_the_test_command() {
     assert!(readme.contains("cargo run -p caravan -- demo"));
     let test_command = "cargo nextest run --workspace";
     assert!(readme.contains(test_command));
-    assert!(ci.lines().any(|l| l.trim() == test_command), ".ci/run must run the README's test command");
+    assert!(
+        ci.lines().any(|l| l.trim() == test_command),
+        ".ci/run must run the README's test command"
+    );
 }
