@@ -10,6 +10,7 @@
 //! Until [`IngestBatch::commit`] returns `Ok`, nothing of the batch is visible, and a
 //! crash at any point leaves the store as it was before the batch began.
 
+pub mod log;
 pub mod rows;
 
 use std::fmt;
