@@ -17,7 +17,7 @@ use std::sync::mpsc;
 
 use caravan_domain::declaration::draft::DeclarationDraft;
 use caravan_domain::declaration::model::Declaration;
-use caravan_domain::declaration::validate::{Finding, ValidationContext, validate};
+use caravan_domain::declaration::validate::{Finding, Severity, ValidationContext, validate};
 use caravan_store::{
     BatchSummary, Conflict, DeclarationRecord, DeclarationStore, IngestSource, StoreError,
 };
@@ -334,9 +334,37 @@ pub fn ingest<R: Read + Send>(
                             digest: prepared.digest,
                             source_record: prepared.locator.record,
                         };
-                        match batch.put(&record) {
-                            Ok(_) => report.warnings += prepared.findings.len() as u64,
-                            Err(StoreError::Conflict(conflict)) => {
+                        match (batch.put(&record), &mut mode) {
+                            (Ok(_), _) => report.warnings += prepared.findings.len() as u64,
+                            (Err(StoreError::Conflict(conflict)), Mode::Quarantine(sink)) => {
+                                // The store refused this record before writing any of it,
+                                // so the batch goes on and the record is explained instead.
+                                n_rejected += 1;
+                                let rejection = RecordRejection {
+                                    locator: prepared.locator,
+                                    lrn: Some(prepared.declaration.header.lrn.clone()),
+                                    findings: vec![Finding {
+                                        severity: Severity::Error,
+                                        code: "DECL_DUPLICATE_REFERENCE",
+                                        path: "header.lrn".to_owned(),
+                                        value: Some(prepared.declaration.header.lrn.clone()),
+                                        message: conflict.to_string(),
+                                    }],
+                                };
+                                write_quarantine(
+                                    &mut **sink,
+                                    &rejection,
+                                    &prepared.declaration.to_draft(),
+                                )
+                                .map_err(|source| {
+                                    IngestError::Quarantine {
+                                        file: file.clone(),
+                                        source,
+                                    }
+                                })?;
+                                report.quarantined += 1;
+                            }
+                            (Err(StoreError::Conflict(conflict)), Mode::WholeFile) => {
                                 return Err(IngestError::Duplicate {
                                     file: file.clone(),
                                     record: prepared.locator.record,
@@ -344,7 +372,7 @@ pub fn ingest<R: Read + Send>(
                                     conflict,
                                 });
                             }
-                            Err(source) => {
+                            (Err(source), _) => {
                                 return Err(IngestError::Store {
                                     file: file.clone(),
                                     source,

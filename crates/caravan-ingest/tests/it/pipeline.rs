@@ -615,3 +615,33 @@ fn all_hmrc_samples_ingest_as_partner_data() {
         ("ID_ISO6346_CHECK_DIGIT", Some("CONU1234567"))
     );
 }
+
+#[test]
+fn quarantine_explains_a_duplicate_reference_and_keeps_the_rest() {
+    let store = store();
+    run(
+        &store,
+        &csv_bytes(&[uz_export("UZ-D-1", 1)]),
+        Format::CaravanCsv,
+    )
+    .unwrap();
+    let mut changed = uz_export("UZ-D-1", 1);
+    changed.items[0].customs_value = Some("1".into());
+    let bytes = csv_bytes(&[changed, uz_export("UZ-D-2", 2)]);
+    let mut sink = Vec::new();
+    let report = ingest(
+        &store,
+        Cursor::new(bytes),
+        Format::CaravanCsv,
+        &source("d.csv", Format::CaravanCsv),
+        &local_uz(),
+        Mode::Quarantine(&mut sink),
+    )
+    .unwrap();
+    assert_eq!((report.batch.inserted, report.quarantined), (1, 1));
+    assert_eq!(store.counts().unwrap().declarations, 2);
+    let line: serde_json::Value =
+        serde_json::from_slice(sink.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(line["reasons"][0]["code"], "DECL_DUPLICATE_REFERENCE");
+    assert_eq!(line["record"], 1);
+}
