@@ -1,0 +1,338 @@
+//! The batching appender: many callers, one durable append per batch.
+//!
+//! Callers [`Appender::submit`] encoded entries and get a [`Ticket`]; the entry is
+//! integrated with others in one store transaction (every 250 ms or 256 entries by
+//! default, spec §11.4 "Cadence"), and only after that transaction commits does the
+//! ticket resolve to the entry's index. An index is therefore never handed out for an
+//! entry a crash could lose. The queue is bounded: when it is full, `submit` fails with
+//! [`AppendError::Overloaded`] and a retry hint, which the HTTP layer turns into 503 with
+//! `Retry-After`. Nothing that was accepted is ever dropped: a failed append puts its
+//! batch back at the head of the queue, in order, for the next attempt.
+//!
+//! [`Appender::step`] integrates one batch synchronously and [`Appender::flush`] drains
+//! the queue, so tests and the demo drive the appender deterministically; [`Appender::run`]
+//! is the background loop a serving node uses.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use caravan_store::log::{Hash, LogStore, StoreHashReader};
+use caravan_store::{Conflict, StoreError};
+use caravan_tlog::rfc6962::{self, HashReadError};
+use tokio::sync::{Notify, oneshot, watch};
+
+/// Largest entry an entry bundle can carry.
+pub const MAX_ENTRY_SIZE: usize = caravan_tlog::tiles::MAX_ENTRY_SIZE;
+
+/// Batching and back-pressure settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppenderConfig {
+    /// Most entries per batch (Tessera's default: 256).
+    pub max_batch: usize,
+    /// Longest an entry waits for its batch to fill (Tessera's default: 250 ms).
+    pub max_delay: Duration,
+    /// Most entries waiting; beyond this `submit` answers overloaded (Tessera: 4,096).
+    pub max_pending: usize,
+    /// The retry hint given to overloaded callers.
+    pub retry_after: Duration,
+}
+
+impl Default for AppenderConfig {
+    fn default() -> Self {
+        Self {
+            max_batch: 256,
+            max_delay: Duration::from_millis(250),
+            max_pending: 4096,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why an entry was not (yet) appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The queue is full; nothing was accepted. Retry after the hint.
+    #[error("log is overloaded; retry after {retry_after:?}")]
+    Overloaded {
+        /// When to retry.
+        retry_after: Duration,
+    },
+    /// The entry is over 65,535 bytes.
+    #[error("entry is {0} bytes; at most 65535 allowed")]
+    TooLarge(usize),
+    /// The store failed; the batch stays queued.
+    #[error("log store failed: {0}")]
+    Store(#[from] StoreError),
+    /// A stored node hash could not be read; the batch stays queued.
+    #[error("reading stored hashes failed: {0}")]
+    Hashes(#[from] HashReadError),
+    /// The appender was dropped before the entry was integrated.
+    #[error("the appender stopped")]
+    Stopped,
+}
+
+struct Pending {
+    entry: Vec<u8>,
+    leaf: Hash,
+    reply: oneshot::Sender<u64>,
+}
+
+struct Inner {
+    store: Arc<dyn LogStore>,
+    origin: String,
+    config: AppenderConfig,
+    queue: Mutex<VecDeque<Pending>>,
+    /// One integration at a time; the store's size check backs this up across processes.
+    integrating: Mutex<u64>,
+    wake: Notify,
+    integrated: watch::Sender<u64>,
+    checkpointed: watch::Sender<u64>,
+}
+
+/// A handle to one log's appender; clones share the queue.
+#[derive(Clone)]
+pub struct Appender {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("origin", &self.inner.origin)
+            .field("size", &self.size())
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+/// A submitted entry; resolves to its index once the batch is durable.
+#[derive(Debug)]
+pub struct Ticket {
+    reply: oneshot::Receiver<u64>,
+}
+
+impl Ticket {
+    /// The entry's index, once its batch is stored.
+    pub async fn index(self) -> Result<u64, AppendError> {
+        self.reply.await.map_err(|_| AppendError::Stopped)
+    }
+
+    /// The index if the batch is already stored, without waiting.
+    pub fn try_index(&mut self) -> Option<u64> {
+        self.reply.try_recv().ok()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks leaves plain data in a valid state, so the
+    // poison flag carries no information worth failing for.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Appender {
+    /// Opens (creating if needed) the log `origin` and starts from its stored size.
+    pub fn open(
+        store: Arc<dyn LogStore>,
+        origin: &str,
+        config: AppenderConfig,
+    ) -> Result<Self, AppendError> {
+        let head = store.open_log(origin)?;
+        let checkpointed = head.checkpoint.as_ref().map_or(0, |c| c.size);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                origin: origin.to_owned(),
+                config: AppenderConfig {
+                    max_batch: config.max_batch.max(1),
+                    ..config
+                },
+                queue: Mutex::new(VecDeque::new()),
+                integrating: Mutex::new(head.size),
+                wake: Notify::new(),
+                integrated: watch::Sender::new(head.size),
+                checkpointed: watch::Sender::new(checkpointed),
+            }),
+        })
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The store the log lives in.
+    pub fn store(&self) -> &Arc<dyn LogStore> {
+        &self.inner.store
+    }
+
+    /// The settings.
+    pub fn config(&self) -> AppenderConfig {
+        self.inner.config
+    }
+
+    /// Entries stored so far (the tree size).
+    pub fn size(&self) -> u64 {
+        *self.inner.integrated.borrow()
+    }
+
+    /// Entries accepted but not yet stored.
+    pub fn pending(&self) -> usize {
+        lock(&self.inner.queue).len()
+    }
+
+    /// Queues an encoded entry. Fails at once, accepting nothing, if the entry is too
+    /// large or the queue is full.
+    pub fn submit(&self, entry: Vec<u8>) -> Result<Ticket, AppendError> {
+        if entry.len() > MAX_ENTRY_SIZE {
+            return Err(AppendError::TooLarge(entry.len()));
+        }
+        let (reply, receiver) = oneshot::channel();
+        let leaf = rfc6962::leaf_hash(&entry);
+        {
+            let mut queue = lock(&self.inner.queue);
+            if queue.len() >= self.inner.config.max_pending {
+                return Err(AppendError::Overloaded {
+                    retry_after: self.inner.config.retry_after,
+                });
+            }
+            queue.push_back(Pending { entry, leaf, reply });
+        }
+        self.inner.wake.notify_one();
+        Ok(Ticket { reply: receiver })
+    }
+
+    /// Integrates one batch (up to `max_batch` entries) durably and resolves its tickets.
+    /// Returns how many entries were stored. Blocking: call it off the async workers.
+    pub fn step(&self) -> Result<usize, AppendError> {
+        let mut size = lock(&self.inner.integrating);
+        let batch: Vec<Pending> = {
+            let mut queue = lock(&self.inner.queue);
+            let n = queue.len().min(self.inner.config.max_batch);
+            queue.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match self.integrate(*size, &batch) {
+            Ok(new_size) => {
+                let first = *size;
+                *size = new_size;
+                self.inner.integrated.send_replace(new_size);
+                let n = batch.len();
+                for (offset, pending) in batch.into_iter().enumerate() {
+                    // A caller that stopped waiting still has its entry logged.
+                    let _ = pending.reply.send(first + offset as u64);
+                }
+                Ok(n)
+            }
+            Err(err) => {
+                {
+                    let mut queue = lock(&self.inner.queue);
+                    for pending in batch.into_iter().rev() {
+                        queue.push_front(pending);
+                    }
+                }
+                if let AppendError::Store(StoreError::Conflict(Conflict::LogSize {
+                    stored, ..
+                })) = &err
+                {
+                    // Another writer appended; the stored tree is the truth.
+                    *size = *stored;
+                    self.inner.integrated.send_replace(*stored);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn integrate(&self, size: u64, batch: &[Pending]) -> Result<u64, AppendError> {
+        let leaves: Vec<Hash> = batch.iter().map(|p| p.leaf).collect();
+        let entries: Vec<Vec<u8>> = batch.iter().map(|p| p.entry.clone()).collect();
+        let store = self.inner.store.as_ref();
+        let nodes = rfc6962::nodes_to_store(
+            size,
+            &leaves,
+            &StoreHashReader::new(store, &self.inner.origin),
+        )?;
+        let appended = store.append(&self.inner.origin, size, &entries, &leaves, &nodes)?;
+        Ok(appended.size)
+    }
+
+    /// Integrates everything queued; returns the tree size. Stops at the first error,
+    /// leaving the rest queued.
+    pub fn flush(&self) -> Result<u64, AppendError> {
+        while self.step()? > 0 {}
+        Ok(self.size())
+    }
+
+    /// Called by the checkpointer when a checkpoint of `size` is stored.
+    pub fn checkpoint_published(&self, size: u64) {
+        self.inner.checkpointed.send_if_modified(|current| {
+            let grew = size > *current;
+            if grew {
+                *current = size;
+            }
+            grew
+        });
+    }
+
+    /// Size of the latest signed checkpoint this appender knows of.
+    pub fn checkpointed_size(&self) -> u64 {
+        *self.inner.checkpointed.borrow()
+    }
+
+    /// Waits until a signed checkpoint covers `index`; returns that checkpoint's size.
+    pub async fn wait_for_checkpoint(&self, index: u64) -> Result<u64, AppendError> {
+        let mut receiver = self.inner.checkpointed.subscribe();
+        let size = receiver
+            .wait_for(|size| *size > index)
+            .await
+            .map_err(|_| AppendError::Stopped)?;
+        Ok(*size)
+    }
+
+    /// The background loop: integrates a batch when `max_batch` entries wait or the
+    /// oldest has waited `max_delay`, until `shutdown` resolves; then drains what is left.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if self.pending() == 0 {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = self.inner.wake.notified() => {}
+                }
+            }
+            let deadline = tokio::time::Instant::now() + self.inner.config.max_delay;
+            while self.pending() < self.inner.config.max_batch {
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline) => break,
+                    () = self.inner.wake.notified() => {}
+                }
+            }
+            if let Err(err) = self.step_blocking().await {
+                tracing::warn!(origin = %self.inner.origin, error = %err, "log append failed; batch kept");
+                tokio::time::sleep(self.inner.config.retry_after).await;
+            }
+        }
+        if let Err(err) = self.flush_blocking().await {
+            tracing::warn!(origin = %self.inner.origin, error = %err, "final log flush failed");
+        }
+    }
+
+    /// [`Appender::step`] on the blocking pool.
+    pub async fn step_blocking(&self) -> Result<usize, AppendError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.step())
+            .await
+            .map_err(|_| AppendError::Stopped)?
+    }
+
+    /// [`Appender::flush`] on the blocking pool.
+    pub async fn flush_blocking(&self) -> Result<u64, AppendError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.flush())
+            .await
+            .map_err(|_| AppendError::Stopped)?
+    }
+}

@@ -1,0 +1,192 @@
+//! The appender and the checkpointer, driven step by step over a real in-memory store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use caravan_log::appender::{AppendError, Appender, AppenderConfig};
+use caravan_log::checkpointer::{Checkpointer, CheckpointerError};
+use caravan_log::storage::MemoryLogStore;
+use caravan_store::log::{LogStore, NodeAddr, StoredCheckpoint};
+use caravan_tlog::note::Ed25519Signer;
+use caravan_tlog::rfc6962::{self, MemoryTree};
+
+const ORIGIN: &str = "caravan.example/log";
+
+fn config(max_batch: usize, max_pending: usize) -> AppenderConfig {
+    AppenderConfig {
+        max_batch,
+        max_delay: Duration::from_millis(250),
+        max_pending,
+        retry_after: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test]
+async fn batches_resolve_tickets_with_consecutive_indices() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(4, 100)).unwrap();
+    let tickets: Vec<_> = (0..10u32)
+        .map(|i| appender.submit(i.to_be_bytes().to_vec()).unwrap())
+        .collect();
+    assert_eq!(appender.step().unwrap(), 4);
+    assert_eq!(appender.size(), 4);
+    assert_eq!(appender.pending(), 6);
+    assert_eq!(appender.flush().unwrap(), 10);
+    for (i, ticket) in tickets.into_iter().enumerate() {
+        assert_eq!(ticket.index().await.unwrap(), i as u64);
+    }
+    // The stored tree is the tree of the entries, in order.
+    let mut tree = MemoryTree::new();
+    for i in 0..10u32 {
+        tree.append(&i.to_be_bytes());
+    }
+    let reader = caravan_store::log::StoreHashReader::new(store.as_ref(), ORIGIN);
+    assert_eq!(rfc6962::tree_hash(10, &reader).unwrap(), tree.root());
+    assert_eq!(
+        store.entries(ORIGIN, 3, 2).unwrap(),
+        vec![3u32.to_be_bytes().to_vec(), 4u32.to_be_bytes().to_vec()]
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_and_loses_nothing_accepted() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(2, 3)).unwrap();
+    let accepted: Vec<_> = (0..3u8)
+        .map(|i| appender.submit(vec![i]).unwrap())
+        .collect();
+    match appender.submit(vec![9]) {
+        Err(AppendError::Overloaded { retry_after }) => {
+            assert_eq!(retry_after, Duration::from_secs(2));
+        }
+        other => panic!("expected overload, got {other:?}"),
+    }
+    assert!(matches!(
+        appender.submit(vec![0; 65_536]),
+        Err(AppendError::TooLarge(65_536))
+    ));
+
+    // The store goes down: the batch goes back to the queue, in order.
+    store.set_failing(true);
+    assert!(matches!(appender.step(), Err(AppendError::Store(_))));
+    assert_eq!(appender.pending(), 3);
+    assert_eq!(appender.size(), 0);
+    store.set_failing(false);
+    assert_eq!(appender.flush().unwrap(), 3);
+    for (i, ticket) in accepted.into_iter().enumerate() {
+        assert_eq!(ticket.index().await.unwrap(), i as u64);
+    }
+    assert_eq!(
+        store.entries(ORIGIN, 0, 10).unwrap(),
+        vec![vec![0], vec![1], vec![2]]
+    );
+    // Room again.
+    appender.submit(vec![3]).unwrap();
+}
+
+#[tokio::test]
+async fn a_second_writer_is_detected_and_the_batch_retried() {
+    let store = Arc::new(MemoryLogStore::new());
+    let first = Appender::open(store.clone(), ORIGIN, config(8, 100)).unwrap();
+    let second = Appender::open(store.clone(), ORIGIN, config(8, 100)).unwrap();
+    second.submit(b"other".to_vec()).unwrap();
+    second.flush().unwrap();
+    let ticket = first.submit(b"mine".to_vec()).unwrap();
+    assert!(first.step().is_err(), "built on a stale size");
+    assert_eq!(first.flush().unwrap(), 2);
+    assert_eq!(ticket.index().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn checkpoints_follow_growth_and_wake_waiters() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    let signer = Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap();
+    let checkpointer = Checkpointer::new(store.clone(), ORIGIN, signer, Duration::from_secs(600))
+        .notify(appender.clone());
+    let ticket = appender.submit(b"a".to_vec()).unwrap();
+    appender.flush().unwrap();
+    let index = ticket.index().await.unwrap();
+    let waiter = {
+        let appender = appender.clone();
+        tokio::spawn(async move { appender.wait_for_checkpoint(index).await })
+    };
+    let signed = checkpointer.step(1_000).unwrap().unwrap();
+    assert_eq!(signed.checkpoint.size, 1);
+    assert_eq!(waiter.await.unwrap().unwrap(), 1);
+    // Unchanged tree: nothing until ten minutes have passed.
+    assert!(checkpointer.step(2_000).unwrap().is_none());
+    assert!(checkpointer.step(601_000).unwrap().is_some());
+    // Growth: a new one, consistent with the last.
+    appender.submit(b"b".to_vec()).unwrap();
+    appender.submit(b"c".to_vec()).unwrap();
+    appender.flush().unwrap();
+    let grown = checkpointer.step(602_000).unwrap().unwrap();
+    assert_eq!(grown.checkpoint.size, 3);
+    assert_eq!(store.open_log(ORIGIN).unwrap().checkpoint.unwrap().size, 3);
+}
+
+#[test]
+fn the_checkpointer_refuses_an_inconsistent_store() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    let signer = Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap();
+    let checkpointer = Checkpointer::new(store.clone(), ORIGIN, signer, Duration::from_secs(600));
+    for i in 0..5u8 {
+        appender.submit(vec![i]).unwrap();
+    }
+    appender.flush().unwrap();
+    checkpointer.step(0).unwrap().unwrap();
+    appender.submit(vec![5]).unwrap();
+    appender.flush().unwrap();
+    // A stored hash under the signed tree changes: the old root no longer recomputes.
+    store.corrupt_node(ORIGIN, NodeAddr::new(2, 0), [0xee; 32]);
+    let err = checkpointer.step(1).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointerError::Inconsistent {
+                signed_size: 5,
+                size: 6,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.open_log(ORIGIN).unwrap().checkpoint.unwrap().size, 5);
+}
+
+#[test]
+fn the_checkpointer_refuses_a_checkpoint_the_tree_does_not_extend() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    let signer = Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap();
+    let checkpointer = Checkpointer::new(store.clone(), ORIGIN, signer, Duration::from_secs(600));
+    for i in 0..4u8 {
+        appender.submit(vec![i]).unwrap();
+    }
+    appender.flush().unwrap();
+    // A checkpoint of size 3 with a root that is not the stored tree's.
+    store
+        .save_checkpoint(
+            ORIGIN,
+            &StoredCheckpoint {
+                size: 3,
+                root: [1; 32],
+                note: Vec::new(),
+            },
+        )
+        .unwrap();
+    let err = checkpointer.step(0).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointerError::Inconsistent {
+                signed_size: 3,
+                size: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

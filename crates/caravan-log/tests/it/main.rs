@@ -1,0 +1,5 @@
+//! Integration tests of caravan-log, against the in-memory store.
+
+mod appender;
+mod entry;
+mod witness;
