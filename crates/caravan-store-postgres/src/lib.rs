@@ -39,6 +39,10 @@
 //! - **Migrations are ours.** `migrations/*.sql` are applied at connect, each in one
 //!   transaction with its `schema_migrations` row, under an advisory lock so that two
 //!   nodes starting at once do not race.
+//! - **The transparency log** (`LogStore`, module `log`) is one transaction per appended
+//!   batch, with `SELECT ... FOR UPDATE` on the log's row as the size compare-and-set.
+
+mod log;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -53,10 +57,16 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls, Statement};
 
 /// Migrations, applied in order at connect; the index is the schema version.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_declarations",
-    include_str!("../migrations/0001_declarations.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_declarations",
+        include_str!("../migrations/0001_declarations.sql"),
+    ),
+    (
+        "0002_transparency_log",
+        include_str!("../migrations/0002_transparency_log.sql"),
+    ),
+];
 
 /// Declarations buffered by a batch before their rows are written with COPY.
 pub const FLUSH_EVERY: usize = 2_000;

@@ -4,7 +4,10 @@
 //! laptop node must survive being switched off mid-ingest. WAL mode and one transaction
 //! per ingest batch give that: a batch is visible whole or not at all, whatever instant
 //! the process dies. The connection sits behind a mutex; the node's write volume is one
-//! ingest at a time, and SQLite has one writer anyway.
+//! ingest at a time, and SQLite has one writer anyway. The transparency log's storage
+//! (`LogStore`, module `log`) follows the same rule: one fsynced transaction per batch.
+
+mod log;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -17,10 +20,16 @@ use caravan_store::{
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 /// Migrations, applied in order at open; the index is the schema version.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_declarations",
-    include_str!("../migrations/0001_declarations.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_declarations",
+        include_str!("../migrations/0001_declarations.sql"),
+    ),
+    (
+        "0002_transparency_log",
+        include_str!("../migrations/0002_transparency_log.sql"),
+    ),
+];
 
 /// The SQLite-backed store.
 pub struct SqliteStore {

@@ -45,6 +45,38 @@ pub enum Conflict {
         /// Trader reference.
         lrn: String,
     },
+    /// A log append or checkpoint was computed for a tree size other than the stored
+    /// one: another appender got there first, and nothing was written.
+    LogSize {
+        /// The log's origin.
+        origin: String,
+        /// The size the caller built its batch on.
+        expected: u64,
+        /// The size stored.
+        stored: u64,
+    },
+    /// A checkpoint would go backwards, past the stored tree, or contradict the stored
+    /// checkpoint of the same size (a different root: a split view).
+    CheckpointRejected {
+        /// The log's origin.
+        origin: String,
+        /// Size of the offered checkpoint.
+        offered: u64,
+        /// Size of the stored checkpoint (0 if none).
+        checkpoint: u64,
+        /// Number of entries stored.
+        log_size: u64,
+    },
+    /// The witnessed state of a partner log moved since the caller read it: a
+    /// concurrent add-checkpoint won, and nothing was written.
+    WitnessMoved {
+        /// The partner log's origin.
+        origin: String,
+        /// The size the caller expected to move from.
+        expected: u64,
+        /// The size stored now (0 if none).
+        stored: u64,
+    },
 }
 
 impl fmt::Display for Conflict {
@@ -53,6 +85,34 @@ impl fmt::Display for Conflict {
             Conflict::DuplicateReference { declarant, lrn } => write!(
                 f,
                 "declarant {declarant:?} already filed LRN {lrn:?} with different content"
+            ),
+            Conflict::LogSize {
+                origin,
+                expected,
+                stored,
+            } => write!(
+                f,
+                "log {origin} has {stored} entries, not the {expected} this append was built on"
+            ),
+            Conflict::CheckpointRejected {
+                origin,
+                offered,
+                checkpoint,
+                log_size,
+            } => write!(
+                f,
+                "log {origin}: a checkpoint of size {offered} must be at least the stored \
+                 checkpoint ({checkpoint}, with the same root if equal) and at most the \
+                 log size ({log_size})"
+            ),
+            Conflict::WitnessMoved {
+                origin,
+                expected,
+                stored,
+            } => write!(
+                f,
+                "witnessed size of {origin} is {stored}, not the expected {expected}; a \
+                 concurrent checkpoint moved it"
             ),
         }
     }
@@ -207,10 +267,11 @@ pub trait DeclarationStore: Send + Sync {
     fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// The whole store a node uses. Later capabilities add their traits here.
-pub trait Store: DeclarationStore {}
+/// The whole store a node uses: declarations and transparency logs. Later capabilities
+/// add their traits here.
+pub trait Store: DeclarationStore + log::LogStore {}
 
-impl<T: DeclarationStore> Store for T {}
+impl<T: DeclarationStore + log::LogStore> Store for T {}
 
 /// Lower-cased, punctuation-free, single-spaced form of a name, in any script; the key
 /// used to link parties that lack identifiers. Screening has its own, richer normaliser.

@@ -5,20 +5,24 @@
 //! only then is an index acknowledged. Checkpoints are signed afterwards from stored hashes.
 //! Each node hash is stored once, addressed as in C2SP tlog-tiles: `(level, index)`, level
 //! 0 being leaf hashes. The hashing itself is `caravan-tlog`'s; backends only keep bytes.
+//!
+//! Level-0 nodes are not stored twice: a leaf hash lives beside its entry (the leaf
+//! table), and [`LogStore::nodes`] serves `(0, i)` from there. The node table holds
+//! levels 1 and up. [`StoreHashReader`] turns a store into a
+//! [`caravan_tlog::rfc6962::HashReader`], so proofs, roots, `nodes_to_store` and `fsck`
+//! run over stored hashes unchanged.
+
+use caravan_tlog::rfc6962::{HashReadError, HashReader, NodeId};
 
 use crate::StoreError;
 
-/// A SHA-256 hash.
-pub type Hash = [u8; 32];
+/// A SHA-256 hash (the same type as `caravan_tlog::Hash`).
+pub type Hash = caravan_tlog::Hash;
 
-/// A complete-subtree node: level 0 are leaves; `index` counts from the left at that level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeAddr {
-    /// Height above the leaves.
-    pub level: u8,
-    /// Position at that level.
-    pub index: u64,
-}
+/// A complete-subtree node address: level 0 are leaves; `index` counts from the left at
+/// that level. The same type as `caravan_tlog::rfc6962::NodeId`, so the output of
+/// `caravan_tlog::rfc6962::nodes_to_store` goes to [`LogStore::append`] as it is.
+pub type NodeAddr = NodeId;
 
 /// A log's durable state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +86,14 @@ pub trait LogStore: Send + Sync {
 
     /// Durably appends a batch: entry bytes, leaf hashes and the node hashes `nodes`
     /// (every complete subtree the batch finishes, computed by the caller with
-    /// `caravan-tlog` from `leaf_hashes` and the stored right edge), in one transaction.
-    /// `expected_size` must equal the stored size, or nothing is written and the call
-    /// fails with a conflict: two appenders can never interleave.
+    /// `caravan_tlog::rfc6962::nodes_to_store` from `leaf_hashes` and the stored right
+    /// edge), in one transaction. `expected_size` must equal the stored size, or nothing
+    /// is written and the call fails with [`crate::Conflict::LogSize`]: two appenders can
+    /// never interleave. When it returns `Ok`, the batch is durable (fsynced).
+    ///
+    /// `nodes` may include level 0, as `nodes_to_store` returns it; such a node must equal
+    /// the corresponding leaf hash and is not stored again. `entries` and `leaf_hashes`
+    /// must have the same length. An unknown origin is `NotFound`.
     fn append(
         &self,
         origin: &str,
@@ -94,21 +103,30 @@ pub trait LogStore: Send + Sync {
         nodes: &[(NodeAddr, Hash)],
     ) -> Result<Appended, StoreError>;
 
-    /// Stored node hashes, in the order asked; a missing one is `NotFound`.
+    /// Stored node hashes, in the order asked, level 0 read from the leaf table; a missing
+    /// one (or an unknown origin) is `NotFound`.
     fn nodes(&self, origin: &str, addrs: &[NodeAddr]) -> Result<Vec<Hash>, StoreError>;
 
-    /// Entries `start .. start + count` (fewer at the end of the log).
+    /// Entries `start .. start + count` (fewer at the end of the log, none past it). An
+    /// unknown origin is `NotFound`.
     fn entries(&self, origin: &str, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError>;
 
-    /// Records a newly signed checkpoint. Refused with a conflict unless its size is at
-    /// least the stored one; consistency is the caller's proof to make before signing.
-    fn save_checkpoint(&self, origin: &str, checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+    /// Records a newly signed checkpoint. Refused with [`crate::Conflict::CheckpointRejected`]
+    /// unless its size is at least the stored checkpoint's (with the same root when the
+    /// sizes are equal) and at most the log size; consistency is the caller's proof to
+    /// make before signing.
+    fn save_checkpoint(
+        &self,
+        origin: &str,
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<(), StoreError>;
 
     /// The last cosigned state of a partner log, if any.
     fn witnessed(&self, origin: &str) -> Result<Option<Witnessed>, StoreError>;
 
     /// Moves the witnessed state of `origin` from `expected_size` (0 when first seen) to
-    /// `next`, atomically; a concurrent move makes this a conflict.
+    /// `next`, atomically; a concurrent move makes this [`crate::Conflict::WitnessMoved`]
+    /// and writes nothing. That the move is forward and consistent is the caller's check.
     fn record_witnessed(&self, expected_size: u64, next: &Witnessed) -> Result<(), StoreError>;
 
     /// Raises an alarm.
@@ -116,4 +134,58 @@ pub trait LogStore: Send + Sync {
 
     /// All alarms, newest first.
     fn alarms(&self) -> Result<Vec<Alarm>, StoreError>;
+}
+
+/// One log of a [`LogStore`] seen as a [`HashReader`]: node `(0, i)` is the leaf hash of
+/// entry `i`, higher levels come from the node table. Batch reads go to
+/// [`LogStore::nodes`] in one call.
+pub struct StoreHashReader<'a> {
+    store: &'a dyn LogStore,
+    origin: &'a str,
+}
+
+impl<'a> StoreHashReader<'a> {
+    /// A reader over the log `origin` of `store`.
+    pub fn new(store: &'a dyn LogStore, origin: &'a str) -> Self {
+        Self { store, origin }
+    }
+}
+
+fn read_error(err: StoreError) -> HashReadError {
+    HashReadError::Backend(Box::new(err))
+}
+
+impl HashReader for StoreHashReader<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, HashReadError> {
+        match self.store.nodes(self.origin, &[NodeId::new(level, index)]) {
+            Ok(hashes) => hashes
+                .into_iter()
+                .next()
+                .ok_or(HashReadError::Missing { level, index }),
+            Err(StoreError::NotFound) => Err(HashReadError::Missing { level, index }),
+            Err(err) => Err(read_error(err)),
+        }
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, HashReadError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.store.nodes(self.origin, ids) {
+            Ok(hashes) if hashes.len() == ids.len() => Ok(hashes),
+            Ok(hashes) => Err(read_error(StoreError::Other(format!(
+                "asked for {} node hashes, got {}",
+                ids.len(),
+                hashes.len()
+            )))),
+            // Name the missing node: the batch answer does not say which one it was.
+            Err(StoreError::NotFound) => {
+                for id in ids {
+                    self.node(id.level, id.index)?;
+                }
+                Err(read_error(StoreError::NotFound))
+            }
+            Err(err) => Err(read_error(err)),
+        }
+    }
 }

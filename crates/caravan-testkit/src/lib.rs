@@ -4,6 +4,8 @@
 //! dev-dependency from `caravan-store` to its own backends would be a loop.
 //!
 //! - [`story`]: the store story, one scenario every `Store` backend must pass.
+//! - [`log_story`]: the same for the transparency-log storage (`LogStore`), checked
+//!   against `caravan-tlog`'s in-memory reference tree.
 //! - [`fixtures`]: declarations built through the real path (draft → validation →
 //!   canonical document → SHA-256).
 //! - [`pg`]: the `CARAVAN_TEST_PG_URL` switch and a private schema per test.
@@ -11,7 +13,9 @@
 //! Helpers here panic on failure: they are assertions, called from tests.
 
 pub mod fixtures;
+pub mod log_story;
 pub mod pg;
 pub mod story;
 
+pub use log_story::log_story;
 pub use story::story;

@@ -329,6 +329,71 @@ pub fn tree_hash<R: HashReader + ?Sized>(size: u64, reader: &R) -> Result<Hash, 
     Ok(fold_range(&reader.nodes(&ids)?))
 }
 
+/// Every complete-subtree node that appending `new_leaf_hashes` to a tree of
+/// `old_size` leaves completes, in append order (each leaf hash, then the
+/// nodes it closes, lowest level first).
+///
+/// This is what an appender hands to its store in the same transaction as the
+/// entries, so that after the commit every hash any proof or tile needs is
+/// stored. The output includes level 0: node `(0, i)` *is* the leaf hash of
+/// entry `i`. Stores keep each hash once, and a leaf hash lives beside its
+/// entry (the leaf table), so a store derives its level-0 nodes from there and
+/// keeps only levels ≥ 1 in its node table; returning level 0 anyway keeps
+/// this function a complete description of what the batch adds, which is
+/// what [`MemoryTree`] and [`crate::fsck::fsck`] compare against.
+///
+/// Only the old tree's right edge is read: the roots of the complete subtrees
+/// whose concatenation is the old tree ([`tree_hash_indices`]), and of those
+/// only the ones the new leaves actually pair with, in one
+/// [`HashReader::nodes`] call. Nothing else of the old tree can be a left
+/// sibling of a new node.
+pub fn nodes_to_store<R: HashReader + ?Sized>(
+    old_size: u64,
+    new_leaf_hashes: &[Hash],
+    reader: &R,
+) -> Result<Vec<(NodeId, Hash)>, HashReadError> {
+    let new_size = old_size + new_leaf_hashes.len() as u64;
+    // A right-edge root (l, j) (j is always even: it is a left child) gets a
+    // right sibling exactly when the new tree covers [(j+2)·2^l) leaves.
+    let wanted: Vec<NodeId> = tree_hash_indices(old_size)
+        .into_iter()
+        .filter(|id| {
+            (id.index + 2)
+                .checked_shl(u32::from(id.level))
+                .is_some_and(|end| end <= new_size)
+        })
+        .collect();
+    // pending[l]: the complete node at level l still waiting for a right
+    // sibling, with its index. At most one per level, as in a binary counter.
+    let mut pending: Vec<Option<Hash>> = vec![None; 64];
+    for (id, hash) in wanted.iter().zip(reader.nodes(&wanted)?) {
+        pending[usize::from(id.level)] = Some(hash);
+    }
+    let mut out = Vec::with_capacity(new_leaf_hashes.len() * 2 + 1);
+    for (k, leaf) in new_leaf_hashes.iter().enumerate() {
+        let mut index = old_size + k as u64;
+        let mut level = 0usize;
+        let mut hash = *leaf;
+        out.push((NodeId::new(0, index), hash));
+        while index & 1 == 1 {
+            let Some(left) = pending[level].take() else {
+                // Unreachable for a well-formed right edge: every odd index has
+                // its left sibling pending, either read or computed above.
+                return Err(HashReadError::Missing {
+                    level: level as u8,
+                    index: index - 1,
+                });
+            };
+            hash = node_hash(&left, &hash);
+            level += 1;
+            index >>= 1;
+            out.push((NodeId::new(level as u8, index), hash));
+        }
+        pending[level] = Some(hash);
+    }
+    Ok(out)
+}
+
 /// `MTH` of a list of leaf hashes, computed directly (no store).
 pub fn root_from_leaf_hashes(leaves: &[Hash]) -> Hash {
     match leaves.len() {

@@ -25,5 +25,5 @@ fn postgres_story() {
         .query_one("SELECT COUNT(*) FROM schema_migrations", &[])
         .expect("count")
         .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2, "both migrations applied once");
 }

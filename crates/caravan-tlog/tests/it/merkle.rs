@@ -1,7 +1,8 @@
 use caravan_tlog::Hash;
 use caravan_tlog::rfc6962::{
-    EMPTY_ROOT, HashReader, MemoryTree, ProofError, consistency_proof_indices,
-    consistency_proof_len, inclusion_proof_indices, leaf_hash, mth, root_from_leaf_hashes,
+    EMPTY_ROOT, HashReadError, HashReader, MemoryTree, NodeId, ProofError, consistency_proof,
+    consistency_proof_indices, consistency_proof_len, inclusion_proof, inclusion_proof_indices,
+    leaf_hash, mth, nodes_to_store, root_from_leaf_hashes, tree_hash, tree_hash_indices,
     verify_consistency, verify_inclusion,
 };
 use proptest::prelude::*;
@@ -281,4 +282,109 @@ proptest! {
             prop_assert_eq!(t.root_at(n).unwrap(), mth(&entries[..n as usize]));
         }
     }
+}
+
+/// A node store as a map, recording which nodes were read.
+#[derive(Default)]
+struct MapStore {
+    nodes: std::collections::BTreeMap<NodeId, Hash>,
+    reads: std::cell::RefCell<Vec<NodeId>>,
+}
+
+impl HashReader for MapStore {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, HashReadError> {
+        let id = NodeId::new(level, index);
+        self.reads.borrow_mut().push(id);
+        self.nodes
+            .get(&id)
+            .copied()
+            .ok_or(HashReadError::Missing { level, index })
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// A store fed only by `nodes_to_store`, batch after batch, holds exactly
+    /// the nodes `MemoryTree` holds, so every proof it serves is the same.
+    #[test]
+    fn nodes_to_store_builds_the_full_node_store(batches in proptest::collection::vec(0usize..70, 1..12), seed in any::<u64>()) {
+        let mut tree = MemoryTree::new();
+        let mut store = MapStore::default();
+        let mut n = 0u64;
+        for batch in batches {
+            let old = tree.size();
+            let leaves: Vec<Hash> = (0..batch).map(|_| { n += 1; leaf_hash(&n.to_be_bytes()) }).collect();
+            store.reads.borrow_mut().clear();
+            let new_nodes = nodes_to_store(old, &leaves, &store).unwrap();
+            // Only the old right edge is read.
+            let edge = tree_hash_indices(old);
+            for id in store.reads.borrow().iter() {
+                prop_assert!(edge.contains(id), "read {id:?} outside the right edge of {old}");
+            }
+            for (id, h) in new_nodes {
+                prop_assert!(store.nodes.insert(id, h).is_none(), "{id:?} stored twice");
+            }
+            for leaf in &leaves {
+                tree.append_leaf_hash(*leaf);
+            }
+            let size = tree.size();
+            // Exactly MemoryTree's nodes: level l has size >> l of them.
+            let expected: usize = (0..64).map(|l| (size >> l) as usize).sum();
+            prop_assert_eq!(store.nodes.len(), expected);
+            for (id, h) in &store.nodes {
+                prop_assert_eq!(&tree.node(id.level, id.index).unwrap(), h);
+            }
+            prop_assert_eq!(tree_hash(size, &store).unwrap(), tree.root());
+            if size > 0 {
+                let index = seed % size;
+                prop_assert_eq!(inclusion_proof(index, size, &store).unwrap(), tree.inclusion_proof(index, size).unwrap());
+                let from = seed % (size + 1);
+                prop_assert_eq!(consistency_proof(from, size, &store).unwrap(), tree.consistency_proof(from, size).unwrap());
+                prop_assert_eq!(consistency_proof(old, size, &store).unwrap(), tree.consistency_proof(old, size).unwrap());
+            }
+        }
+    }
+}
+
+#[test]
+fn nodes_to_store_reads_only_what_it_pairs_with() {
+    let mut tree = MemoryTree::new();
+    for i in 0..6u32 {
+        tree.append(&i.to_le_bytes());
+    }
+    let store = MapStore {
+        nodes: (0..=2u8)
+            .flat_map(|l| (0..(6u64 >> l)).map(move |i| NodeId::new(l, i)))
+            .map(|id| (id, tree.node(id.level, id.index).unwrap()))
+            .collect(),
+        reads: Default::default(),
+    };
+    // Size 6 = (2, 0) + (1, 2). One more leaf pairs with neither.
+    let one = nodes_to_store(6, &[leaf_hash(b"6")], &store).unwrap();
+    assert_eq!(one.len(), 1);
+    assert!(store.reads.borrow().is_empty());
+    // Two more close (1, 3), then (2, 1) and (3, 0): both edge nodes are read.
+    let two = nodes_to_store(6, &[leaf_hash(b"6"), leaf_hash(b"7")], &store).unwrap();
+    let ids: Vec<NodeId> = two.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        ids,
+        [
+            NodeId::new(0, 6),
+            NodeId::new(0, 7),
+            NodeId::new(1, 3),
+            NodeId::new(2, 1),
+            NodeId::new(3, 0)
+        ]
+    );
+    assert_eq!(
+        *store.reads.borrow(),
+        [NodeId::new(2, 0), NodeId::new(1, 2)]
+    );
+    // A missing edge node is reported by address.
+    assert!(matches!(
+        nodes_to_store(6, &[leaf_hash(b"6"), leaf_hash(b"7")], &MapStore::default()),
+        Err(HashReadError::Missing { level: 2, index: 0 })
+    ));
+    assert!(nodes_to_store(6, &[], &store).unwrap().is_empty());
 }
