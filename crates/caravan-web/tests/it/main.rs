@@ -6,6 +6,8 @@ use caravan_store_sqlite::SqliteStore;
 use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod log;
+
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
@@ -28,6 +30,7 @@ async fn health_and_readiness_answer() {
     let state = AppState {
         store: Arc::new(store),
         node_name: Arc::from("UZ Customs"),
+        log: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
