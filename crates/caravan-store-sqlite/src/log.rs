@@ -13,7 +13,7 @@
 //! 1 and up, so each hash is stored once.
 
 use caravan_store::log::{
-    Alarm, Appended, Hash, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed,
+    Alarm, Appended, Hash, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed, check_append,
 };
 use caravan_store::{Conflict, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -35,44 +35,6 @@ fn uint(value: i64, what: &str) -> Result<u64, StoreError> {
 fn hash(blob: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
     blob.try_into()
         .map_err(|_| StoreError::Other(format!("stored {what} is not 32 bytes")))
-}
-
-/// Checks the shape of an append before touching the database: one leaf hash per entry,
-/// and level-0 nodes (if the caller passed them) equal to the leaf hashes they repeat.
-/// Returns the nodes to store (levels ≥ 1).
-pub(crate) fn check_append<'n>(
-    expected_size: u64,
-    entries: &[Vec<u8>],
-    leaf_hashes: &[Hash],
-    nodes: &'n [(NodeAddr, Hash)],
-) -> Result<Vec<&'n (NodeAddr, Hash)>, StoreError> {
-    if entries.len() != leaf_hashes.len() {
-        return Err(StoreError::Other(format!(
-            "append of {} entries with {} leaf hashes",
-            entries.len(),
-            leaf_hashes.len()
-        )));
-    }
-    let mut upper = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        let (addr, h) = node;
-        if addr.level > 0 {
-            upper.push(node);
-            continue;
-        }
-        let leaf = addr
-            .index
-            .checked_sub(expected_size)
-            .and_then(|k| usize::try_from(k).ok())
-            .and_then(|k| leaf_hashes.get(k));
-        if leaf != Some(h) {
-            return Err(StoreError::Other(format!(
-                "level-0 node {} is not the leaf hash of an entry of this batch",
-                addr.index
-            )));
-        }
-    }
-    Ok(upper)
 }
 
 /// The stored size of `origin`, or `NotFound`.

@@ -136,6 +136,44 @@ pub trait LogStore: Send + Sync {
     fn alarms(&self) -> Result<Vec<Alarm>, StoreError>;
 }
 
+/// Checks the shape of an append before touching the database: one leaf hash per entry,
+/// and level-0 nodes (if the caller passed them) equal to the leaf hashes they repeat.
+/// Returns the nodes to store (levels ≥ 1). Every backend's `append` calls this first.
+pub fn check_append<'n>(
+    expected_size: u64,
+    entries: &[Vec<u8>],
+    leaf_hashes: &[Hash],
+    nodes: &'n [(NodeAddr, Hash)],
+) -> Result<Vec<&'n (NodeAddr, Hash)>, StoreError> {
+    if entries.len() != leaf_hashes.len() {
+        return Err(StoreError::Other(format!(
+            "append of {} entries with {} leaf hashes",
+            entries.len(),
+            leaf_hashes.len()
+        )));
+    }
+    let mut upper = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let (addr, h) = node;
+        if addr.level > 0 {
+            upper.push(node);
+            continue;
+        }
+        let leaf = addr
+            .index
+            .checked_sub(expected_size)
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| leaf_hashes.get(k));
+        if leaf != Some(h) {
+            return Err(StoreError::Other(format!(
+                "level-0 node {} is not the leaf hash of an entry of this batch",
+                addr.index
+            )));
+        }
+    }
+    Ok(upper)
+}
+
 /// One log of a [`LogStore`] seen as a [`HashReader`]: node `(0, i)` is the leaf hash of
 /// entry `i`, higher levels come from the node table. Batch reads go to
 /// [`LogStore::nodes`] in one call.
