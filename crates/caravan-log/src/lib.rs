@@ -50,6 +50,7 @@
 
 pub mod appender;
 pub mod cbor;
+pub mod check;
 pub mod checkpointer;
 pub mod entry;
 pub mod http;

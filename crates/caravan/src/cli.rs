@@ -41,6 +41,50 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Print a commented example configuration.
     PrintConfig,
+    /// The transparency log: keys, proofs, offline verification and fsck.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `caravan log …`.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print this node's log and witness verifier keys, to give to partners and auditors.
+    Keys,
+    /// Print a C2SP tlog-proof of one entry against the latest signed checkpoint.
+    Proof {
+        /// Index of the entry.
+        #[arg(long)]
+        index: u64,
+    },
+    /// Rebuild the whole tree from stored entries and report the first corruption.
+    Fsck,
+    /// Check a tlog-proof offline, with only the log's and the witness's public keys,
+    /// and say in plain words what it proves (exit 0) or why not (exit 1).
+    Verify(VerifyArgs),
+}
+
+/// `caravan log verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The tlog-proof file.
+    #[arg(long)]
+    pub proof: PathBuf,
+    /// The log's verifier key (its name is the log origin).
+    #[arg(long)]
+    pub log_key: String,
+    /// A witness's verifier key; repeat for several witnesses.
+    #[arg(long)]
+    pub witness_key: Vec<String>,
+    /// Cosignatures required from distinct witness keys.
+    #[arg(long, default_value_t = 1)]
+    pub min_witnesses: usize,
+    /// The logged entry's bytes, to check that this very entry is included.
+    #[arg(long, conflicts_with = "leaf_hash")]
+    pub entry: Option<PathBuf>,
+    /// The entry's RFC 6962 leaf hash in hex, when the entry itself is not at hand.
+    #[arg(long)]
+    pub leaf_hash: Option<String>,
 }
 
 /// `caravan demo`.

@@ -48,6 +48,77 @@ pub struct RawConfig {
     /// `[http]`.
     #[serde(default)]
     pub http: RawHttp,
+    /// `[log]`; without it the node keeps no transparency log.
+    pub log: Option<RawLog>,
+    /// `[[partners]]`.
+    #[serde(default)]
+    pub partners: Vec<RawPartner>,
+}
+
+/// `[log]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// Log origin, e.g. `caravan.cbp.example/us-uz-cmaa-2024`; also the key name.
+    pub origin: Option<String>,
+    /// Name in URLs (`/log/<name>/…`); defaults to the origin's last path element.
+    pub name: Option<String>,
+    /// Name of this node's witness key.
+    pub witness_name: Option<String>,
+    /// Most entries per batch.
+    pub batch_max: Option<usize>,
+    /// Longest wait for a batch, in milliseconds.
+    pub batch_delay_ms: Option<u64>,
+    /// Most entries waiting before appends answer 503.
+    pub max_pending: Option<usize>,
+}
+
+/// `[[partners]]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPartner {
+    /// Display name.
+    pub name: Option<String>,
+    /// The partner log's origin.
+    pub log_origin: Option<String>,
+    /// The partner log's verifier key.
+    pub log_vkey: Option<String>,
+    /// The partner witness's verifier key.
+    pub witness_vkey: Option<String>,
+    /// Base URL of the partner node (plain http:// until mutual TLS).
+    pub url: Option<String>,
+}
+
+/// Checked `[log]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Log origin.
+    pub origin: String,
+    /// Name in URLs.
+    pub name: String,
+    /// Witness key name.
+    pub witness_name: String,
+    /// Most entries per batch.
+    pub batch_max: usize,
+    /// Longest wait for a batch.
+    pub batch_delay: std::time::Duration,
+    /// Queue bound.
+    pub max_pending: usize,
+}
+
+/// A checked partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerSettings {
+    /// Display name.
+    pub name: String,
+    /// Its log origin.
+    pub log_origin: String,
+    /// Its log vkey (parsed once at validation).
+    pub log_vkey: String,
+    /// Its witness vkey.
+    pub witness_vkey: String,
+    /// Its base URL.
+    pub url: String,
 }
 
 /// `[node]` as written.
@@ -125,6 +196,10 @@ pub struct Config {
     pub store: StoreUrl,
     /// HTTP listen address.
     pub listen: SocketAddr,
+    /// The transparency log, if configured.
+    pub log: Option<LogSettings>,
+    /// Partners whose logs this node witnesses and whose witnesses cosign ours.
+    pub partners: Vec<PartnerSettings>,
 }
 
 /// Replaces the password of a URL with `***`.
@@ -221,6 +296,16 @@ impl RawConfig {
         let listen: SocketAddr = listen_raw.parse().with_context(|| {
             format!("http.listen must be an IP address and port, not {listen_raw:?}")
         })?;
+        let log = self.log.map(validate_log).transpose()?;
+        let partners = self
+            .partners
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| validate_partner(i, p))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if !partners.is_empty() && log.is_none() {
+            bail!("[[partners]] need a [log] section: witnessing is mutual");
+        }
         Ok(Config {
             node_name,
             country,
@@ -229,8 +314,100 @@ impl RawConfig {
             procedures: self.node.procedures.unwrap_or_default(),
             store,
             listen,
+            log,
+            partners,
         })
     }
+}
+
+fn valid_key_name(setting: &str, name: &str) -> anyhow::Result<()> {
+    if !caravan_tlog::note::is_valid_key_name(name) {
+        bail!("{setting} must be non-empty with no spaces or '+', not {name:?}");
+    }
+    Ok(())
+}
+
+fn validate_log(raw: RawLog) -> anyhow::Result<LogSettings> {
+    let origin = raw.origin.context("log.origin is required in [log]")?;
+    valid_key_name("log.origin", &origin)?;
+    let name = raw.name.unwrap_or_else(|| {
+        origin
+            .rsplit('/')
+            .next()
+            .unwrap_or(origin.as_str())
+            .to_owned()
+    });
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        bail!("log.name must be letters, digits, '-', '_' or '.', not {name:?}");
+    }
+    let host = origin.split('/').next().unwrap_or_default();
+    let witness_name = raw
+        .witness_name
+        .unwrap_or_else(|| format!("{host}/witness"));
+    valid_key_name("log.witness_name", &witness_name)?;
+    let batch_max = raw.batch_max.unwrap_or(256);
+    if !(1..=65_536).contains(&batch_max) {
+        bail!("log.batch_max must be 1 to 65536, not {batch_max}");
+    }
+    let batch_delay_ms = raw.batch_delay_ms.unwrap_or(250);
+    if !(1..=60_000).contains(&batch_delay_ms) {
+        bail!("log.batch_delay_ms must be 1 to 60000, not {batch_delay_ms}");
+    }
+    let max_pending = raw.max_pending.unwrap_or(4096);
+    if max_pending < batch_max {
+        bail!("log.max_pending ({max_pending}) must be at least log.batch_max ({batch_max})");
+    }
+    Ok(LogSettings {
+        origin,
+        name,
+        witness_name,
+        batch_max,
+        batch_delay: std::time::Duration::from_millis(batch_delay_ms),
+        max_pending,
+    })
+}
+
+fn validate_partner(i: usize, raw: RawPartner) -> anyhow::Result<PartnerSettings> {
+    let at = format!("partners[{i}]");
+    let name = raw.name.with_context(|| format!("{at}.name is required"))?;
+    let log_origin = raw
+        .log_origin
+        .with_context(|| format!("{at}.log_origin is required"))?;
+    valid_key_name(&format!("{at}.log_origin"), &log_origin)?;
+    let log_vkey = raw
+        .log_vkey
+        .with_context(|| format!("{at}.log_vkey is required"))?;
+    let verifier = caravan_tlog::note::Ed25519Verifier::from_vkey(&log_vkey)
+        .map_err(|e| anyhow::anyhow!("{at}.log_vkey is not an Ed25519 verifier key: {e}"))?;
+    if caravan_tlog::note::NoteVerifier::name(&verifier) != log_origin {
+        bail!(
+            "{at}.log_vkey is for {:?}, not {log_origin:?}",
+            caravan_tlog::note::NoteVerifier::name(&verifier)
+        );
+    }
+    let witness_vkey = raw
+        .witness_vkey
+        .with_context(|| format!("{at}.witness_vkey is required"))?;
+    caravan_tlog::cosignature::CosignatureVerifier::from_vkey(&witness_vkey).map_err(|e| {
+        anyhow::anyhow!("{at}.witness_vkey is not a cosignature/v1 verifier key: {e}")
+    })?;
+    let url = raw.url.with_context(|| format!("{at}.url is required"))?;
+    if !url.starts_with("http://") || url.len() <= "http://".len() {
+        bail!(
+            "{at}.url must be http://host:port (mutual TLS comes with the exchange), not {url:?}"
+        );
+    }
+    Ok(PartnerSettings {
+        name,
+        log_origin,
+        log_vkey,
+        witness_vkey,
+        url,
+    })
 }
 
 /// Parses `sqlite://PATH` or `postgres://…`/`postgresql://…`.
@@ -273,6 +450,30 @@ url = "sqlite://caravan-data/us/caravan.sqlite"
 [http]
 # Address the API and probes listen on.
 listen = "127.0.0.1:8441"
+
+[log]
+# The transparency log of the agreement: its origin (also the checkpoint key's name) and
+# the name of this node's witness key. Keys are generated into data_dir on first start
+# (log.key, witness.key, mode 0600); `caravan log keys` prints the verifier keys to give
+# to the partner out of band. Remove this section to run without a log.
+origin = "caravan.cbp.example/us-uz-cmaa-2024"
+witness_name = "caravan.cbp.example/witness"
+# Served at /log/<name>/; defaults to the origin's last path element.
+# name = "us-uz-cmaa-2024"
+# Batching: integrate every batch_delay_ms or batch_max entries; beyond max_pending
+# waiting entries, appends are refused with 503 and Retry-After.
+batch_max = 256
+batch_delay_ms = 250
+max_pending = 4096
+
+# Each partner: its log (which this node witnesses) and its witness (which cosigns ours).
+# Plain http:// between nodes for now; mutual TLS arrives with the exchange.
+# [[partners]]
+# name = "UZ Customs"
+# log_origin = "caravan.customs.uz.example/us-uz-cmaa-2024"
+# log_vkey = "caravan.customs.uz.example/us-uz-cmaa-2024+<key id>+<base64 key>"
+# witness_vkey = "caravan.customs.uz.example/witness+<key id>+<base64 key>"
+# url = "http://127.0.0.1:8442"
 "#;
 
 #[cfg(test)]
@@ -285,6 +486,10 @@ mod tests {
         let config = raw.validate().unwrap();
         assert_eq!(config.country, "US");
         assert_eq!(config.offices.len(), 5);
+        let log = config.log.unwrap();
+        assert_eq!(log.name, "us-uz-cmaa-2024");
+        assert_eq!(log.batch_max, 256);
+        assert!(config.partners.is_empty());
         assert_eq!(
             config.store,
             StoreUrl::Sqlite(PathBuf::from("caravan-data/us/caravan.sqlite"))
@@ -333,6 +538,16 @@ mod tests {
             bad("[http]\nlisten = \"localhost\"")
                 .unwrap_err()
                 .contains("http.listen")
+        );
+        assert!(
+            bad("[log]\norigin = \"a b\"")
+                .unwrap_err()
+                .contains("log.origin")
+        );
+        assert!(
+            bad("[log]\norigin = \"x.example/l\"\n[[partners]]\nname = \"P\"\nlog_origin = \"p.example/l\"\nlog_vkey = \"nope\"")
+                .unwrap_err()
+                .contains("partners[0].log_vkey")
         );
         assert!(
             bad("[node]\ncolour = \"red\"")

@@ -5,6 +5,15 @@
 //! CUSDEC at the Uzbek Customs Committee); each node ingests its own file into its own
 //! embedded store, validating it as a local filing; both nodes' HTTP servers start on
 //! localhost and must report ready; then a summary per node is printed.
+//!
+//! Each node also keeps its transparency log. Every ingest run is recorded as a
+//! `key_event` (the node's key manifest, here the digest of its verifier keys) and an
+//! `audit_anchor` (the head of a hash chain over the ingested file's records: commitments
+//! only, never payloads or names). Each node signs checkpoints, and the partner cosigns
+//! them through the real HTTP witness endpoint, twice round so each log also records the
+//! partner checkpoint it cosigned (`witness_seen`). One entry's tlog-proof is exported
+//! and verified offline with nothing but the two public keys. Nodes talk plain HTTP on
+//! localhost; mutual TLS arrives with the exchange.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -19,7 +28,14 @@ use caravan_corridor::{
 };
 use caravan_domain::declaration::validate::Provenance;
 use caravan_ingest::pipeline::{Format, Mode};
+use caravan_log::entry::{Entry, EntryBody, ManifestOwner};
+use caravan_log::keys::NodeKeys;
+use caravan_log::{LogConfig, LogNode, Partner, SystemClock};
 use caravan_store::{Store, StoreCounts};
+use caravan_tlog::checkpoint::SignedCheckpoint;
+use caravan_tlog::note::{NoteSigner, VerifierList};
+use caravan_tlog::proof::{Leaf, ProofPolicy, verify_offline};
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::generate::{Formats, write_corridor};
@@ -33,6 +49,34 @@ struct Node {
     config: Config,
     input: PathBuf,
     format: Format,
+    origin: &'static str,
+    witness_name: &'static str,
+}
+
+/// The agreement both logs belong to.
+const AGREEMENT: &str = "us-uz-cmaa-2024";
+
+/// What one ingest run leaves in the log: the audit chain head and how many records it
+/// covers.
+struct Anchor {
+    head: [u8; 32],
+    records: u64,
+}
+
+/// A hash chain over a file's lines: `h0 = SHA-256("caravan/v1 audit")`,
+/// `h(i+1) = SHA-256(h(i) || SHA-256(line))`. Only the head reaches the log.
+fn audit_chain(path: &Path) -> anyhow::Result<Anchor> {
+    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+    let mut head: [u8; 32] = Sha256::digest(b"caravan/v1 audit").into();
+    let mut records = 0u64;
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let mut h = Sha256::new();
+        h.update(head);
+        h.update(Sha256::digest(line));
+        head = h.finalize().into();
+        records += 1;
+    }
+    Ok(Anchor { head, records })
 }
 
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
@@ -75,6 +119,8 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             ),
             input: corridor_dir.join("us/declarations.csv"),
             format: Format::CaravanCsv,
+            origin: "caravan.cbp.example/us-uz-cmaa-2024",
+            witness_name: "caravan.cbp.example/witness",
         },
         Node {
             side: Side::Uz,
@@ -87,9 +133,12 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             ),
             input: corridor_dir.join("uz/declarations.edi"),
             format: Format::Cusdec,
+            origin: "caravan.customs.uz.example/us-uz-cmaa-2024",
+            witness_name: "caravan.customs.uz.example/witness",
         },
     ];
     let mut stores: Vec<Arc<dyn Store>> = Vec::new();
+    let mut anchors: Vec<Anchor> = Vec::new();
     for node in &nodes {
         std::fs::create_dir_all(&node.config.data_dir)
             .with_context(|| format!("create {}", node.config.data_dir.display()))?;
@@ -117,11 +166,12 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             report.warnings
         );
         stores.push(store);
+        anchors.push(audit_chain(&node.input)?);
     }
 
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
     let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
-    runtime.block_on(serve_and_report(args, &nodes, &stores, &truth))?;
+    runtime.block_on(serve_and_report(args, &nodes, &stores, &anchors, &truth))?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }
@@ -141,6 +191,8 @@ fn node_config(
         procedures: Vec::new(),
         store: StoreUrl::Sqlite(dir.join("caravan.sqlite")),
         listen,
+        log: None,
+        partners: Vec::new(),
     }
 }
 
@@ -148,12 +200,13 @@ async fn serve_and_report(
     args: &DemoArgs,
     nodes: &[Node],
     stores: &[Arc<dyn Store>],
+    anchors: &[Anchor],
     truth: &[TruthRow],
 ) -> anyhow::Result<()> {
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
-    let mut servers = Vec::new();
+    let mut listeners = Vec::new();
     let mut addrs = Vec::new();
-    for (node, store) in nodes.iter().zip(stores) {
+    for node in nodes {
         let listener = tokio::net::TcpListener::bind(node.config.listen)
             .await
             .with_context(|| {
@@ -162,10 +215,16 @@ async fn serve_and_report(
                     node.config.node_name, node.config.listen
                 )
             })?;
-        let addr = listener.local_addr().context("read listen address")?;
+        addrs.push(listener.local_addr().context("read listen address")?);
+        listeners.push(listener);
+    }
+    let logs = open_logs(nodes, stores, &addrs)?;
+    let mut servers = Vec::new();
+    for (((node, store), listener), log) in nodes.iter().zip(stores).zip(listeners).zip(&logs) {
         let state = caravan_web::AppState {
             store: store.clone(),
             node_name: Arc::from(node.config.node_name.as_str()),
+            log: Some(log.clone()),
         };
         let mut stopped = stop.subscribe();
         servers.push(tokio::spawn(caravan_web::serve(
@@ -175,7 +234,6 @@ async fn serve_and_report(
                 let _ = stopped.recv().await;
             },
         )));
-        addrs.push(addr);
     }
     for (node, addr) in nodes.iter().zip(&addrs) {
         let body = http_get(*addr, "/readyz").await?;
@@ -190,6 +248,8 @@ async fn serve_and_report(
 
     println!();
     print_summary(nodes, stores, truth)?;
+    println!();
+    play_logs(args, nodes, &logs, anchors).await?;
 
     if !args.exit {
         println!("\nBoth nodes keep serving; press ctrl-c to stop.");
@@ -254,6 +314,146 @@ fn print_summary(
         "shipments with a sanctions-list party", watchlist[0], watchlist[1]
     );
     debug_assert!(nodes.iter().map(|n| n.side).eq([Side::Us, Side::Uz]));
+    Ok(())
+}
+
+/// Opens each node's log with fresh keys, each naming the other as partner.
+fn open_logs(
+    nodes: &[Node],
+    stores: &[Arc<dyn Store>],
+    addrs: &[SocketAddr],
+) -> anyhow::Result<Vec<Arc<LogNode>>> {
+    let keys: Vec<NodeKeys> = nodes
+        .iter()
+        .map(|n| NodeKeys::load_or_generate(&n.config.data_dir, n.origin, n.witness_name))
+        .collect::<Result<_, _>>()
+        .context("create log keys")?;
+    let mut logs = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let j = 1 - i;
+        let mut config = LogConfig::new(node.origin, AGREEMENT);
+        config.partners.push(Partner {
+            name: nodes[j].config.node_name.clone(),
+            log_origin: nodes[j].origin.to_owned(),
+            log_key: keys[j].log_verifier(),
+            witness_key: keys[j].witness_verifier(),
+            url: format!("http://{}", addrs[j]),
+        });
+        let store: Arc<dyn caravan_store::log::LogStore> = stores[i].clone();
+        logs.push(
+            LogNode::open(store, keys[i].clone(), config, Arc::new(SystemClock))
+                .with_context(|| format!("{}: open log", node.config.node_name))?,
+        );
+    }
+    Ok(logs)
+}
+
+/// Records the ingest runs, lets each node sign and the other cosign (twice round), then
+/// exports and verifies one proof.
+async fn play_logs(
+    args: &DemoArgs,
+    nodes: &[Node],
+    logs: &[Arc<LogNode>],
+    anchors: &[Anchor],
+) -> anyhow::Result<()> {
+    for ((node, log), anchor) in nodes.iter().zip(logs).zip(anchors) {
+        let now = log.clock().now_ms();
+        let manifest = format!("{}\n{}\n", log.keys().log_vkey(), log.keys().witness_vkey());
+        for body in [
+            EntryBody::KeyEvent {
+                owner: ManifestOwner::Own,
+                manifest_version: 1,
+                manifest_sha256: Sha256::digest(manifest.as_bytes()).into(),
+            },
+            EntryBody::AuditAnchor {
+                head: anchor.head,
+                event_count: anchor.records,
+            },
+        ] {
+            log.submit(&Entry {
+                t: now,
+                agreement_id: AGREEMENT.to_owned(),
+                body,
+            })
+            .with_context(|| format!("{}: log the ingest run", node.config.node_name))?;
+        }
+    }
+    for _round in 0..2 {
+        for (node, log) in nodes.iter().zip(logs) {
+            let settled = log
+                .settle()
+                .await
+                .with_context(|| format!("{}: settle the log", node.config.node_name))?;
+            for outcome in settled.witnesses {
+                if let caravan_log::witness::WitnessOutcome::Failed { partner, reason } = outcome {
+                    bail!(
+                        "{}: {partner} did not cosign: {reason}",
+                        node.config.node_name
+                    );
+                }
+            }
+        }
+    }
+    for (node, log) in nodes.iter().zip(logs) {
+        let head = log
+            .store()
+            .open_log(&log.config().origin)
+            .context("read log head")?;
+        let stored = head.checkpoint.context("no checkpoint signed")?;
+        let signed = SignedCheckpoint::parse(&stored.note).context("parse checkpoint")?;
+        let cosigners: Vec<&str> = signed
+            .note
+            .signatures
+            .iter()
+            .filter(|s| s.name != log.keys().log_signer().name())
+            .map(|s| s.name.as_str())
+            .collect();
+        println!(
+            "  {} log {}: {} entries; checkpoint of size {} signed, cosigned by {}",
+            node.config.node_name,
+            log.config().origin,
+            head.size,
+            stored.size,
+            if cosigners.is_empty() {
+                "nobody yet".to_owned()
+            } else {
+                cosigners.join(", ")
+            },
+        );
+        for line in String::from_utf8_lossy(&stored.note).lines() {
+            println!("      {line}");
+        }
+    }
+    // An auditor's view: entry 1 (the audit anchor) of the US log, proved offline.
+    let (us, uz) = (&logs[0], &logs[1]);
+    let proof = us.proof(1).context("build a tlog-proof")?.encode();
+    let proof_path = args.dir.join("us").join("entry-1.tlog-proof");
+    std::fs::write(&proof_path, &proof)
+        .with_context(|| format!("write {}", proof_path.display()))?;
+    let entry = us
+        .store()
+        .entries(&us.config().origin, 1, 1)
+        .context("read entry 1")?
+        .pop()
+        .context("entry 1 missing")?;
+    let log_keys = VerifierList::new().with(us.keys().log_verifier())?;
+    let witness_keys = VerifierList::new().with(uz.keys().witness_verifier())?;
+    let verdict = verify_offline(
+        proof.as_bytes(),
+        Leaf::Data(&entry),
+        &ProofPolicy {
+            origin: &us.config().origin,
+            log_verifiers: &log_keys,
+            witness_verifiers: &witness_keys,
+            min_witnesses: 1,
+        },
+    )
+    .context("verify the exported proof offline")?;
+    println!(
+        "  exported {} ({} bytes) and verified it offline:\n      {verdict}",
+        proof_path.display(),
+        proof.len()
+    );
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod demo;
 mod generate;
 mod ingest;
+pub mod log;
 mod serve;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => ingest::run(&load_config(cli.config.as_deref())?, &args),
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Log(command) => log::run(cli.config.as_deref(), command),
     }
 }
 

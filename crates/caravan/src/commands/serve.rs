@@ -18,10 +18,27 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listen on {}", config.listen))?;
         tracing::info!(node = %config.node_name, addr = %config.listen, store = %config.store, "serving");
-        let state = caravan_web::AppState { store, node_name: Arc::from(config.node_name.as_str()) };
-        caravan_web::serve(listener, caravan_web::router(state), shutdown_signal())
+        let log = super::log::open_log_node(config, &store)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let log_task = log.clone().map(|node| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(node.run(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }))
+        });
+        let state = caravan_web::AppState {
+            store,
+            node_name: Arc::from(config.node_name.as_str()),
+            log,
+        };
+        let served = caravan_web::serve(listener, caravan_web::router(state), shutdown_signal())
             .await
-            .context("serve HTTP")
+            .context("serve HTTP");
+        let _ = stop.send(true);
+        if let Some(task) = log_task {
+            task.await.context("stop the log")?;
+        }
+        served
     })?;
     Ok(ExitCode::SUCCESS)
 }
