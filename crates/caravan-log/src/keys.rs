@@ -97,8 +97,9 @@ fn parse_witness_skey(skey: &str) -> Result<(CosignatureSigner, [u8; 32]), Strin
     let rest = skey
         .strip_prefix("PRIVATE+KEY+")
         .ok_or("missing PRIVATE+KEY+ prefix")?;
-    let mut parts = rest.rsplitn(3, '+');
-    let (Some(key), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+    // Key names never contain '+', but base64 may: split from the left.
+    let mut parts = rest.splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err("expected name+id+key".into());
     };
     let raw = STANDARD.decode(key).map_err(|_| "key is not base64")?;
@@ -298,6 +299,12 @@ mod tests {
 
     #[test]
     fn witness_skey_round_trips() {
+        for byte in 0..=255u8 {
+            let seed = [byte; 32];
+            let signer = CosignatureSigner::from_seed("w.example", &seed).unwrap();
+            let (back, _) = parse_witness_skey(&witness_skey(&signer, &seed)).unwrap();
+            assert_eq!(back.key_id(), signer.key_id(), "seed byte {byte}");
+        }
         let seed = [9u8; 32];
         let signer = CosignatureSigner::from_seed("w.example", &seed).unwrap();
         let skey = witness_skey(&signer, &seed);

@@ -1,4 +1,5 @@
 //! The `caravan` binary driven as an administrator would: real processes, real files.
 
 mod cli;
+mod log;
 mod tidy;
