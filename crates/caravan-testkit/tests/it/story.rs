@@ -1,3 +1,6 @@
+//! The store story on every backend: SQLite always, PostgreSQL when CARAVAN_TEST_PG_URL
+//! is set.
+
 use caravan_store::Store;
 use caravan_store_postgres::PgStore;
 use caravan_store_sqlite::SqliteStore;

@@ -1,3 +1,6 @@
+//! C2SP tlog-checkpoint: the spec's example and real sumdb/sigsum checkpoints, strict
+//! parsing and exact serialisation.
+
 use caravan_tlog::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use caravan_tlog::cosignature::CosignatureSigner;
 use caravan_tlog::note::{self, Ed25519Signer, Ed25519Verifier, NoteError, VerifierList};

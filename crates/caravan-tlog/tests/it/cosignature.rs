@@ -1,3 +1,6 @@
+//! C2SP tlog-cosignature v1: the spec's message and signature byte for byte, and the
+//! transparency-dev vectors.
+
 use caravan_tlog::checkpoint::SignedCheckpoint;
 use caravan_tlog::cosignature::{
     CosignatureError, CosignatureSigner, MAX_TIMESTAMP, message, parse_cosignature_base64,

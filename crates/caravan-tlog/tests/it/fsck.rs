@@ -1,3 +1,5 @@
+//! fsck finds the first stored hash that disagrees with the leaves, and names it.
+
 use caravan_tlog::Hash;
 use caravan_tlog::fsck::{FsckError, fsck};
 use caravan_tlog::rfc6962::{HashReadError, HashReader, MemoryTree};

@@ -1,3 +1,6 @@
+//! RFC 6962 / RFC 9162 hashing and proofs: every transparency-dev vector, and properties
+//! checked against an independent implementation (ct-merkle).
+
 use caravan_tlog::Hash;
 use caravan_tlog::rfc6962::{
     EMPTY_ROOT, HashReadError, HashReader, MemoryTree, NodeId, ProofError, consistency_proof,

@@ -1,3 +1,6 @@
+//! C2SP signed-note: the spec's example byte for byte, key IDs and vkeys, and one specific
+//! error per malformed note.
+
 use caravan_tlog::cosignature::CosignatureVerifier;
 use caravan_tlog::note::{
     self, Ed25519Signer, Ed25519Verifier, MAX_NOTE_SIZE, Note, NoteError, NoteSignature,

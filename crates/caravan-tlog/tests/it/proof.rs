@@ -1,3 +1,6 @@
+//! C2SP tlog-proof: the spec's example, encode/parse round trips, strict parsing, and
+//! offline verification that rejects any altered proof.
+
 use caravan_tlog::checkpoint::Checkpoint;
 use caravan_tlog::cosignature::CosignatureSigner;
 use caravan_tlog::note::{Ed25519Signer, VerifierList};

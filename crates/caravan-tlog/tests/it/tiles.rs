@@ -1,3 +1,6 @@
+//! C2SP tlog-tiles: path encoding and strict parsing, tile coverage, tile bytes and entry
+//! bundles, against the spec's examples.
+
 use caravan_tlog::rfc6962::{HashReader, MemoryTree, NodeId};
 use caravan_tlog::tiles::{
     EntryBundleId, TileDataError, TileId, TilePath, TilePathError, decode_entry_bundle,

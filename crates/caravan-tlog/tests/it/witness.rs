@@ -1,3 +1,6 @@
+//! C2SP tlog-witness: the spec's request and response bodies, and every refusal of the
+//! pure add-checkpoint decision with its HTTP status, including split views.
+
 use caravan_tlog::checkpoint::{Checkpoint, SignedCheckpoint};
 use caravan_tlog::cosignature::{CosignatureError, CosignatureSigner, parse_cosignature_bytes};
 use caravan_tlog::note::{Ed25519Signer, VerifierList};
