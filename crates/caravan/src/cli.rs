@@ -59,6 +59,9 @@ pub enum LogCommand {
     },
     /// Rebuild the whole tree from stored entries and report the first corruption.
     Fsck,
+    /// List the alarms raised by this node, newest first: above all, a partner log that
+    /// showed two different histories (a split view). Exits 1 while any alarm exists.
+    Alarms,
     /// Check a tlog-proof offline, with only the log's and the witness's public keys,
     /// and say in plain words what it proves (exit 0) or why not (exit 1).
     Verify(VerifyArgs),

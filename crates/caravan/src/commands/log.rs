@@ -24,6 +24,21 @@ pub(crate) fn run(config_path: Option<&Path>, command: LogCommand) -> anyhow::Re
     }
     let config = super::load_config(config_path)?;
     let store = open_store(&config.store)?;
+    if let LogCommand::Alarms = command {
+        // Alarms concern partners' logs too, so they need no [log] section of our own.
+        let alarms = store.alarms().context("read alarms")?;
+        if alarms.is_empty() {
+            println!("no alarms");
+            return Ok(ExitCode::SUCCESS);
+        }
+        for alarm in &alarms {
+            println!(
+                "ALARM {} {} on log {}: {}",
+                alarm.raised_at, alarm.kind, alarm.origin, alarm.detail
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     let Some(node) = open_log_node(&config, &store)? else {
         bail!("this node has no [log] section in its configuration");
     };
@@ -59,7 +74,7 @@ pub(crate) fn run(config_path: Option<&Path>, command: LogCommand) -> anyhow::Re
                 }
             }
         }
-        LogCommand::Verify(_) => {}
+        LogCommand::Verify(_) | LogCommand::Alarms => {}
     }
     Ok(ExitCode::SUCCESS)
 }

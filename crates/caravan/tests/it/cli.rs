@@ -371,3 +371,38 @@ fn the_demo_runs_both_nodes_and_reports() {
         .unwrap());
     assert_eq!(counts(&dir.path().join("us/caravan.sqlite")), us);
 }
+
+#[test]
+fn log_alarms_are_shown_to_the_operator() {
+    use caravan_store::log::LogStore;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("node.sqlite");
+    let alarms = |db: &Path| {
+        caravan()
+            .env("CARAVAN__STORE__URL", format!("sqlite://{}", db.display()))
+            .args(["log", "alarms"])
+            .output()
+            .unwrap()
+    };
+    drop(SqliteStore::open(&db).unwrap());
+    let quiet = alarms(&db);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8(quiet.stdout).unwrap(), "no alarms\n");
+    SqliteStore::open(&db)
+        .unwrap()
+        .raise_alarm(
+            "split_view",
+            "caravan.customs.uz.example/log",
+            "two roots at size 7",
+        )
+        .unwrap();
+    let loud = alarms(&db);
+    assert_eq!(loud.status.code(), Some(1));
+    let said = String::from_utf8(loud.stdout).unwrap();
+    assert!(
+        said.contains("ALARM")
+            && said.contains("split_view")
+            && said.contains("two roots at size 7"),
+        "{said}"
+    );
+}
