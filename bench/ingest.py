@@ -50,9 +50,9 @@ def main():
     corridor = os.path.join(OUT, f"corridor-{args.items}")
     csv_path = os.path.join(corridor, "us", "declarations.csv")
     if not os.path.exists(csv_path):
-        # About 2.3 goods items per shipment land on the US side; generate enough, then
+        # About 1.56 goods items per shipment land on the US side; generate enough, then
         # cut the file at a declaration boundary once it holds the wanted item count.
-        shipments = int(args.items / 2.0) + 1000
+        shipments = int(args.items / 1.5) + 1000
         subprocess.run([CARAVAN, "generate", "--out", corridor, "--seed", "1",
                         "--shipments", str(shipments), "--formats", "csv"], check=True,
                        stdout=subprocess.DEVNULL)

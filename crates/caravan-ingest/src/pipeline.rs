@@ -167,6 +167,24 @@ pub struct IngestReport {
     pub quarantined: u64,
     /// Warnings stored with the accepted declarations.
     pub warnings: u64,
+    /// Head of the audit hash chain over the canonical digests of the declarations this
+    /// run stored, in file order: `h0 = SHA-256("caravan/v1 audit")`,
+    /// `h(i+1) = SHA-256(h(i) || digest(i))`. A node logs the head as an `audit_anchor`,
+    /// committing to exactly what it ingested without revealing any of it.
+    pub audit_head: [u8; 32],
+}
+
+/// The first link of every audit chain.
+pub fn audit_chain_start() -> [u8; 32] {
+    Sha256::digest(b"caravan/v1 audit").into()
+}
+
+/// One link of the audit chain.
+pub fn audit_chain_next(head: &[u8; 32], digest: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(head);
+    hasher.update(digest);
+    hasher.finalize().into()
 }
 
 /// What to do with rejected records.
@@ -266,7 +284,10 @@ pub fn ingest<R: Read + Send>(
         source,
     };
     let mut batch = store.begin_ingest(source).map_err(store_err)?;
-    let mut report = IngestReport::default();
+    let mut report = IngestReport {
+        audit_head: audit_chain_start(),
+        ..IngestReport::default()
+    };
     let mut rejections: Vec<RecordRejection> = Vec::new();
     let mut n_rejected = 0u64;
 
@@ -335,7 +356,13 @@ pub fn ingest<R: Read + Send>(
                             source_record: prepared.locator.record,
                         };
                         match (batch.put(&record), &mut mode) {
-                            (Ok(_), _) => report.warnings += prepared.findings.len() as u64,
+                            (Ok(outcome), _) => {
+                                report.warnings += prepared.findings.len() as u64;
+                                if matches!(outcome, caravan_store::PutOutcome::Inserted(_)) {
+                                    report.audit_head =
+                                        audit_chain_next(&report.audit_head, &prepared.digest);
+                                }
+                            }
                             (Err(StoreError::Conflict(conflict)), Mode::Quarantine(sink)) => {
                                 // The store refused this record before writing any of it,
                                 // so the batch goes on and the record is explained instead.

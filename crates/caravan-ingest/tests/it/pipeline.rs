@@ -645,3 +645,28 @@ fn quarantine_explains_a_duplicate_reference_and_keeps_the_rest() {
     assert_eq!(line["reasons"][0]["code"], "DECL_DUPLICATE_REFERENCE");
     assert_eq!(line["record"], 1);
 }
+
+#[test]
+fn the_audit_chain_commits_to_what_was_stored_in_order() {
+    use caravan_ingest::pipeline::{audit_chain_next, audit_chain_start, canonical_document};
+    use sha2::{Digest, Sha256};
+    let drafts = [uz_export("UZ-A-1", 2), uz_export("UZ-A-2", 1)];
+    let store = store();
+    let report = run(&store, &csv_bytes(&drafts), Format::CaravanCsv).unwrap();
+    let mut expected = audit_chain_start();
+    for d in &drafts {
+        let declaration = caravan_domain::declaration::validate::validate(d, &local_uz())
+            .unwrap()
+            .declaration;
+        let digest: [u8; 32] = Sha256::digest(canonical_document(&declaration)).into();
+        expected = audit_chain_next(&expected, &digest);
+    }
+    assert_eq!(report.audit_head, expected);
+    // A replay stores nothing, so its chain is empty.
+    let replay = run(&store, &csv_bytes(&drafts), Format::CaravanCsv).unwrap();
+    assert_eq!(replay.audit_head, audit_chain_start());
+    // Order matters.
+    let swapped = [uz_export("UZ-A-2", 1), uz_export("UZ-A-1", 2)];
+    let other = run(&self::store(), &csv_bytes(&swapped), Format::CaravanCsv).unwrap();
+    assert_ne!(other.audit_head, report.audit_head);
+}

@@ -8,7 +8,8 @@
 //!
 //! Each node also keeps its transparency log. Every ingest run is recorded as a
 //! `key_event` (the node's key manifest, here the digest of its verifier keys) and an
-//! `audit_anchor` (the head of a hash chain over the ingested file's records: commitments
+//! `audit_anchor` (the head of the ingest run's hash chain over the stored declarations'
+//! canonical digests: commitments
 //! only, never payloads or names). Each node signs checkpoints, and the partner cosigns
 //! them through the real HTTP witness endpoint, twice round so each log also records the
 //! partner checkpoint it cosigned (`witness_seen`). One entry's tlog-proof is exported
@@ -61,22 +62,6 @@ const AGREEMENT: &str = "us-uz-cmaa-2024";
 struct Anchor {
     head: [u8; 32],
     records: u64,
-}
-
-/// A hash chain over a file's lines: `h0 = SHA-256("caravan/v1 audit")`,
-/// `h(i+1) = SHA-256(h(i) || SHA-256(line))`. Only the head reaches the log.
-fn audit_chain(path: &Path) -> anyhow::Result<Anchor> {
-    let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
-    let mut head: [u8; 32] = Sha256::digest(b"caravan/v1 audit").into();
-    let mut records = 0u64;
-    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let mut h = Sha256::new();
-        h.update(head);
-        h.update(Sha256::digest(line));
-        head = h.finalize().into();
-        records += 1;
-    }
-    Ok(Anchor { head, records })
 }
 
 pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
@@ -166,7 +151,10 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             report.warnings
         );
         stores.push(store);
-        anchors.push(audit_chain(&node.input)?);
+        anchors.push(Anchor {
+            head: report.audit_head,
+            records: report.batch.inserted,
+        });
     }
 
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
