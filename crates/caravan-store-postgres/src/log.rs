@@ -14,6 +14,7 @@
 //! Level-0 nodes are the `leaf_hash` column of `log_entries`; `log_nodes` holds levels
 //! 1 and up, so each hash is stored once.
 
+use caravan_store::log::columns::{self, hash, int, uint};
 use caravan_store::log::{
     Alarm, Appended, Hash, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed, check_append,
 };
@@ -21,23 +22,6 @@ use caravan_store::{Conflict, StoreError};
 use postgres::GenericClient;
 
 use crate::{PgStore, other};
-
-/// A `u64` the schema stores as `BIGINT`.
-fn int(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Other(format!("{what} {value} is out of range")))
-}
-
-/// A stored `BIGINT` that must not be negative.
-fn uint(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value)
-        .map_err(|_| StoreError::Other(format!("stored {what} {value} is negative")))
-}
-
-/// A stored 32-byte hash.
-fn hash(blob: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
-    blob.try_into()
-        .map_err(|_| StoreError::Other(format!("stored {what} is not 32 bytes")))
-}
 
 /// Whether the log `origin` exists.
 fn log_exists(conn: &mut impl GenericClient, origin: &str) -> Result<bool, StoreError> {
@@ -65,14 +49,7 @@ impl LogStore for PgStore {
         let cp_size: Option<i64> = row.try_get(1).map_err(other("read checkpoint size"))?;
         let cp_root: Option<Vec<u8>> = row.try_get(2).map_err(other("read checkpoint root"))?;
         let cp_note: Option<Vec<u8>> = row.try_get(3).map_err(other("read checkpoint note"))?;
-        let checkpoint = match (cp_size, cp_root, cp_note) {
-            (Some(size), Some(root), Some(note)) => Some(StoredCheckpoint {
-                size: uint(size, "checkpoint size")?,
-                root: hash(root, "checkpoint root")?,
-                note,
-            }),
-            _ => None,
-        };
+        let checkpoint = columns::checkpoint(cp_size, cp_root, cp_note)?;
         Ok(LogHead {
             size: uint(size, "log size")?,
             checkpoint,

@@ -12,6 +12,7 @@
 //! Level-0 nodes are the `leaf_hash` column of `log_entries`; `log_nodes` holds levels
 //! 1 and up, so each hash is stored once.
 
+use caravan_store::log::columns::{self, hash, int, uint};
 use caravan_store::log::{
     Alarm, Appended, Hash, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed, check_append,
 };
@@ -19,23 +20,6 @@ use caravan_store::{Conflict, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::{SqliteStore, other};
-
-/// A `u64` the schema stores as `INTEGER`.
-fn int(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Other(format!("{what} {value} is out of range")))
-}
-
-/// A stored `INTEGER` that must not be negative.
-fn uint(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value)
-        .map_err(|_| StoreError::Other(format!("stored {what} {value} is negative")))
-}
-
-/// A stored 32-byte hash.
-fn hash(blob: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
-    blob.try_into()
-        .map_err(|_| StoreError::Other(format!("stored {what} is not 32 bytes")))
-}
 
 /// The stored size of `origin`, or `NotFound`.
 fn stored_size(conn: &Connection, origin: &str) -> Result<u64, StoreError> {
@@ -70,14 +54,7 @@ impl LogStore for SqliteStore {
                 })
             })
             .map_err(other("read log head"))?;
-        let checkpoint = match (cp_size, cp_root, cp_note) {
-            (Some(size), Some(root), Some(note)) => Some(StoredCheckpoint {
-                size: uint(size, "checkpoint size")?,
-                root: hash(root, "checkpoint root")?,
-                note,
-            }),
-            _ => None,
-        };
+        let checkpoint = columns::checkpoint(cp_size, cp_root, cp_note)?;
         Ok(LogHead {
             size: uint(size, "log size")?,
             checkpoint,

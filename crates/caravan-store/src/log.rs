@@ -227,3 +227,48 @@ impl HashReader for StoreHashReader<'_> {
         }
     }
 }
+
+/// Column conversions every SQL backend needs: both databases store sizes and indices as
+/// signed 64-bit integers and hashes as byte strings, and a value out of range is a sign of
+/// corruption or a bug, never of bad input.
+pub mod columns {
+    use super::{Hash, StoredCheckpoint};
+    use crate::StoreError;
+
+    /// A size or index as the database's signed integer.
+    pub fn int(value: u64, what: &str) -> Result<i64, StoreError> {
+        i64::try_from(value)
+            .map_err(|_| StoreError::Other(format!("{what} {value} is out of range")))
+    }
+
+    /// A stored integer that must not be negative.
+    pub fn uint(value: i64, what: &str) -> Result<u64, StoreError> {
+        u64::try_from(value)
+            .map_err(|_| StoreError::Other(format!("stored {what} {value} is negative")))
+    }
+
+    /// A stored 32-byte hash.
+    pub fn hash(blob: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
+        blob.try_into()
+            .map_err(|_| StoreError::Other(format!("stored {what} is not 32 bytes")))
+    }
+
+    /// The checkpoint columns of a `logs` row: all three set, or none.
+    pub fn checkpoint(
+        size: Option<i64>,
+        root: Option<Vec<u8>>,
+        note: Option<Vec<u8>>,
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        match (size, root, note) {
+            (Some(size), Some(root), Some(note)) => Ok(Some(StoredCheckpoint {
+                size: uint(size, "checkpoint size")?,
+                root: hash(root, "checkpoint root")?,
+                note,
+            })),
+            (None, None, None) => Ok(None),
+            _ => Err(StoreError::Other(
+                "stored checkpoint columns are partly empty".into(),
+            )),
+        }
+    }
+}
