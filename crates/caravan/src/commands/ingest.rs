@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use caravan_domain::declaration::validate::{Provenance, ValidationContext};
 use caravan_ingest::pipeline::{CountingReader, Format, IngestError, IngestReport, Mode, ingest};
+use caravan_log::LogNode;
+use caravan_log::entry::{Entry, EntryBody};
+use caravan_log::witness::WitnessOutcome;
 use caravan_store::{IngestSource, Store};
 
 use crate::backend::open_store;
@@ -19,6 +22,9 @@ use crate::config::Config;
 
 pub(crate) fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&config.store)?;
+    // With a [log], every stored file is anchored in the transparency log.
+    let log = super::log::open_log_node(config, &store)?;
+    let mut anchors: Vec<(String, [u8; 32], u64)> = Vec::new();
     let ctx = validation_context(
         config,
         if args.partner {
@@ -55,7 +61,16 @@ pub(crate) fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<ExitCode
         };
         let started = Instant::now();
         match ingest_file(store.as_ref(), path, format, &ctx, mode, args.quiet) {
-            Ok(report) => print_report(path, &report, started.elapsed()),
+            Ok(report) => {
+                print_report(path, &report, started.elapsed());
+                if report.batch.inserted > 0 {
+                    anchors.push((
+                        path.display().to_string(),
+                        report.audit_head,
+                        report.batch.inserted,
+                    ));
+                }
+            }
             Err(err) => {
                 failed = true;
                 print_error(&err);
@@ -66,10 +81,52 @@ pub(crate) fn run(config: &Config, args: &IngestArgs) -> anyhow::Result<ExitCode
         use std::io::Write;
         sink.flush().context("flush quarantine file")?;
     }
+    if let Some(log) = log
+        && !anchors.is_empty()
+    {
+        anchor_runs(&log, &anchors)?;
+    }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Appends one `audit_anchor` entry per stored file and settles the log: the batch is
+/// durable, a checkpoint is signed, and partner witnesses are asked to cosign it. A
+/// partner that cannot be reached is reported, not fatal: the anchor is already durable
+/// and the next round of `caravan serve` asks again.
+fn anchor_runs(log: &Arc<LogNode>, anchors: &[(String, [u8; 32], u64)]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
+    runtime.block_on(async {
+        let now = log.clock().now_ms();
+        let mut tickets = Vec::new();
+        for (_, head, records) in anchors {
+            let entry = Entry {
+                t: now,
+                agreement_id: log.config().agreement_id.clone(),
+                body: EntryBody::AuditAnchor { head: *head, event_count: *records },
+            };
+            tickets.push(log.submit(&entry).context("log the ingest run")?);
+        }
+        let settled = log.settle().await.context("settle the log")?;
+        for ((file, _, records), ticket) in anchors.iter().zip(tickets) {
+            let index = ticket.index().await.context("log the ingest run")?;
+            println!(
+                "{file}: anchored in log {} as entry {index} (audit chain over {records} declarations)",
+                log.config().origin
+            );
+        }
+        if let Some(size) = settled.signed {
+            println!("log {}: signed a checkpoint of size {size}", log.config().origin);
+        }
+        for outcome in settled.witnesses {
+            if let WitnessOutcome::Failed { partner, reason } = outcome {
+                eprintln!("caravan: warning: witness {partner} did not cosign yet: {reason}");
+            }
+        }
+        anyhow::Ok(())
     })
 }
 

@@ -406,3 +406,56 @@ fn log_alarms_are_shown_to_the_operator() {
         "{said}"
     );
 }
+
+#[test]
+fn an_ingest_run_is_anchored_in_the_nodes_log() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), 4, 20, "csv");
+    let data = dir.path().join("node");
+    let config = dir.path().join("caravan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ncountry = \"US\"\ndata_dir = \"{}\"\n\n[log]\norigin = \"caravan.cbp.example/us-uz-cmaa-2024\"\nwitness_name = \"caravan.cbp.example/witness\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("us/declarations.csv");
+    let said = ok(caravan()
+        .arg("--config")
+        .arg(&config)
+        .args(["ingest", "--quiet"])
+        .arg(&file)
+        .output()
+        .unwrap());
+    assert!(
+        said.contains("anchored in log caravan.cbp.example/us-uz-cmaa-2024 as entry 0"),
+        "{said}"
+    );
+    assert!(said.contains("signed a checkpoint of size 1"), "{said}");
+    // The anchor is a real, provable log entry.
+    let proof = ok(caravan()
+        .arg("--config")
+        .arg(&config)
+        .args(["log", "proof", "--index", "0"])
+        .output()
+        .unwrap());
+    assert!(proof.starts_with("c2sp.org/tlog-proof@v1"), "{proof}");
+    let fsck = ok(caravan()
+        .arg("--config")
+        .arg(&config)
+        .args(["log", "fsck"])
+        .output()
+        .unwrap());
+    assert!(fsck.contains("is sound: 1 entries"), "{fsck}");
+    // A replay stores nothing and so anchors nothing.
+    let again = ok(caravan()
+        .arg("--config")
+        .arg(&config)
+        .args(["ingest", "--quiet"])
+        .arg(&file)
+        .output()
+        .unwrap());
+    assert!(!again.contains("anchored"), "{again}");
+}
