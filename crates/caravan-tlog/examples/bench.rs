@@ -70,6 +70,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n as f64 / d.as_secs_f64()
     );
 
+    // The same measurement on ct-merkle, an independent implementation, in the same run
+    // (its memory-backed tree at n = 10^6, as it keeps every leaf value too).
+    {
+        const PEER_SIZE: u64 = 1_000_000;
+        let mut peer =
+            ct_merkle::mem_backed_tree::MemoryBackedTree::<sha2_011::Sha256, Vec<u8>>::new();
+        for i in 0..PEER_SIZE {
+            peer.push(i.to_be_bytes().to_vec());
+        }
+        let mut ours = MemoryTree::new();
+        for i in 0..PEER_SIZE {
+            ours.append(&i.to_be_bytes());
+        }
+        let (d_peer, n_peer) = median(|| {
+            for _ in 0..100_000 {
+                let i = next(&mut x) % PEER_SIZE;
+                black_box(peer.prove_inclusion(i as usize));
+            }
+            100_000
+        });
+        let (d_ours, n_ours) = median(|| {
+            for _ in 0..100_000 {
+                let i = next(&mut x) % PEER_SIZE;
+                black_box(
+                    ours.inclusion_proof(i, PEER_SIZE)
+                        .map(|p| p.len())
+                        .unwrap_or(0),
+                );
+            }
+            100_000
+        });
+        let (peer_rate, ours_rate) = (
+            n_peer as f64 / d_peer.as_secs_f64(),
+            n_ours as f64 / d_ours.as_secs_f64(),
+        );
+        println!(
+            "inclusion proofs at n=10^6: caravan-tlog {ours_rate:.0}/s, ct-merkle {peer_rate:.0}/s (ratio {:.2})",
+            ours_rate / peer_rate
+        );
+    }
+
     let (d, n) = median(|| {
         for _ in 0..100_000 {
             let old = 1 + next(&mut x) % (SIZE - 1);
