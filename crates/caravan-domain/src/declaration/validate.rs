@@ -568,7 +568,7 @@ impl Validator<'_> {
         let header = self.header(d);
         let parties = self.parties(&d.parties);
         let transport = self.transport(d);
-        let items = self.items(d, header.as_ref());
+        let items = self.items(d);
         let outcome = self.outcome(d);
         let header = header?;
         let direction = match header.direction {
@@ -771,7 +771,7 @@ impl Validator<'_> {
                 continue;
             };
             let path = format!("parties[{}]", role.code());
-            let id = self.party_id(draft, role, &path);
+            let id = self.party_id(draft, &path);
             let name = self.text(&draft.name, Loc::at(&path, "name"), 70);
             let address = Address {
                 line: self.text(&draft.address.line, Loc::at(&path, "address.line"), 70),
@@ -814,12 +814,7 @@ impl Validator<'_> {
         parties
     }
 
-    fn party_id<'p>(
-        &mut self,
-        draft: &PartyDraft,
-        role: PartyRole,
-        path: impl Into<Loc<'p>>,
-    ) -> Option<PartyId> {
+    fn party_id<'p>(&mut self, draft: &PartyDraft, path: impl Into<Loc<'p>>) -> Option<PartyId> {
         let path: Loc<'_> = path.into();
         let raw = non_blank(&draft.id)?;
         let scheme = match non_blank(&draft.id_scheme) {
@@ -843,7 +838,6 @@ impl Validator<'_> {
             _ => false,
         };
         let severity = self.severity(own_scheme || scheme == PartyIdScheme::Lei);
-        let _ = role;
         let value = self.declared(raw, Loc::at(path.base, "id"), severity, |raw| {
             check_party_id(scheme, raw)
         });
@@ -1001,7 +995,7 @@ impl Validator<'_> {
         }
     }
 
-    fn items(&mut self, d: &DeclarationDraft, header: Option<&Header>) -> Vec<GoodsItem> {
+    fn items(&mut self, d: &DeclarationDraft) -> Vec<GoodsItem> {
         let mut items = Vec::with_capacity(d.items.len());
         for (n, item) in d.items.iter().enumerate() {
             let expected = n as u32 + 1;
@@ -1170,7 +1164,6 @@ impl Validator<'_> {
                 ),
             });
         }
-        let _ = header;
         items
     }
 

@@ -8,12 +8,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use caravan_store::{PutOutcome, Store, StoreCounts, StoreError};
-use caravan_store_postgres::PgStore;
-use caravan_store_sqlite::SqliteStore;
+use crate::child::open;
+use caravan_store::{PutOutcome, StoreCounts};
 use caravan_testkit::fixtures;
 use caravan_testkit::pg::{self, TestSchema};
 
@@ -21,17 +19,6 @@ const CHILD_VAR: &str = "CARAVAN_TESTKIT_CRASH_CHILD";
 const READY: &str = "CRASH-CHILD-READY";
 /// Puts before the child reports ready: more than one PostgreSQL flush.
 const PUTS_BEFORE_READY: usize = 2_500;
-
-fn open(spec: &str) -> Result<Box<dyn Store>, StoreError> {
-    if let Some(path) = spec.strip_prefix("sqlite:") {
-        return SqliteStore::open(Path::new(path)).map(|s| Box::new(s) as Box<dyn Store>);
-    }
-    if let Some(schema) = spec.strip_prefix("postgres:") {
-        let url = std::env::var(pg::URL_VAR).expect("the child inherits the PostgreSQL URL");
-        return PgStore::connect_with_schema(&url, schema).map(|s| Box::new(s) as Box<dyn Store>);
-    }
-    panic!("unknown crash spec {spec:?}")
-}
 
 #[test]
 fn crash_child() {

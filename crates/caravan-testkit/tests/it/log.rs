@@ -9,11 +9,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::child::open;
 use caravan_store::Store;
-use caravan_store::StoreError;
 use caravan_store::log::{LogStore, StoreHashReader};
 use caravan_store_postgres::PgStore;
 use caravan_store_sqlite::SqliteStore;
@@ -44,17 +43,6 @@ const CHILD_VAR: &str = "CARAVAN_TESTKIT_LOG_CRASH_CHILD";
 const ACK: &str = "LOG-ACK";
 /// Acknowledgements the parent waits for before it kills the child.
 const ACKS_BEFORE_KILL: usize = 25;
-
-fn open(spec: &str) -> Result<Box<dyn Store>, StoreError> {
-    if let Some(path) = spec.strip_prefix("sqlite:") {
-        return SqliteStore::open(Path::new(path)).map(|s| Box::new(s) as Box<dyn Store>);
-    }
-    if let Some(schema) = spec.strip_prefix("postgres:") {
-        let url = std::env::var(pg::URL_VAR).expect("the child inherits the PostgreSQL URL");
-        return PgStore::connect_with_schema(&url, schema).map(|s| Box::new(s) as Box<dyn Store>);
-    }
-    panic!("unknown crash spec {spec:?}")
-}
 
 #[test]
 fn log_crash_child() {
