@@ -1,0 +1,1 @@
+//! Integration tests of the envelope crate: one binary, one module per concern.
