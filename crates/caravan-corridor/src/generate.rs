@@ -719,6 +719,8 @@ impl World {
             import_lrns.push(draft.header.lrn.clone());
             uz.push(draft);
         }
+        let mut legs: Vec<&mut DeclarationDraft> = us.iter_mut().chain(uz.iter_mut()).collect();
+        crate::difficulty::perturb(c, index, &mut legs);
         match direction {
             Direction::UsToUz => {
                 truth.us_lrns = export_lrns;

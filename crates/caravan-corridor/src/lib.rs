@@ -21,6 +21,7 @@
 //!   consistent, valid declarations whose *pairing* is wrong.
 
 mod catalog;
+mod difficulty;
 mod generate;
 mod ids;
 mod rng;
@@ -31,6 +32,7 @@ use caravan_domain::declaration::draft::DeclarationDraft;
 pub use catalog::{
     Office, Product, US_OFFICES, US_TO_UZ, UZ_OFFICES, UZ_TO_US, us_office_codes, uz_office_codes,
 };
+pub use difficulty::Difficulty;
 pub use generate::{Shipments, shipments};
 pub use truth::{
     AnomalyKind, DefectKind, Direction, TRUTH_CSV_HEADER, TruthRow, write_truth_csv,
@@ -109,6 +111,17 @@ pub struct CorridorConfig {
     /// Yellow-lane rate at the UZ node. Default 0.19, so that 60 % are not checked at all
     /// (customs.uz, H1 2019, 7.3).
     pub uz_documentary_rate: f64,
+    /// Share of shipments whose import legs lose every shared reference (UCR, transport
+    /// documents, containers), so that only fuzzy linkage can pair them. Default 0; see
+    /// [`Difficulty`].
+    pub reference_drop_rate: f64,
+    /// Share of shipments whose import-leg party names are re-typed (case, punctuation,
+    /// legal form, a doubled letter). Default 0.
+    pub name_noise_rate: f64,
+    /// Import-leg dates are shifted later by 0 to this many days. Default 0.
+    pub date_noise_days: u32,
+    /// Relative standard deviation of extra mass noise on import-leg items. Default 0.
+    pub mass_noise: f64,
 }
 
 impl Default for CorridorConfig {
@@ -130,6 +143,10 @@ impl Default for CorridorConfig {
             uz_inspection_rate: 0.21,
             us_documentary_rate: 0.05,
             uz_documentary_rate: 0.19,
+            reference_drop_rate: 0.0,
+            name_noise_rate: 0.0,
+            date_noise_days: 0,
+            mass_noise: 0.0,
         }
     }
 }

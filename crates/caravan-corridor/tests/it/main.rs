@@ -366,3 +366,36 @@ fn truth_csv_has_a_header_and_one_row_per_shipment() {
     assert_eq!(lines.count(), 100);
     assert!(text.contains("undervaluation"));
 }
+
+#[test]
+fn difficulty_knobs_touch_only_import_legs_and_default_to_nothing() {
+    use caravan_corridor::Difficulty;
+    let base = CorridorConfig::with(9, 200);
+    let clean = generate(&Difficulty::Clean.apply(base.clone()));
+    let plain = generate(&base);
+    assert_eq!(clean.us, plain.us);
+    assert_eq!(clean.uz, plain.uz);
+    let hard = generate(&Difficulty::Hard.apply(base));
+    assert_eq!(hard.truth, plain.truth);
+    let mut changed_imports = 0;
+    for (h, p) in hard
+        .us
+        .iter()
+        .chain(&hard.uz)
+        .zip(plain.us.iter().chain(&plain.uz))
+    {
+        if h.header.type_code == "IMA" {
+            changed_imports += usize::from(h != p);
+        } else {
+            assert_eq!(h, p, "{} is not an import leg", h.header.lrn);
+        }
+    }
+    assert!(changed_imports > 20, "{changed_imports}");
+    let dropped = hard
+        .us
+        .iter()
+        .chain(&hard.uz)
+        .filter(|d| d.header.type_code == "IMA" && d.transport.documents.is_empty())
+        .count();
+    assert!(dropped > 10, "{dropped}");
+}

@@ -58,3 +58,13 @@ proptest! {
         check(&CorridorConfig { anomaly_rate: 0.5, defect_rate: 0.2, watchlist_rate: 0.2, ..CorridorConfig::with(seed, 40) });
     }
 }
+
+#[test]
+fn every_difficulty_level_validates() {
+    for level in caravan_corridor::Difficulty::ALL {
+        check(&level.apply(CorridorConfig {
+            anomaly_rate: 0.3,
+            ..CorridorConfig::with(5, 150)
+        }));
+    }
+}
