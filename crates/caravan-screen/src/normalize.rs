@@ -56,6 +56,8 @@ pub struct NameToken {
     pub stop: bool,
     /// Only digits: numbers must be equal to match.
     pub numeric: bool,
+    /// Letters in the primary variant (at least 1): the token's weight.
+    pub len: usize,
 }
 
 /// A normalised name: tokens, legal forms found, and the fingerprint (tokens joined).
@@ -275,6 +277,7 @@ pub fn expand_token(text: String) -> NameToken {
         .map(|v| if v.is_ascii() { fold_key(v) } else { v.clone() })
         .collect();
     NameToken {
+        len: variant_texts[0].chars().count().max(1),
         stop: STOP_WORDS.contains(&text.as_str()),
         numeric: text.chars().all(|c| c.is_ascii_digit()),
         variants: variant_texts,

@@ -174,13 +174,27 @@ fn budget(config: &ScoreConfig, len: usize) -> f64 {
 /// Levenshtein cost with confusable substitutions at `confusable_cost` and digit
 /// mismatches at 1.5; stops early once every path exceeds `limit` (returns `> limit`).
 fn weighted_edit_cost(a: &[u8], b: &[u8], confusable_cost: f64, limit: f64) -> f64 {
+    const STACK: usize = 48;
     let n = b.len();
-    let mut before: Vec<f64> = vec![0.0; n + 1];
-    let mut previous: Vec<f64> = (0..=n).map(|j| j as f64).collect();
-    let mut current = vec![0.0; n + 1];
+    if n >= STACK {
+        let mut rows = vec![0.0; 3 * (n + 1)];
+        return edit_rows(a, b, confusable_cost, limit, &mut rows);
+    }
+    let mut rows = [0.0; 3 * STACK];
+    edit_rows(a, b, confusable_cost, limit, &mut rows[..3 * (n + 1)])
+}
+
+/// The DP over three rows (`before`, `previous`, `current`) laid out in `rows`.
+fn edit_rows(a: &[u8], b: &[u8], confusable_cost: f64, limit: f64, rows: &mut [f64]) -> f64 {
+    let n = b.len();
+    let width = n + 1;
+    let (mut before, mut previous, mut current) = (0, width, 2 * width);
+    for j in 0..=n {
+        rows[previous + j] = j as f64;
+    }
     for (i, &ca) in a.iter().enumerate() {
-        current[0] = (i + 1) as f64;
-        let mut row_min = current[0];
+        rows[current] = (i + 1) as f64;
+        let mut row_min = rows[current];
         for (j, &cb) in b.iter().enumerate() {
             let substitution = if ca == cb {
                 0.0
@@ -191,23 +205,25 @@ fn weighted_edit_cost(a: &[u8], b: &[u8], confusable_cost: f64, limit: f64) -> f
             } else {
                 1.0
             };
-            let mut value = (previous[j] + substitution)
-                .min(previous[j + 1] + 1.0)
-                .min(current[j] + 1.0);
+            let mut value = (rows[previous + j] + substitution)
+                .min(rows[previous + j + 1] + 1.0)
+                .min(rows[current + j] + 1.0);
             // A swap of two neighbours (`Donlad`) is one slip, not two.
             if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb && ca != cb {
-                value = value.min(before[j - 1] + TRANSPOSITION_COST);
+                value = value.min(rows[before + j - 1] + TRANSPOSITION_COST);
             }
-            current[j + 1] = value;
+            rows[current + j + 1] = value;
             row_min = row_min.min(value);
         }
         if row_min > limit {
             return row_min;
         }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
+        let old_before = before;
+        before = previous;
+        previous = current;
+        current = old_before;
     }
-    previous[n]
+    rows[previous + n]
 }
 
 /// Weighted edit similarity of two spellings with the cliff: 0 beyond the length budget.
@@ -297,8 +313,7 @@ pub fn token_similarity(query: &NameToken, list: &NameToken, config: &ScoreConfi
     }
     let q_first = query.variants.first().map(String::as_str).unwrap_or("");
     let l_first = list.variants.first().map(String::as_str).unwrap_or("");
-    let q_len = q_first.chars().count();
-    let l_len = l_first.chars().count();
+    let (q_len, l_len) = (query.len, list.len);
     if (q_len == 1) != (l_len == 1) {
         let (initial, full) = if q_len == 1 {
             (q_first, l_first)
@@ -366,10 +381,7 @@ pub struct NameMatch {
 }
 
 fn token_len(token: &NameToken) -> f64 {
-    token
-        .variants
-        .first()
-        .map_or(1, |v| v.chars().count().max(1)) as f64
+    token.len as f64
 }
 
 /// Compares a query name with a list name (spec §6.2): greedy one-to-one alignment by
@@ -479,12 +491,17 @@ pub fn join_split_tokens(
             if parts.iter().any(|t| t.numeric) {
                 continue;
             }
-            let joined_text: String = parts.iter().map(|t| t.text.as_str()).collect();
-            if joined_text.chars().count() > 24 {
+            let joined_len: usize = parts.iter().map(|t| t.len).sum();
+            if joined_len > 24
+                || !other
+                    .iter()
+                    .any(|t| t.len.abs_diff(joined_len) <= 2 && t.len > 3)
+            {
                 continue;
             }
+            let joined_text: String = parts.iter().map(|t| t.text.as_str()).collect();
             let joined = crate::normalize::expand_token(joined_text);
-            for target in other {
+            for target in other.iter().filter(|t| t.len.abs_diff(joined_len) <= 2) {
                 if token_similarity(&joined, target, config).score < 0.9 {
                     continue;
                 }
@@ -511,7 +528,9 @@ pub fn compare_names_joined(
     config: &ScoreConfig,
 ) -> NameMatch {
     let mut best = compare_names(query, list, config);
-    if best.score >= 0.999 {
+    let leftovers = |m: &NameMatch| m.lines.iter().filter(|l| l.score.is_none()).count();
+    // A join only helps when tokens were left over on both sides of the alignment.
+    if best.score >= 0.999 || leftovers(&best) < 2 {
         return best;
     }
     let joined_query = join_split_tokens(query, list, config);

@@ -4,6 +4,7 @@
 
 mod data;
 mod e1_name_pairs;
+mod e2_screening;
 mod e3_cross_script;
 mod fixtures;
 mod properties;
