@@ -42,6 +42,7 @@
 //! - **The transparency log** (`LogStore`, module `log`) is one transaction per appended
 //!   batch, with `SELECT ... FOR UPDATE` on the log's row as the size compare-and-set.
 
+mod exchange;
 mod log;
 
 use std::collections::{HashMap, VecDeque};
@@ -65,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_transparency_log",
         include_str!("../migrations/0002_transparency_log.sql"),
+    ),
+    (
+        "0003_exchange",
+        include_str!("../migrations/0003_exchange.sql"),
     ),
 ];
 

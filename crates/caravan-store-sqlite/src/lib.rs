@@ -7,6 +7,7 @@
 //! ingest at a time, and SQLite has one writer anyway. The transparency log's storage
 //! (`LogStore`, module `log`) follows the same rule: one fsynced transaction per batch.
 
+mod exchange;
 mod log;
 
 use std::path::Path;
@@ -28,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_transparency_log",
         include_str!("../migrations/0002_transparency_log.sql"),
+    ),
+    (
+        "0003_exchange",
+        include_str!("../migrations/0003_exchange.sql"),
     ),
 ];
 

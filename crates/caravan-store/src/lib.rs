@@ -10,6 +10,7 @@
 //! Until [`IngestBatch::commit`] returns `Ok`, nothing of the batch is visible, and a
 //! crash at any point leaves the store as it was before the batch began.
 
+pub mod exchange;
 pub mod log;
 pub mod rows;
 
@@ -77,6 +78,13 @@ pub enum Conflict {
         /// The size stored now (0 if none).
         stored: u64,
     },
+    /// A message id already stored for this sender with a different header.
+    MessageIdReused {
+        /// Sending party.
+        from: String,
+        /// The message id.
+        message_id: String,
+    },
 }
 
 impl fmt::Display for Conflict {
@@ -113,6 +121,10 @@ impl fmt::Display for Conflict {
                 f,
                 "witnessed size of {origin} is {stored}, not the expected {expected}; a \
                  concurrent checkpoint moved it"
+            ),
+            Conflict::MessageIdReused { from, message_id } => write!(
+                f,
+                "{from} already used message id {message_id:?} for a different message"
             ),
         }
     }
@@ -269,9 +281,9 @@ pub trait DeclarationStore: Send + Sync {
 
 /// The whole store a node uses: declarations and transparency logs. Later capabilities
 /// add their traits here.
-pub trait Store: DeclarationStore + log::LogStore {}
+pub trait Store: DeclarationStore + log::LogStore + exchange::ExchangeStore {}
 
-impl<T: DeclarationStore + log::LogStore> Store for T {}
+impl<T: DeclarationStore + log::LogStore + exchange::ExchangeStore> Store for T {}
 
 /// Lower-cased, punctuation-free, single-spaced form of a name, in any script; the key
 /// used to link parties that lack identifiers. Screening has its own, richer normaliser.

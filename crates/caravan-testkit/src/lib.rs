@@ -8,10 +8,12 @@
 //!   against `caravan-tlog`'s in-memory reference tree.
 //! - [`fixtures`]: declarations built through the real path (draft → validation →
 //!   canonical document → SHA-256).
+//! - [`exchange`]: two exchange nodes over real mutual TLS on localhost.
 //! - [`pg`]: the `CARAVAN_TEST_PG_URL` switch and a private schema per test.
 //!
 //! Helpers here panic on failure: they are assertions, called from tests.
 
+pub mod exchange;
 pub mod fixtures;
 pub mod log_story;
 pub mod pg;

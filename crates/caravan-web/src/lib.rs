@@ -21,6 +21,7 @@ use axum::routing::get;
 use caravan_store::Store;
 use serde::Serialize;
 
+pub mod exchange;
 pub mod log;
 
 /// What every handler can reach.

@@ -3,6 +3,7 @@
 
 mod child;
 mod crash;
+mod exchange;
 mod log;
 mod postgres;
 mod story;

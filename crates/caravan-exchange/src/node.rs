@@ -1,0 +1,1331 @@
+//! The exchange engine of one node: send (seal once, outbox, retry until a receipt),
+//! receive (the receiver procedure of spec §4.1, duplicate elimination, receipts with a
+//! tlog-proof), and hand-over to the layers above.
+//!
+//! Why it is shaped this way:
+//! * **Durability first.** `send` returns a message id only after the sealed bytes are in
+//!   the outbox; every retry sends those bytes. A received message is stored (inbox,
+//!   atomically, keyed on `(from, message_id)`) before it is logged and receipted, so a
+//!   crash after the store but before the receipt is finished by the sender's retry, which
+//!   then gets the same receipt with `outcome: duplicate`.
+//! * **Nothing is written for a refused message.** Every check that can refuse runs
+//!   before the first write; refusals are logged with their code (tracing) and answered
+//!   with a signed error where the envelope could be read.
+//! * **Order within a conversation.** The outbox hands out only the oldest pending message
+//!   of each conversation, so a conversation has at most one message in flight and the
+//!   receiver stores them in order; hand-over follows store order.
+//! * **Four log entries per exchange** (spec §1): `msg_out` and `receipt_in` here on the
+//!   sending side, `msg_in` and `receipt_out` on the receiving side.
+//!
+//! Storage calls are blocking; async paths move them to the blocking pool.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use caravan_envelope::cose::CONTENT_TYPE_RECEIPT as CONTENT_TYPE_RECEIPT_WIRE;
+use caravan_envelope::{
+    Compression, EnvelopeError, Header, KeyRefusal, Limits, LogSalts, Outcome, Part, PartDigest,
+    Party, ReceiptBody, ReceiptLog, SignedError, TimePolicy, WireView, check_time, message_event,
+    open, seal, sign_error, sign_receipt, verify_receipt,
+};
+use caravan_log::LogNode;
+use caravan_log::entry::{Entry, EntryBody, ReceiptEvent, commit, commit_digest};
+use caravan_store::exchange::{
+    InboundAccept, InboundRecord, InboundRow, MessageFacts, OutboundRecord, OutboundRow,
+    OutboundState, split_salts,
+};
+use caravan_store::{Conflict, Store, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::identity::NodeIdentity;
+use crate::partner::{GateRefusal, PARTY_TYPE, Registry};
+use crate::retry::{Next, RetryPolicy, draw};
+use crate::tls::{PeerIdentity, TlsError, client_config};
+use crate::transport::PartnerClient;
+
+/// The service of every business message (spec §3).
+pub const SERVICE: &str = "caravan:cmaa/v1";
+/// Path of the message endpoint.
+pub const MESSAGES_PATH: &str = "/caravan/v1/messages";
+/// Media type of a wire object.
+pub const WIRE_MEDIA_TYPE: &str = "application/caravan+cbor";
+
+/// The action catalogue (spec §3.2): what a partner may send under the agreement.
+pub const ACTIONS: &[&str] = &[
+    "Request.Submit",
+    "Request.Acknowledge",
+    "Request.ReturnForCorrection",
+    "Request.Accept",
+    "Request.AcceptWithConditions",
+    "Request.Postpone",
+    "Request.Resume",
+    "Request.PartialReply",
+    "Request.Reply",
+    "Request.Refuse",
+    "Request.Withdraw",
+    "Request.Close",
+    "Request.Reminder",
+    "Request.DelayNotice",
+    "Conditions.Accept",
+    "Conditions.Decline",
+    "Spontaneous.Inform",
+    "Bulk.Batch",
+    "Query.HitNoHit",
+    "Query.Answer",
+    "Feedback.Outcome",
+    "Evidence.Package",
+    "Evidence.CustodyEvent",
+    "Evidence.ReturnOriginal",
+    "Consent.Request",
+    "Consent.Decision",
+    "Disclosure.Notice",
+    "Marking.Change",
+    "Data.Retract",
+    "Data.Correct",
+    "Data.Erase",
+    "Data.Erased",
+    "Data.ComplianceAck",
+    "Operation.Open",
+    "Operation.Membership",
+    "Operation.Post",
+    "Operation.Close",
+    "Directory.Update",
+    "Keys.Manifest",
+    "Agreement.StatusNotice",
+    "Profile.Update",
+    "Stats.Report",
+];
+
+/// The partner profile and runtime settings of the exchange.
+#[derive(Debug, Clone)]
+pub struct ExchangeConfig {
+    /// Our party id, e.g. `US-CBP`.
+    pub party: String,
+    /// Our node host, the suffix of message ids.
+    pub host: String,
+    /// Our exchange endpoint as partners reach it, `https://host:port`.
+    pub endpoint: String,
+    /// The agreement.
+    pub agreement_id: String,
+    /// The partner profile id.
+    pub profile_id: String,
+    /// Our role in the agreement.
+    pub role: String,
+    /// Size limits applied before any cryptography.
+    pub limits: Limits,
+    /// Skew and replay window.
+    pub time: TimePolicy,
+    /// Retry schedule and horizon.
+    pub retry: RetryPolicy,
+    /// Timeout of one HTTP call.
+    pub request_timeout: Duration,
+    /// Most messages in flight at once (over all conversations).
+    pub max_in_flight: usize,
+    /// How often the outbox is polled when nothing wakes it.
+    pub poll_every: Duration,
+    /// How long a receiver waits for a checkpoint covering a new entry before answering
+    /// 503 (the sender retries and gets the receipt then).
+    pub receipt_wait: Duration,
+}
+
+impl ExchangeConfig {
+    /// The profile defaults (spec §3.1) for `party` at `host` in `agreement_id`.
+    pub fn new(party: &str, host: &str, agreement_id: &str) -> Self {
+        Self {
+            party: party.to_owned(),
+            host: host.to_owned(),
+            endpoint: String::new(),
+            agreement_id: agreement_id.to_owned(),
+            profile_id: format!("{agreement_id}/v1"),
+            role: "administration".to_owned(),
+            limits: Limits::default(),
+            time: TimePolicy::default(),
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 64,
+            poll_every: Duration::from_millis(500),
+            receipt_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A business message from the layer above.
+#[derive(Debug, Clone)]
+pub struct OutboundMessage {
+    /// Recipient party id.
+    pub to: String,
+    /// Conversation (case) id; a new one is made when `None`.
+    pub conversation_id: Option<String>,
+    /// The message this one answers.
+    pub ref_to: Option<String>,
+    /// Action from the catalogue.
+    pub action: String,
+    /// Expiry (ms) for time-critical actions; otherwise the retry horizon applies.
+    pub expires_at: Option<u64>,
+    /// Parts: id, media type, body (inline; at most the profile's inline limit each).
+    pub parts: Vec<OutboundPart>,
+}
+
+/// One part of an outbound message.
+#[derive(Debug, Clone)]
+pub struct OutboundPart {
+    /// Part id, unique within the message.
+    pub part_id: String,
+    /// Media type.
+    pub media_type: String,
+    /// Plaintext.
+    pub body: Vec<u8>,
+}
+
+/// Where a sent message stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for an attempt or a receipt.
+    Pending {
+        /// Attempts made.
+        attempts: u32,
+        /// Next attempt (ms).
+        next_attempt_at: u64,
+        /// Last failure.
+        last_error: Option<String>,
+    },
+    /// Receipted.
+    Delivered {
+        /// When (ms).
+        at: u64,
+        /// The partner's signed receipt.
+        receipt: Vec<u8>,
+    },
+    /// Given up on.
+    DeadLetter {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A received message handed to the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// Inbox sequence number; acknowledge it with [`Exchange::ack`].
+    pub seq: i64,
+    /// Sender party.
+    pub from: String,
+    /// Message id.
+    pub message_id: String,
+    /// Conversation.
+    pub conversation_id: String,
+    /// The message it answers.
+    pub ref_to: Option<String>,
+    /// Action.
+    pub action: String,
+    /// Creation time (ms).
+    pub created_at: u64,
+    /// Decrypted parts: id, media type, body.
+    pub parts: Vec<(String, String, Vec<u8>)>,
+}
+
+/// Why `send` refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The assurance gate or the registration refuses.
+    #[error("{0}")]
+    Gate(#[from] GateRefusal),
+    /// Not an action of the catalogue.
+    #[error("{0:?} is not an action of the catalogue")]
+    UnknownAction(String),
+    /// The envelope refused the message (size, field rules).
+    #[error("sealing failed: {0}")]
+    Envelope(#[from] EnvelopeError),
+    /// Our keys are unusable.
+    #[error("{0}")]
+    Identity(#[from] crate::identity::IdentityError),
+    /// The outbox could not be written.
+    #[error("outbox: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl SendError {
+    /// Stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SendError::Gate(g) => g.code(),
+            SendError::UnknownAction(_) => "unknown_action",
+            SendError::Envelope(e) => e.code(),
+            SendError::Identity(_) => "no_signing_key",
+            SendError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+/// A refused delivery: HTTP status, stable code, public message, optional signed error.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Public message (never internal text).
+    pub message: String,
+    /// A signed error (spec §5), when the header could be read.
+    pub signed: Option<Vec<u8>>,
+    /// Seconds after which a retry may succeed (503).
+    pub retry_after: Option<u64>,
+}
+
+impl Rejection {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            signed: None,
+            retry_after: None,
+        }
+    }
+
+    fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(503, code, message)
+        }
+    }
+
+    fn envelope(error: &EnvelopeError) -> Self {
+        Self::new(error.http_status(), error.code(), error.to_string())
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// Store failure.
+    #[error("exchange store: {0}")]
+    Store(#[from] StoreError),
+    /// TLS setup failure.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// One node's exchange engine.
+pub struct Exchange {
+    config: ExchangeConfig,
+    identity: RwLock<NodeIdentity>,
+    store: Arc<dyn Store>,
+    log: Arc<LogNode>,
+    registry: Registry,
+    peers: RwLock<PeerIdentity>,
+    clients: Mutex<HashMap<String, Arc<PartnerClient>>>,
+    in_flight: Mutex<HashSet<String>>,
+    wake: tokio::sync::Notify,
+    inbox_wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Exchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exchange")
+            .field("party", &self.config.party)
+            .field("agreement", &self.config.agreement_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A fresh UUIDv7 (RFC 9562) for `now` ms.
+pub fn uuid_v7(now: u64) -> String {
+    let mut r = [0u8; 10];
+    let _ = getrandom::getrandom(&mut r);
+    let ms = now & 0xFFFF_FFFF_FFFF;
+    let rand_a = (u16::from(r[0] & 0x0F) << 8) | u16::from(r[1]);
+    let rand_b = u64::from_be_bytes([r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]]);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        ms >> 16,
+        ms & 0xFFFF,
+        0x7000 | rand_a,
+        0x8000 | ((rand_b >> 48) & 0x3FFF),
+        rand_b & 0xFFFF_FFFF_FFFF
+    )
+}
+
+fn random32() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    let _ = getrandom::getrandom(&mut s);
+    s
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Rejection> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Rejection::new(500, "internal", format!("worker failed: {e}")))
+}
+
+fn store_rejection(err: &StoreError) -> Rejection {
+    match err {
+        StoreError::Conflict(Conflict::MessageIdReused { .. }) => Rejection::new(
+            409,
+            "message_id_reused",
+            "this message id was already used for a different message",
+        ),
+        _ => Rejection::unavailable("store_unavailable", "the node's store is not answering"),
+    }
+}
+
+impl Exchange {
+    /// Sets up the engine over the node's store and log.
+    pub fn new(
+        config: ExchangeConfig,
+        identity: NodeIdentity,
+        store: Arc<dyn Store>,
+        log: Arc<LogNode>,
+    ) -> Result<Arc<Self>, ExchangeError> {
+        let registry = Registry::load(store.clone(), &config.agreement_id)?;
+        let peers = PeerIdentity::new(&registry.pinned_cas())?;
+        Ok(Arc::new(Self {
+            config,
+            identity: RwLock::new(identity),
+            store,
+            log,
+            registry,
+            peers: RwLock::new(peers),
+            clients: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashSet::new()),
+            wake: tokio::sync::Notify::new(),
+            inbox_wake: tokio::sync::Notify::new(),
+        }))
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &ExchangeConfig {
+        &self.config
+    }
+
+    /// The partner registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The node's log.
+    pub fn log(&self) -> &Arc<LogNode> {
+        &self.log
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// A copy of the identity (keys, TLS material).
+    pub fn identity(&self) -> NodeIdentity {
+        self.identity
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn now(&self) -> u64 {
+        self.log.clock().now_ms()
+    }
+
+    /// Re-reads partners from the store and rebuilds TLS pins and clients. Blocking.
+    pub fn reload_partners(&self) -> Result<(), ExchangeError> {
+        self.registry.reload()?;
+        let peers = PeerIdentity::new(&self.registry.pinned_cas())?;
+        *self
+            .peers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = peers;
+        lock(&self.clients).clear();
+        Ok(())
+    }
+
+    /// The server TLS configuration for the current partners.
+    pub fn server_tls(&self) -> Result<rustls::ServerConfig, TlsError> {
+        crate::tls::server_config(self.identity().tls(), &self.registry.pinned_cas())
+    }
+
+    /// The party whose pinned CA the presented chain verifies against, if any.
+    pub fn peer_party(
+        &self,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+    ) -> Option<String> {
+        let peers = self.peers.read().ok()?;
+        self.registry
+            .all()
+            .into_iter()
+            .map(|p| p.party)
+            .find(|party| peers.is(party, chain))
+    }
+
+    /// Our current key manifest, signed by the root key, with the log's verifier keys.
+    pub fn signed_manifest(&self) -> Vec<u8> {
+        let identity = self.identity();
+        let keys = self.log.keys();
+        let manifest = identity.manifest(
+            &self.config.endpoint,
+            self.now(),
+            Some(crate::identity::LogKeys {
+                origin: self.log.config().origin.clone(),
+                log_vkey: keys.log_vkey(),
+                witness_vkey: keys.witness_vkey(),
+            }),
+        );
+        identity.signed_manifest(&manifest)
+    }
+
+    // ---- sending -------------------------------------------------------------------
+
+    /// Seals `message` once, stores it in the outbox and wakes the sender. Returns the
+    /// message id. Blocking (one store write).
+    pub fn send(&self, message: &OutboundMessage) -> Result<String, SendError> {
+        if !ACTIONS.contains(&message.action.as_str()) {
+            return Err(SendError::UnknownAction(message.action.clone()));
+        }
+        let partner = self.registry.may_send(&message.to, &message.action)?;
+        let now = self.now();
+        let recipient_key = self.registry.encryption_key(&partner, now)?;
+        let message_id = format!("{}@{}", uuid_v7(now), self.config.host);
+        let header = Header {
+            message_id: message_id.clone(),
+            conversation_id: message
+                .conversation_id
+                .clone()
+                .unwrap_or_else(|| uuid_v7(now)),
+            ref_to: message.ref_to.clone(),
+            from: Party::new(PARTY_TYPE, self.config.party.clone()),
+            to: Party::new(PARTY_TYPE, message.to.clone()),
+            role: self.config.role.clone(),
+            service: SERVICE.to_owned(),
+            action: message.action.clone(),
+            agreement_id: self.config.agreement_id.clone(),
+            profile_id: self.config.profile_id.clone(),
+            created_at: now,
+            expires_at: message.expires_at,
+            enc_kid: recipient_key.kid(),
+        };
+        let parts: Vec<Part<'_>> = message
+            .parts
+            .iter()
+            .map(|p| Part {
+                part_id: &p.part_id,
+                media_type: &p.media_type,
+                compression: Compression::None,
+                body: &p.body,
+            })
+            .collect();
+        let sealed = {
+            let identity = self
+                .identity
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            seal(
+                &header,
+                &parts,
+                identity.signing_key_at(now)?,
+                &recipient_key,
+            )?
+        };
+        let salts = LogSalts::generate(sealed.manifest.parts.len())?;
+        let mut salt_bytes = Vec::with_capacity(32 * (2 + salts.parts.len()));
+        salt_bytes.extend_from_slice(&salts.hdr);
+        salt_bytes.extend_from_slice(&salts.sig);
+        salts
+            .parts
+            .iter()
+            .for_each(|s| salt_bytes.extend_from_slice(s));
+        let signer = self
+            .identity
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .signing_key_at(now)?
+            .kid();
+        let event = message_event(
+            &header,
+            &sealed.hdr_sha256,
+            &sealed.sig_sha256,
+            &sealed.manifest.parts,
+            &signer,
+            &salts,
+            Vec::new(),
+        )?;
+        let log_entry = Entry {
+            t: now,
+            agreement_id: header.agreement_id.clone(),
+            body: EntryBody::MsgOut(event),
+        }
+        .encode()
+        .map_err(|e| StoreError::Other(format!("msg_out entry: {e}")))?;
+        let horizon = u64::try_from(self.config.retry.horizon.as_millis()).unwrap_or(u64::MAX);
+        let record = OutboundRecord {
+            facts: MessageFacts {
+                message_id: message_id.clone(),
+                agreement_id: header.agreement_id.clone(),
+                from_party: self.config.party.clone(),
+                to_party: message.to.clone(),
+                conversation_id: header.conversation_id.clone(),
+                service: header.service.clone(),
+                action: header.action.clone(),
+                created_at: now,
+                expires_at: message.expires_at.unwrap_or(now.saturating_add(horizon)),
+                hdr_sha256: sealed.hdr_sha256,
+            },
+            wire: sealed.wire,
+            salts: salt_bytes,
+            log_entry,
+            log_index: None,
+        };
+        self.store.enqueue_outbound(&record, now)?;
+        self.wake.notify_one();
+        Ok(message_id)
+    }
+
+    /// Where a sent message stands. Blocking.
+    pub fn delivery_state(&self, message_id: &str) -> Result<DeliveryState, StoreError> {
+        let row = self.store.outbound(message_id)?;
+        Ok(match row.state {
+            OutboundState::Pending => DeliveryState::Pending {
+                attempts: row.attempts,
+                next_attempt_at: row.next_attempt_at,
+                last_error: row.last_error,
+            },
+            OutboundState::Delivered => DeliveryState::Delivered {
+                at: row.delivered_at.unwrap_or_default(),
+                receipt: row.receipt.unwrap_or_default(),
+            },
+            OutboundState::DeadLetter => DeliveryState::DeadLetter {
+                reason: row.last_error.unwrap_or_default(),
+            },
+        })
+    }
+
+    /// An operator's retry of a dead letter. Blocking.
+    pub fn retry(&self, message_id: &str) -> Result<(), StoreError> {
+        self.store.outbound_retry(message_id, self.now())?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Wakes the sender loop (after a CLI changed the outbox).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn client(&self, party: &str) -> Result<Arc<PartnerClient>, String> {
+        if let Some(c) = lock(&self.clients).get(party) {
+            return Ok(c.clone());
+        }
+        let partner = self.registry.get(party).map_err(|e| e.to_string())?;
+        let identity = self.identity();
+        let config = client_config(
+            identity.tls(),
+            &crate::tls::PinnedCa {
+                party: partner.party.clone(),
+                ca_der: partner.tls_ca_der.clone(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let client = Arc::new(
+            PartnerClient::new(&partner.endpoint, config, self.config.request_timeout)
+                .map_err(|e| e.to_string())?,
+        );
+        lock(&self.clients).insert(party.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    /// Runs the outbox until `shutdown` resolves: due messages are sent, at most
+    /// `max_in_flight` at once and one per conversation.
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        tokio::pin!(shutdown);
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            let room = self.config.max_in_flight.saturating_sub(tasks.len());
+            if room > 0 {
+                let this = self.clone();
+                let now = self.now();
+                let due = tokio::task::spawn_blocking(move || {
+                    this.store
+                        .due_outbound(now, u32::try_from(room * 2).unwrap_or(u32::MAX))
+                })
+                .await;
+                match due {
+                    Ok(Ok(rows)) => {
+                        for row in rows {
+                            if tasks.len() >= self.config.max_in_flight {
+                                break;
+                            }
+                            if !lock(&self.in_flight).insert(row.record.facts.message_id.clone()) {
+                                continue;
+                            }
+                            let this = self.clone();
+                            tasks.spawn(async move {
+                                let id = row.record.facts.message_id.clone();
+                                this.attempt(row).await;
+                                lock(&this.in_flight).remove(&id);
+                            });
+                        }
+                    }
+                    Ok(Err(err)) => tracing::error!(error = %err, "reading the outbox failed"),
+                    Err(err) => tracing::error!(error = %err, "outbox task failed"),
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                () = tokio::time::sleep(self.config.poll_every) => {}
+            }
+        }
+        tasks.shutdown().await;
+    }
+
+    async fn log_entry(&self, body: EntryBody) -> Result<u64, String> {
+        let entry = Entry {
+            t: self.now(),
+            agreement_id: self.config.agreement_id.clone(),
+            body,
+        };
+        let ticket = self.log.submit(&entry).map_err(|e| e.to_string())?;
+        ticket.index().await.map_err(|e| e.to_string())
+    }
+
+    async fn attempt(self: &Arc<Self>, row: OutboundRow) {
+        let id = row.record.facts.message_id.clone();
+        let now = self.now();
+        let facts = &row.record.facts;
+        if now >= facts.expires_at {
+            self.dead(&id, "message_expired: expired before a receipt arrived")
+                .await;
+            return;
+        }
+        let Ok(view) = WireView::decode(&row.record.wire, &self.config.limits) else {
+            self.dead(&id, "stored wire object no longer decodes").await;
+            return;
+        };
+        if row.record.log_index.is_none() {
+            let appended = match self.log.appender().submit(row.record.log_entry.clone()) {
+                Ok(ticket) => ticket.index().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match appended {
+                Ok(index) => {
+                    let this = self.clone();
+                    let mid = id.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        this.store.outbound_logged(&mid, index)
+                    })
+                    .await;
+                }
+                Err(reason) => {
+                    self.failed(&row, &format!("log_unavailable: {reason}"))
+                        .await;
+                    return;
+                }
+            }
+        }
+        if let Err(gate) = self.registry.may_send(&facts.to_party, &facts.action) {
+            self.failed(&row, &format!("{}: {gate}", gate.code())).await;
+            return;
+        }
+        let client = match self.client(&facts.to_party) {
+            Ok(c) => c,
+            Err(reason) => {
+                self.failed(&row, &format!("partner_unusable: {reason}"))
+                    .await;
+                return;
+            }
+        };
+        let response = client
+            .call(
+                hyper::Method::POST,
+                MESSAGES_PATH,
+                WIRE_MEDIA_TYPE,
+                Bytes::from(row.record.wire.clone()),
+            )
+            .await;
+        match response {
+            Ok(r) if r.status == 200 => self.receipted(&row, &view.header, &r.body).await,
+            Ok(r) if matches!(r.status, 429 | 500..=599) => {
+                self.failed(&row, &format!("http {}: {}", r.status, error_code(&r.body)))
+                    .await;
+            }
+            Ok(r) => {
+                self.dead(&id, &format!("http {}: {}", r.status, error_code(&r.body)))
+                    .await;
+            }
+            Err(err) => self.failed(&row, &err.to_string()).await,
+        }
+    }
+
+    /// Verifies a receipt against what we sent, stores it and logs `receipt_in`.
+    async fn receipted(self: &Arc<Self>, row: &OutboundRow, header: &Header, body: &[u8]) {
+        let id = row.record.facts.message_id.clone();
+        let checked = self.check_receipt(row, header, body);
+        let receipt = match checked {
+            Ok(r) => r,
+            Err(reason) => {
+                // A receipt that does not verify is treated as no receipt: retry later.
+                tracing::warn!(message_id = %id, code = "receipt_invalid", %reason, "receipt refused");
+                self.failed(row, &format!("receipt_invalid: {reason}"))
+                    .await;
+                return;
+            }
+        };
+        let salt = random32();
+        let event = ReceiptEvent {
+            receipt_id: receipt.receipt_id.clone(),
+            ref_to: id.clone(),
+            receipt_commit: commit(&salt, body),
+            partner_origin: receipt.log.origin.clone(),
+            partner_index: receipt.log.index,
+        };
+        let this = self.clone();
+        let bytes = body.to_vec();
+        let mid = id.clone();
+        let at = self.now();
+        let stored = tokio::task::spawn_blocking(move || {
+            this.store.outbound_delivered(&mid, &bytes, &salt, at)
+        })
+        .await;
+        match stored {
+            Ok(Ok(())) => {
+                if let Err(reason) = self.log_entry(EntryBody::ReceiptIn(event)).await {
+                    tracing::error!(message_id = %id, %reason, "receipt_in not logged");
+                }
+            }
+            Ok(Err(err)) => tracing::error!(message_id = %id, error = %err, "receipt not stored"),
+            Err(err) => tracing::error!(message_id = %id, error = %err, "receipt task failed"),
+        }
+    }
+
+    fn check_receipt(
+        &self,
+        row: &OutboundRow,
+        header: &Header,
+        body: &[u8],
+    ) -> Result<ReceiptBody, String> {
+        let sign1 = caravan_envelope::cose::Sign1::parse(body, CONTENT_TYPE_RECEIPT_WIRE)
+            .map_err(|e| e.to_string())?;
+        let key = self
+            .registry
+            .signing_key(&header.to.id, &sign1.kid, self.now())
+            .map_err(|e| e.to_string())?;
+        let receipt = verify_receipt(body, &key).map_err(|e| e.to_string())?;
+        if receipt.ref_to != header.message_id
+            || receipt.from != header.to
+            || receipt.to != header.from
+        {
+            return Err("the receipt is for another message or other parties".into());
+        }
+        // The receipt's digests must open our own msg_out commitments.
+        let entry = Entry::decode(&row.record.log_entry).map_err(|e| e.to_string())?;
+        let EntryBody::MsgOut(ours) = entry.body else {
+            return Err("stored msg_out entry is not a msg_out".into());
+        };
+        let salts = split_salts(&row.record.salts).map_err(|e| e.to_string())?;
+        if salts.len() != ours.part_commits.len() + 2
+            || receipt.parts.len() != ours.part_commits.len()
+        {
+            return Err("the receipt names another number of parts".into());
+        }
+        if commit_digest(&salts[0], &receipt.hdr_sha256) != ours.header_commit
+            || commit_digest(&salts[1], &receipt.sig_sha256) != ours.signature_commit
+        {
+            return Err("header or signature digest differs".into());
+        }
+        let parts_match = receipt
+            .parts
+            .iter()
+            .zip(&salts[2..])
+            .zip(&ours.part_commits)
+            .all(|((p, salt), c)| commit_digest(salt, &p.sha256) == *c);
+        if !parts_match {
+            return Err("part digests differ".into());
+        }
+        caravan_tlog::proof::TlogProof::parse(receipt.proof.as_bytes())
+            .map_err(|e| format!("tlog-proof: {e}"))?;
+        Ok(receipt)
+    }
+
+    async fn failed(self: &Arc<Self>, row: &OutboundRow, reason: &str) {
+        let attempts = row.attempts.saturating_add(1);
+        let now = self.now();
+        let next = self
+            .config
+            .retry
+            .next(attempts, row.record.facts.created_at, now, draw());
+        let id = row.record.facts.message_id.clone();
+        match next {
+            Next::RetryAt(at) => {
+                tracing::info!(message_id = %id, attempts, retry_at = at, %reason, "delivery failed; will retry");
+                let this = self.clone();
+                let reason = reason.to_owned();
+                let _ = tokio::task::spawn_blocking(move || {
+                    this.store.outbound_attempted(&id, attempts, at, &reason)
+                })
+                .await;
+            }
+            Next::GiveUp => {
+                self.dead(&id, &format!("retry horizon passed; last error: {reason}"))
+                    .await;
+            }
+        }
+    }
+
+    async fn dead(self: &Arc<Self>, id: &str, reason: &str) {
+        tracing::warn!(message_id = %id, %reason, "message dead-lettered");
+        let this = self.clone();
+        let (id, reason) = (id.to_owned(), reason.to_owned());
+        let now = self.now();
+        let _ =
+            tokio::task::spawn_blocking(move || this.store.outbound_dead(&id, &reason, now)).await;
+    }
+
+    // ---- receiving -----------------------------------------------------------------
+
+    /// The receiver procedure (spec §4.1) for one POSTed wire object from a TLS peer with
+    /// certificate `chain`. Returns the signed receipt or a rejection; a rejection writes
+    /// nothing.
+    pub async fn receive(
+        self: &Arc<Self>,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        body: Bytes,
+    ) -> Result<Vec<u8>, Rejection> {
+        let result = self.receive_inner(chain, body).await;
+        if let Err(r) = &result {
+            tracing::warn!(status = r.status, code = r.code, message = %r.message, "message refused");
+        }
+        result
+    }
+
+    fn signed_error(&self, ref_to: &str, error: &EnvelopeError) -> Option<Vec<u8>> {
+        let identity = self.identity.read().ok()?;
+        let key = identity.signing_key_at(self.now()).ok()?;
+        Some(sign_error(&SignedError::from_error(ref_to, error), key))
+    }
+
+    async fn receive_inner(
+        self: &Arc<Self>,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        body: Bytes,
+    ) -> Result<Vec<u8>, Rejection> {
+        // 0. Decode: sizes, canonical CBOR, known fields, allowed suite.
+        let view =
+            WireView::decode(&body, &self.config.limits).map_err(|e| Rejection::envelope(&e))?;
+        let hdr = &view.header;
+        let with_signed = |mut r: Rejection, e: &EnvelopeError| {
+            r.signed = self.signed_error(&hdr.message_id, e);
+            r
+        };
+        // 1. TLS identity = hdr.from.
+        if hdr.from.kind != PARTY_TYPE || self.registry.get(&hdr.from.id).is_err() {
+            let e = EnvelopeError::SignerKey(KeyRefusal::UnknownSender);
+            return Err(with_signed(Rejection::envelope(&e), &e));
+        }
+        let tls_ok = self
+            .peers
+            .read()
+            .map(|p| p.is(&hdr.from.id, chain))
+            .unwrap_or(false);
+        if !tls_ok {
+            return Err(Rejection::new(
+                403,
+                "tls_identity_mismatch",
+                "the TLS client certificate is not the sending party's",
+            ));
+        }
+        // 2. Profile: agreement, recipient, service/action, partner status.
+        if hdr.to.kind != PARTY_TYPE || hdr.to.id != self.config.party {
+            return Err(Rejection::new(
+                422,
+                "wrong_recipient",
+                "the message is addressed to another party",
+            ));
+        }
+        if hdr.agreement_id != self.config.agreement_id {
+            return Err(Rejection::new(
+                403,
+                "agreement_not_allowed",
+                "the message belongs to another agreement",
+            ));
+        }
+        if hdr.service != SERVICE || !ACTIONS.contains(&hdr.action.as_str()) {
+            return Err(Rejection::new(
+                403,
+                "action_not_allowed",
+                "the profile does not allow this service and action",
+            ));
+        }
+        if self
+            .registry
+            .get(&hdr.from.id)
+            .is_ok_and(|p| p.status != "active")
+        {
+            return Err(Rejection::new(
+                403,
+                "partner_suspended",
+                "the sending partner is suspended",
+            ));
+        }
+        // 3. Time.
+        let now = self.now();
+        check_time(hdr, now, &self.config.time)
+            .map_err(|e| with_signed(Rejection::envelope(&e), &e))?;
+        // 4. Dedupe.
+        let this = self.clone();
+        let (from, mid) = (hdr.from.id.clone(), hdr.message_id.clone());
+        let existing = blocking(move || this.store.inbound(&from, &mid)).await?;
+        match existing {
+            Ok(row) if row.record.facts.hdr_sha256 == view.hdr_sha256 => {
+                return self.finish(row, Outcome::Duplicate).await;
+            }
+            Ok(_) => {
+                return Err(store_rejection(&StoreError::Conflict(
+                    Conflict::MessageIdReused {
+                        from: hdr.from.id.clone(),
+                        message_id: hdr.message_id.clone(),
+                    },
+                )));
+            }
+            Err(StoreError::NotFound) => {}
+            Err(err) => return Err(store_rejection(&err)),
+        }
+        // 5–8. Open, verify, decrypt, check digests.
+        let opened = {
+            let identity = self
+                .identity
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(key) = identity.encryption_key(&hdr.enc_kid) else {
+                let e = EnvelopeError::WrongRecipient {
+                    enc_kid: hdr.enc_kid,
+                    ours: identity
+                        .encryption_keys()
+                        .last()
+                        .map(|k| k.key.kid())
+                        .unwrap_or(hdr.enc_kid),
+                };
+                drop(identity);
+                return Err(with_signed(Rejection::envelope(&e), &e));
+            };
+            open(&view, key, &self.registry)
+        };
+        let opened = match opened {
+            Ok(o) => o,
+            Err(e) => return Err(with_signed(Rejection::envelope(&e), &e)),
+        };
+        if !opened.detached.is_empty() {
+            return Err(Rejection::new(
+                413,
+                "detached_parts_unsupported",
+                "parts uploaded in segments are not accepted by this node yet",
+            ));
+        }
+        // 9. Persist atomically.
+        let salts = LogSalts::generate(opened.manifest.parts.len())
+            .map_err(|e| Rejection::unavailable("internal", e.to_string()))?;
+        let mut salt_bytes = salts.hdr.to_vec();
+        salt_bytes.extend_from_slice(&salts.sig);
+        salts
+            .parts
+            .iter()
+            .for_each(|s| salt_bytes.extend_from_slice(s));
+        let record = InboundRecord {
+            facts: MessageFacts {
+                message_id: hdr.message_id.clone(),
+                agreement_id: hdr.agreement_id.clone(),
+                from_party: hdr.from.id.clone(),
+                to_party: hdr.to.id.clone(),
+                conversation_id: hdr.conversation_id.clone(),
+                service: hdr.service.clone(),
+                action: hdr.action.clone(),
+                created_at: hdr.created_at,
+                expires_at: hdr.expires_at.unwrap_or(u64::MAX >> 1),
+                hdr_sha256: view.hdr_sha256,
+            },
+            wire: body.to_vec(),
+            salts: salt_bytes,
+            received_at: now,
+        };
+        let this = self.clone();
+        let accepted = blocking(move || this.store.accept_inbound(&record))
+            .await?
+            .map_err(|e| store_rejection(&e))?;
+        let row = match accepted {
+            InboundAccept::Inserted(row) => {
+                self.inbox_wake.notify_waiters();
+                row
+            }
+            InboundAccept::Duplicate(row) => return self.finish(row, Outcome::Duplicate).await,
+        };
+        // 10–11. Log msg_in, sign the receipt.
+        self.finish(row, Outcome::Accepted).await
+    }
+
+    /// Logs `msg_in` if not yet, waits for a checkpoint covering it, signs and stores the
+    /// receipt (or returns the stored one) and logs `receipt_out`.
+    async fn finish(
+        self: &Arc<Self>,
+        row: InboundRow,
+        outcome: Outcome,
+    ) -> Result<Vec<u8>, Rejection> {
+        let facts = row.record.facts.clone();
+        if let (Some(receipt), Outcome::Duplicate) = (&row.receipt, outcome) {
+            // The stored receipt says `accepted`; a duplicate gets the same facts with
+            // outcome `duplicate`, freshly signed.
+            return self.reissue(receipt, &facts);
+        }
+        if let Some(receipt) = &row.receipt {
+            return Ok(receipt.clone());
+        }
+        let view = WireView::decode(&row.record.wire, &self.config.limits)
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        let opened = {
+            let identity = self
+                .identity
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = identity
+                .encryption_key(&view.header.enc_kid)
+                .ok_or_else(|| Rejection::new(500, "internal", "stored message key gone"))?;
+            open(&view, key, &self.registry)
+                .map_err(|e| Rejection::new(500, "internal", e.to_string()))?
+        };
+        let salt_list = split_salts(&row.record.salts)
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        if salt_list.len() != opened.manifest.parts.len() + 2 {
+            return Err(Rejection::new(500, "internal", "stored salts do not fit"));
+        }
+        let salts = LogSalts {
+            hdr: salt_list[0],
+            sig: salt_list[1],
+            parts: salt_list[2..].to_vec(),
+        };
+        let event = message_event(
+            &view.header,
+            &opened.hdr_sha256,
+            &opened.sig_sha256,
+            &opened.manifest.parts,
+            &opened.signer_kid,
+            &salts,
+            Vec::new(),
+        )
+        .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        let entry = Entry {
+            t: row.record.received_at,
+            agreement_id: facts.agreement_id.clone(),
+            body: EntryBody::MsgIn(event),
+        };
+        let entry_bytes = entry
+            .encode()
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        let index = match row.log_index {
+            Some(index) => index,
+            None => {
+                let ticket = self
+                    .log
+                    .appender()
+                    .submit(entry_bytes.clone())
+                    .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
+                let index = ticket
+                    .index()
+                    .await
+                    .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
+                let this = self.clone();
+                let (from, mid) = (facts.from_party.clone(), facts.message_id.clone());
+                blocking(move || this.store.inbound_logged(&from, &mid, index))
+                    .await?
+                    .map_err(|e| store_rejection(&e))?;
+                index
+            }
+        };
+        // The stored entry is what the proof covers; use its bytes (a re-encoding with a
+        // different `t` after a crash would not match).
+        let this = self.clone();
+        let origin = self.log.config().origin.clone();
+        let stored_entry = blocking(move || this.log.store().entries(&origin, index, 1))
+            .await?
+            .map_err(|e| store_rejection(&e))?
+            .pop()
+            .ok_or_else(|| Rejection::unavailable("log_unavailable", "entry not readable"))?;
+        tokio::time::timeout(
+            self.config.receipt_wait,
+            self.log.appender().wait_for_checkpoint(index),
+        )
+        .await
+        .map_err(|_| Rejection::unavailable("log_unavailable", "no checkpoint yet"))?
+        .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
+        let this = self.clone();
+        let proof = blocking(move || this.log.proof(index))
+            .await?
+            .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?
+            .encode();
+        let receipt = ReceiptBody {
+            receipt_id: format!("{}@{}", uuid_v7(self.now()), self.config.host),
+            ref_to: facts.message_id.clone(),
+            from: view.header.to.clone(),
+            to: view.header.from.clone(),
+            received_at: row.record.received_at,
+            hdr_sha256: opened.hdr_sha256,
+            sig_sha256: opened.sig_sha256,
+            parts: opened
+                .manifest
+                .parts
+                .iter()
+                .map(|p| PartDigest {
+                    part_id: p.part_id.clone(),
+                    sha256: p.sha256,
+                })
+                .collect(),
+            outcome: Outcome::Accepted,
+            log: ReceiptLog {
+                origin: self.log.config().origin.clone(),
+                index,
+                entry: stored_entry,
+                salts,
+            },
+            proof,
+        };
+        let signed = {
+            let identity = self
+                .identity
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = identity
+                .signing_key_at(self.now())
+                .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+            sign_receipt(&receipt, key)
+        };
+        let salt = random32();
+        let this = self.clone();
+        let (from, mid, bytes) = (
+            facts.from_party.clone(),
+            facts.message_id.clone(),
+            signed.clone(),
+        );
+        blocking(move || this.store.inbound_receipted(&from, &mid, &bytes, &salt))
+            .await?
+            .map_err(|e| store_rejection(&e))?;
+        let event = ReceiptEvent {
+            receipt_id: receipt.receipt_id.clone(),
+            ref_to: facts.message_id.clone(),
+            receipt_commit: commit(&salt, &signed),
+            partner_origin: String::new(),
+            partner_index: 0,
+        };
+        let entry = Entry {
+            t: self.now(),
+            agreement_id: facts.agreement_id.clone(),
+            body: EntryBody::ReceiptOut(event),
+        };
+        if let Err(err) = self.log.submit(&entry) {
+            tracing::error!(message_id = %facts.message_id, error = %err, "receipt_out not logged");
+        }
+        if outcome == Outcome::Duplicate {
+            return self.reissue(&signed, &facts);
+        }
+        Ok(signed)
+    }
+
+    /// The stored receipt's facts with outcome `duplicate`, signed now.
+    fn reissue(&self, stored: &[u8], facts: &MessageFacts) -> Result<Vec<u8>, Rejection> {
+        let identity = self
+            .identity
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sign1 = caravan_envelope::cose::Sign1::parse(stored, CONTENT_TYPE_RECEIPT_WIRE)
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        let own = identity
+            .signing_keys()
+            .iter()
+            .find(|k| k.key.kid() == sign1.kid)
+            .map(|k| k.key.verifying_key())
+            .ok_or_else(|| Rejection::new(500, "internal", "stored receipt key gone"))?;
+        let mut body = verify_receipt(stored, &own)
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        debug_assert_eq!(body.ref_to, facts.message_id);
+        body.outcome = Outcome::Duplicate;
+        let key = identity
+            .signing_key_at(self.now())
+            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        Ok(sign_receipt(&body, key))
+    }
+
+    /// Our stored receipt for `(from, message_id)`, for `GET /caravan/v1/receipts/{id}`.
+    /// Blocking.
+    pub fn stored_receipt(&self, from: &str, message_id: &str) -> Result<Vec<u8>, StoreError> {
+        self.store
+            .inbound(from, message_id)?
+            .receipt
+            .ok_or(StoreError::NotFound)
+    }
+
+    // ---- hand-over -----------------------------------------------------------------
+
+    /// Received messages of `action` not yet acknowledged, in arrival order, decrypted.
+    /// Blocking.
+    pub fn pending(&self, action: &str, limit: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
+        let rows = self.store.pending_inbound(SERVICE, action, limit)?;
+        let identity = self.identity();
+        rows.into_iter()
+            .map(|row| {
+                let bad = |e: String| StoreError::Other(format!("stored message unreadable: {e}"));
+                let view = WireView::decode(&row.record.wire, &self.config.limits)
+                    .map_err(|e| bad(e.to_string()))?;
+                let key = identity
+                    .encryption_key(&view.header.enc_kid)
+                    .ok_or_else(|| bad("its encryption key is gone".into()))?;
+                let opened = open(&view, key, &self.registry).map_err(|e| bad(e.to_string()))?;
+                Ok(ReceivedMessage {
+                    seq: row.seq,
+                    from: row.record.facts.from_party,
+                    message_id: row.record.facts.message_id,
+                    conversation_id: row.record.facts.conversation_id,
+                    ref_to: view.header.ref_to.clone(),
+                    action: row.record.facts.action,
+                    created_at: row.record.facts.created_at,
+                    parts: opened
+                        .parts
+                        .into_iter()
+                        .map(|p| (p.info.part_id, p.info.media_type, p.body))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Acknowledges hand-over: these messages are never handed over again. Blocking.
+    pub fn ack(&self, seqs: &[i64]) -> Result<(), StoreError> {
+        self.store.inbound_handed_over(seqs)
+    }
+
+    /// Waits until a new message arrives (or `timeout`).
+    pub async fn wait_for_inbox(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.inbox_wake.notified()).await;
+    }
+}
+
+/// The error code of a rejection body (the `caravan-error` JSON or a signed error).
+fn error_code(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: String,
+    }
+    match serde_json::from_slice::<Body>(body) {
+        Ok(b) => b.code,
+        Err(_) => format!("{} bytes", body.len()),
+    }
+}
+
+/// SHA-256 helper for callers that report digests.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}

@@ -1,0 +1,217 @@
+//! Two exchange nodes on localhost over real mutual TLS, for integration tests, fault
+//! tests and the exchange benchmark.
+//!
+//! Why a harness: every exchange test needs the same wiring — a SQLite store with fsync,
+//! the node's log running with a short checkpoint interval (a receipt waits for a
+//! checkpoint covering its entry), an identity with its TLS CA, partners onboarded from
+//! each other's signed manifests with the root fingerprint checked, the mTLS server and
+//! the outbox loop. A node can be stopped and started again on the same port and data
+//! directory, which is how "partner offline, then back" is played.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use caravan_exchange::identity::NodeIdentity;
+use caravan_exchange::node::{Exchange, ExchangeConfig};
+use caravan_exchange::retry::RetryPolicy;
+use caravan_log::keys::NodeKeys;
+use caravan_log::{LogConfig, LogNode, SystemClock};
+use caravan_store::Store;
+use caravan_store_sqlite::SqliteStore;
+
+/// The agreement of the test nodes.
+pub const AGREEMENT: &str = "us-uz-cmaa-2024";
+
+/// What one node is.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// Party id.
+    pub party: String,
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Address to listen on (port 0 at first start).
+    pub addr: SocketAddr,
+    /// Retry schedule.
+    pub retry: RetryPolicy,
+}
+
+impl NodeSpec {
+    /// A node of `party` in `dir` on an ephemeral localhost port, with a fast retry
+    /// schedule (50 ms base, 60 s horizon).
+    pub fn new(party: &str, dir: &Path) -> Self {
+        Self {
+            party: party.to_owned(),
+            dir: dir.to_path_buf(),
+            addr: "127.0.0.1:0".parse().expect("socket address"),
+            retry: RetryPolicy::fast(Duration::from_millis(50), Duration::from_secs(60)),
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("caravan.{}.example/{AGREEMENT}", self.party.to_lowercase())
+    }
+}
+
+/// A running node.
+pub struct RunningNode {
+    /// The spec (with the bound address filled in).
+    pub spec: NodeSpec,
+    /// The exchange engine.
+    pub exchange: Arc<Exchange>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode")
+            .field("party", &self.spec.party)
+            .field("addr", &self.spec.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A node opened but not yet serving: partners can be onboarded before it starts.
+pub struct OpenNode {
+    spec: NodeSpec,
+    exchange: Arc<Exchange>,
+    store: Arc<dyn Store>,
+    log: Arc<LogNode>,
+    listener: tokio::net::TcpListener,
+}
+
+impl OpenNode {
+    /// The engine.
+    pub fn exchange(&self) -> &Arc<Exchange> {
+        &self.exchange
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.spec.addr
+    }
+}
+
+/// Opens a node: store, log, identity, engine; binds its port.
+pub async fn open(mut spec: NodeSpec) -> OpenNode {
+    std::fs::create_dir_all(&spec.dir).expect("create node dir");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&spec.dir.join("caravan.sqlite")).expect("open store"));
+    let listener = tokio::net::TcpListener::bind(spec.addr)
+        .await
+        .expect("bind exchange port");
+    spec.addr = listener.local_addr().expect("local addr");
+    let now = caravan_log::Clock::now_ms(&SystemClock);
+    let hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let identity =
+        NodeIdentity::load_or_generate(&spec.dir, &spec.party, &hosts, now).expect("identity");
+    let origin = spec.origin();
+    let keys = NodeKeys::load_or_generate(
+        &spec.dir,
+        &origin,
+        &format!("caravan.{}.example/witness", spec.party.to_lowercase()),
+    )
+    .expect("log keys");
+    let mut log_config = LogConfig::new(&origin, AGREEMENT);
+    log_config.appender.max_delay = Duration::from_millis(2);
+    log_config.checkpoint_every = Duration::from_millis(5);
+    let log = LogNode::open(store.clone(), keys, log_config, Arc::new(SystemClock)).expect("log");
+    let mut config = ExchangeConfig::new(&spec.party, "127.0.0.1", AGREEMENT);
+    config.endpoint = format!("https://127.0.0.1:{}", spec.addr.port());
+    config.retry = spec.retry.clone();
+    config.poll_every = Duration::from_millis(20);
+    config.request_timeout = Duration::from_secs(5);
+    config.receipt_wait = Duration::from_secs(5);
+    let exchange =
+        Exchange::new(config, identity, store.clone(), log.clone()).expect("exchange engine");
+    OpenNode {
+        spec,
+        exchange,
+        store,
+        log,
+        listener,
+    }
+}
+
+/// Onboards `b` at `a` and `a` at `b`, each from the other's signed manifest and root
+/// fingerprint.
+pub fn introduce(a: &OpenNode, b: &OpenNode) {
+    for (here, there) in [(a, b), (b, a)] {
+        let manifest = there.exchange.signed_manifest();
+        let fingerprint = there.exchange.identity().root_fingerprint();
+        here.exchange
+            .registry()
+            .onboard(&manifest, &fingerprint, &there.spec.party, now())
+            .expect("onboard partner");
+        here.exchange.reload_partners().expect("reload partners");
+    }
+}
+
+/// Now, ms.
+pub fn now() -> u64 {
+    caravan_log::Clock::now_ms(&SystemClock)
+}
+
+/// Starts serving: the log loop, the outbox loop and the mTLS server.
+pub fn start(node: OpenNode) -> RunningNode {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(node.log.clone().run(wait(stopped.clone()))));
+    tasks.push(tokio::spawn(
+        node.exchange.clone().run(wait(stopped.clone())),
+    ));
+    let tls = node.exchange.server_tls().expect("server TLS");
+    let router = caravan_web::exchange::routes(node.exchange.clone());
+    let server =
+        caravan_exchange::transport::serve_mtls(node.listener, tls, router, wait(stopped.clone()));
+    tasks.push(tokio::spawn(async move {
+        let _ = server.await;
+    }));
+    RunningNode {
+        spec: node.spec,
+        exchange: node.exchange,
+        store: node.store,
+        stop,
+        tasks,
+    }
+}
+
+impl RunningNode {
+    /// Stops every loop and the server, and waits for them.
+    pub async fn stop(self) -> NodeSpec {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.spec
+    }
+}
+
+/// Two started nodes, `US-CBP` and `UZ-CUSTOMS`, introduced to each other.
+pub async fn pair(root: &Path) -> (RunningNode, RunningNode) {
+    let us = open(NodeSpec::new("US-CBP", &root.join("us"))).await;
+    let uz = open(NodeSpec::new("UZ-CUSTOMS", &root.join("uz"))).await;
+    introduce(&us, &uz);
+    (start(us), start(uz))
+}
+
+/// Polls `check` every 20 ms until it holds or `timeout` passes; returns whether it held.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
