@@ -44,6 +44,123 @@ pub enum Command {
     /// The transparency log: keys, proofs, offline verification and fsck.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Targeting: rank declarations for inspection, evaluate, train and score models.
+    #[command(subcommand)]
+    Target(TargetCommand),
+}
+
+/// `caravan target …`.
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// Train on the past, score the next period and print Precision, Recall and Revenue at
+    /// each inspection rate, AUC, and the leak sentinels.
+    Eval(TargetEvalArgs),
+    /// Train a model on labelled history and write the model file.
+    Train(TargetTrainArgs),
+    /// Score declarations with a model file and print the ranked worklist.
+    Score(TargetScoreArgs),
+}
+
+/// Input data shared by the targeting subcommands.
+#[derive(Debug, Args)]
+pub struct TargetDataArgs {
+    /// Syntax of the input files: kcs (Korea Customs Service CSV) or caravan (Caravan CSV;
+    /// labels from each declaration's recorded inspection outcome).
+    #[arg(long, default_value = "kcs")]
+    pub format: String,
+    /// Administration whose declarations a Caravan CSV holds (ISO 3166-1 alpha-2), for
+    /// validation.
+    #[arg(long, default_value = "US")]
+    pub country: String,
+    /// Feature protocol: paper (raw prices, comparable with the KCS paper) or controlled
+    /// (coarsened prices, no exact-price features).
+    #[arg(long, default_value = "controlled")]
+    pub protocol: String,
+    /// Leave out risk-profile and unit-value features.
+    #[arg(long)]
+    pub no_profiles: bool,
+    /// Number of trees.
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.1)]
+    pub learning_rate: f64,
+    /// Leaves per tree.
+    #[arg(long, default_value_t = 31)]
+    pub leaves: usize,
+}
+
+/// `caravan target eval`.
+#[derive(Debug, Args)]
+pub struct TargetEvalArgs {
+    /// Training file (the past).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Test file (the next period). Without it, --cut splits --train by date.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Temporal split of --train: rows before this date train, the rest test (YYYY-MM-DD).
+    #[arg(long)]
+    pub cut: Option<String>,
+    /// Inspection rates in percent.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,5,10")]
+    pub rates: Vec<f64>,
+    /// Also run the weekly simulation over train and test in which only selected rows
+    /// receive labels, down to this inspection rate (percent).
+    #[arg(long)]
+    pub simulate: Option<f64>,
+    /// Exploration share of each week's budget in the simulation.
+    #[arg(long, default_value_t = 0.1)]
+    pub exploration: f64,
+    /// Write the training and test feature matrices (CSV) here, for peer models.
+    #[arg(long)]
+    pub features_out: Option<PathBuf>,
+    /// Write the trained model file here.
+    #[arg(long)]
+    pub model_out: Option<PathBuf>,
+    /// Data options.
+    #[command(flatten)]
+    pub data: TargetDataArgs,
+}
+
+/// `caravan target train`.
+#[derive(Debug, Args)]
+pub struct TargetTrainArgs {
+    /// Labelled history.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Data options.
+    #[command(flatten)]
+    pub data: TargetDataArgs,
+}
+
+/// `caravan target score`.
+#[derive(Debug, Args)]
+pub struct TargetScoreArgs {
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The history the model was trained on (profiles and encoders come from it).
+    #[arg(long)]
+    pub history: PathBuf,
+    /// Declarations to score.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Rows of the worklist to print.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Inspection budget in percent of the input.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Exploration share of the budget.
+    #[arg(long, default_value_t = 0.1)]
+    pub exploration: f64,
+    /// Data options.
+    #[command(flatten)]
+    pub data: TargetDataArgs,
 }
 
 /// `caravan log …`.

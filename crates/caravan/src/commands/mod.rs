@@ -5,6 +5,7 @@ mod generate;
 mod ingest;
 pub mod log;
 mod serve;
+mod target;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Log(command) => log::run(cli.config.as_deref(), command),
+        Command::Target(command) => target::run(command),
     }
 }
 
