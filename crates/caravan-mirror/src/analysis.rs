@@ -418,9 +418,11 @@ fn detect(
                 .all(|v| v.is_some_and(|v| v < config.split_threshold))
                 && disc.export_fob.is_some_and(|x| x >= config.split_threshold)
             {
+                // Every part below the threshold while the whole is above it is
+                // structuring, not chance: scored with the near-certain traces.
                 push(
                     FindingKind::SplitBelowThreshold,
-                    0.85,
+                    0.9,
                     main_hs6(l),
                     format!(
                         "export of {:.2} {} entered as {} declarations, each below {:.0}",

@@ -355,3 +355,22 @@ impl Leg {
         self.items.iter().find_map(|i| i.hs6.as_deref())
     }
 }
+
+/// Validates `drafts` as partner data of `country` and reduces each to a leg; returns
+/// the legs and the LRNs of drafts that failed validation (they are reported, not
+/// guessed at).
+pub fn legs_from_drafts(
+    country: &str,
+    drafts: &[caravan_domain::declaration::draft::DeclarationDraft],
+) -> (Vec<Leg>, Vec<String>) {
+    let ctx = caravan_domain::declaration::validate::ValidationContext::partner(country);
+    let mut legs = Vec::with_capacity(drafts.len());
+    let mut rejected = Vec::new();
+    for draft in drafts {
+        match caravan_domain::declaration::validate::validate(draft, &ctx) {
+            Ok(v) => legs.extend(Leg::from_declaration(country, &v.declaration)),
+            Err(_) => rejected.push(draft.header.lrn.clone()),
+        }
+    }
+    (legs, rejected)
+}

@@ -164,6 +164,25 @@ impl Rates {
             .insert(date, per_base);
     }
 
+    /// Sets one rate for every day from `from` to `to` inclusive (a pegged or
+    /// illustrative rate, such as the corridor generator's fixed UZS rate).
+    pub fn insert_constant(
+        &mut self,
+        currency: &str,
+        per_base: f64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) {
+        let mut day = from;
+        while day <= to {
+            self.insert(currency, day, per_base);
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+    }
+
     /// Parses a rate table. Good records are kept and every bad one is reported; a
     /// header error rejects the whole table (nothing else can be read).
     pub fn parse_csv(bytes: &[u8]) -> Result<(Rates, Vec<RateError>), RateError> {

@@ -44,6 +44,9 @@ pub enum Command {
     /// The transparency log: keys, proofs, offline verification and fsck.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Mirror matching: link exports to the partner's imports and report discrepancies.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
     /// Targeting: rank declarations for inspection, evaluate, train and score models.
     #[command(subcommand)]
     Target(TargetCommand),
@@ -269,4 +272,98 @@ pub struct IngestArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `caravan mirror …`.
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Link one node's export declarations to the partner's imports; write links.csv.
+    Link(MirrorLinkArgs),
+    /// Link both directions and write links, findings, mirror gaps by partner, chapter,
+    /// HS6 and month, and the gap-versus-tariff view, to a directory.
+    Report(MirrorReportArgs),
+    /// Evaluate linkage and detection on the synthetic corridor's ground truth across
+    /// seeds and difficulty levels (exit 1 when linkage precision or recall < 0.99).
+    Eval(MirrorEvalArgs),
+}
+
+/// `caravan mirror link`.
+#[derive(Debug, Args)]
+pub struct MirrorLinkArgs {
+    /// Export declarations: a file (csv, json, xml, edi) or a store URL (sqlite://…).
+    #[arg(long)]
+    pub exports: String,
+    /// Import declarations of the partner: a file or a store URL.
+    #[arg(long)]
+    pub imports: String,
+    /// ISO country of the exporting administration.
+    #[arg(long, default_value = "US")]
+    pub exporter: String,
+    /// ISO country of the importing administration.
+    #[arg(long, default_value = "UZ")]
+    pub importer: String,
+    /// Exchange-rate table (CSV: date,currency,per_<base>).
+    #[arg(long)]
+    pub rates: Option<PathBuf>,
+    /// Comparison currency when no rate table is given.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Judge unmatched legs at this date (default: the latest date in the data).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Links file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Also write the findings here.
+    #[arg(long)]
+    pub findings: Option<PathBuf>,
+}
+
+/// `caravan mirror report`.
+#[derive(Debug, Args)]
+pub struct MirrorReportArgs {
+    /// First node's declarations: a file or a store URL.
+    #[arg(long)]
+    pub a: String,
+    /// ISO country of the first node.
+    #[arg(long, default_value = "US")]
+    pub a_country: String,
+    /// Second node's declarations: a file or a store URL.
+    #[arg(long)]
+    pub b: String,
+    /// ISO country of the second node.
+    #[arg(long, default_value = "UZ")]
+    pub b_country: String,
+    /// Exchange-rate table (CSV: date,currency,per_<base>).
+    #[arg(long)]
+    pub rates: Option<PathBuf>,
+    /// Comparison currency when no rate table is given.
+    #[arg(long, default_value = "USD")]
+    pub currency: String,
+    /// Judge unmatched legs at this date (default: the latest date in the data).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Chapters with fewer valued links get no Fisman–Wei regression.
+    #[arg(long, default_value_t = 200)]
+    pub min_chapter_links: usize,
+    /// Output directory.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+/// `caravan mirror eval`.
+#[derive(Debug, Args)]
+pub struct MirrorEvalArgs {
+    /// Corridor seeds.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u64, 2, 3])]
+    pub seeds: Vec<u64>,
+    /// Shipments per corridor.
+    #[arg(long, default_value_t = 3_000)]
+    pub shipments: usize,
+    /// Difficulty levels: clean, moderate, hard.
+    #[arg(long, value_delimiter = ',', default_values_t = ["clean".to_owned(), "moderate".to_owned(), "hard".to_owned()])]
+    pub difficulty: Vec<String>,
+    /// Share of units (links and unmatched legs) alerted.
+    #[arg(long, default_value_t = 0.05)]
+    pub alert_rate: f64,
 }

@@ -3,46 +3,32 @@
 //! detection of every injected anomaly type at a 5 % alert rate.
 
 use caravan_corridor::{Corridor, CorridorConfig, Difficulty, generate};
-use caravan_domain::declaration::validate::{ValidationContext, validate};
 use caravan_mirror::analysis::{Analysis, MirrorConfig, analyse};
 use caravan_mirror::eval::{Evaluation, ShipmentTruth, evaluate};
-use caravan_mirror::leg::Leg;
+use caravan_mirror::leg::{Leg, legs_from_drafts};
 use caravan_mirror::rates::Rates;
 use caravan_mirror::similarity::TokenSimilarity;
 use chrono::NaiveDate;
 
-pub(crate) fn legs(
+fn legs(
     country: &str,
     drafts: &[caravan_domain::declaration::draft::DeclarationDraft],
 ) -> Vec<Leg> {
-    let ctx = ValidationContext::partner(country);
-    drafts
-        .iter()
-        .filter_map(|d| {
-            let v = validate(d, &ctx).expect("generated drafts validate");
-            Leg::from_declaration(country, &v.declaration)
-        })
-        .collect()
+    let (legs, rejected) = legs_from_drafts(country, drafts);
+    assert_eq!(rejected, Vec::<String>::new());
+    legs
 }
-
-/// UZS per USD for every day of the corridor's year: the generator's fixed rate.
-pub(crate) fn corridor_rates(year: i32) -> Rates {
-    let mut rates = Rates::empty("USD");
-    let mut day = NaiveDate::from_ymd_opt(year, 1, 1).expect("date");
-    while day.year_ce().1 as i32 <= year + 1 {
-        rates.insert("UZS", day, caravan_corridor::UZS_PER_USD);
-        day = day.succ_opt().expect("date");
-    }
-    rates
-}
-
-use chrono::Datelike;
 
 pub(crate) fn run(config: &CorridorConfig) -> (Corridor, Analysis, Evaluation) {
     let corridor = generate(config);
     let us = legs("US", &corridor.us);
     let uz = legs("UZ", &corridor.uz);
-    let rates = corridor_rates(config.year);
+    let mut rates = Rates::empty("USD");
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(config.year, 1, 1).expect("date"),
+        NaiveDate::from_ymd_opt(config.year + 1, 12, 31).expect("date"),
+    );
+    rates.insert_constant("UZS", caravan_corridor::UZS_PER_USD, from, to);
     let mirror = MirrorConfig {
         // Retrospective: every window has closed.
         as_of: NaiveDate::from_ymd_opt(config.year + 1, 6, 30),
@@ -117,16 +103,17 @@ fn linkage_and_detection_across_seeds_and_difficulties() {
                 "{context}: alert rate {}",
                 eval.alert_rate
             );
-            // Lower bounds below the measured recalls (BENCHMARKS.md, mirror section);
-            // phantom shipments from Uzbekistan look exactly like the corridor's mirror
-            // gap (spec 7.1), so their bound is low on purpose.
+            // Lower bounds below the measured recalls (BENCHMARKS.md, mirror section).
+            // The 5 % budget is smaller than the planted share (about 5.5 % of units), so
+            // the kinds ranked last lose alerts; phantom shipments from Uzbekistan also
+            // look exactly like the corridor's mirror gap (spec 7.1) and rank lowest.
             for (label, bound) in [
                 ("undervaluation", 0.95),
                 ("misclassification", 0.95),
                 ("false_origin", 0.95),
                 ("chpl_reexport", 0.95),
-                ("split_consignment", 0.5),
-                ("phantom_shipment", 0.25),
+                ("split_consignment", 0.9),
+                ("phantom_shipment", 0.05),
             ] {
                 let d = eval.detection.get(label).copied().unwrap_or_default();
                 assert!(d.planted > 0, "{context}: no {label} planted");

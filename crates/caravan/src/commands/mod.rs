@@ -4,6 +4,7 @@ mod demo;
 mod generate;
 mod ingest;
 pub mod log;
+mod mirror;
 mod serve;
 mod target;
 
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Log(command) => log::run(cli.config.as_deref(), command),
+        Command::Mirror(command) => mirror::run(command),
         Command::Target(command) => target::run(command),
     }
 }
