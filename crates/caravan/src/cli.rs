@@ -44,6 +44,17 @@ pub enum Command {
     /// The transparency log: keys, proofs, offline verification and fsck.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Exchange partners: register one from its signed key manifest, list, show, apply a
+    /// rotated manifest, set the assurance gate.
+    #[command(subcommand)]
+    Partner(PartnerCommand),
+    /// This node's exchange keys: export the signed key manifest, rotate, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Messages exchanged with partners: list, show, retry a dead letter, verify a
+    /// receipt offline.
+    #[command(subcommand)]
+    Messages(MessagesCommand),
     /// Mirror matching: link exports to the partner's imports and report discrepancies.
     #[command(subcommand)]
     Mirror(MirrorCommand),
@@ -164,6 +175,127 @@ pub struct TargetScoreArgs {
     /// Data options.
     #[command(flatten)]
     pub data: TargetDataArgs,
+}
+
+/// `caravan partner …`.
+#[derive(Debug, Subcommand)]
+pub enum PartnerCommand {
+    /// Register a partner from its signed key manifest (`caravan keys export` on its
+    /// node), if the manifest's root key has the fingerprint read out at onboarding.
+    Add {
+        /// The partner's signed key manifest file.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The root-key fingerprint confirmed out of band (hex; spaces allowed).
+        #[arg(long)]
+        fingerprint: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the partners of this node's agreement.
+    List,
+    /// Show one partner: endpoint, status, assurance, every key with its fingerprint.
+    Show {
+        /// Party id.
+        party: String,
+    },
+    /// Apply a newer manifest of a registered partner (rotation or revocation); it must
+    /// be signed by the pinned root key.
+    RotateKeys {
+        /// Party id.
+        party: String,
+        /// The new signed key manifest file.
+        #[arg(long)]
+        manifest: PathBuf,
+    },
+    /// Set the assurance gate: good_standing, under_review or violated.
+    SetAssurance {
+        /// Party id.
+        party: String,
+        /// New state.
+        state: String,
+    },
+    /// Suspend or reactivate a partner: active or suspended.
+    SetStatus {
+        /// Party id.
+        party: String,
+        /// New status.
+        status: String,
+    },
+}
+
+/// `caravan keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write the signed key manifest to a file and print the fingerprints to read out.
+    Export {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rotate the message-signing or encryption key: the new one is used from now plus
+    /// the overlap.
+    Rotate {
+        /// signing or encryption.
+        #[arg(long)]
+        purpose: String,
+        /// Hours before the new key takes over (spec: at least 168 for encryption).
+        #[arg(long, default_value_t = 168)]
+        overlap_hours: u64,
+    },
+    /// Revoke a key now, e.g. after a compromise.
+    Revoke {
+        /// signing or encryption.
+        #[arg(long)]
+        purpose: String,
+        /// The key id (64 hex digits).
+        #[arg(long)]
+        kid: String,
+    },
+}
+
+/// `caravan messages …`.
+#[derive(Debug, Subcommand)]
+pub enum MessagesCommand {
+    /// List sent and received messages, newest first.
+    List {
+        /// Only sent messages in this state: pending, delivered, dead_letter.
+        #[arg(long)]
+        state: Option<String>,
+        /// Most rows per direction.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one sent message and its receipt, or one received message.
+    Show {
+        /// Message id.
+        message_id: String,
+    },
+    /// Send a dead-lettered message again (the same sealed bytes).
+    Retry {
+        /// Message id.
+        message_id: String,
+    },
+    /// Check a receipt offline with public keys only: the receiver's signing key, its
+    /// log key and, optionally, witness keys.
+    VerifyReceipt {
+        /// The receipt file (COSE_Sign1).
+        #[arg(long)]
+        receipt: PathBuf,
+        /// The receiver's message-signing public key (base64 or 64 hex digits).
+        #[arg(long)]
+        receiver_key: String,
+        /// The receiver's log verifier key.
+        #[arg(long)]
+        log_key: String,
+        /// Witness verifier keys whose cosignatures count.
+        #[arg(long)]
+        witness_key: Vec<String>,
+        /// Cosignatures required.
+        #[arg(long, default_value_t = 0)]
+        min_witnesses: usize,
+    },
 }
 
 /// `caravan log …`.

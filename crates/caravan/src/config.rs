@@ -53,6 +53,39 @@ pub struct RawConfig {
     /// `[[partners]]`.
     #[serde(default)]
     pub partners: Vec<RawPartner>,
+    /// `[exchange]`; without it the node exchanges no messages.
+    pub exchange: Option<RawExchange>,
+}
+
+/// `[exchange]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExchange {
+    /// This administration's party id, e.g. `US-CBP`.
+    pub party: Option<String>,
+    /// The agreement whose partners this node exchanges with.
+    pub agreement: Option<String>,
+    /// Address the mutual-TLS exchange endpoint listens on.
+    pub listen: Option<String>,
+    /// The endpoint as partners reach it, `https://host:port`.
+    pub endpoint: Option<String>,
+    /// Host names and IP addresses in the TLS certificate.
+    pub hosts: Option<Vec<String>>,
+}
+
+/// Checked `[exchange]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeSettings {
+    /// Party id.
+    pub party: String,
+    /// Agreement id.
+    pub agreement: String,
+    /// mTLS listen address.
+    pub listen: SocketAddr,
+    /// Public endpoint.
+    pub endpoint: String,
+    /// TLS host names.
+    pub hosts: Vec<String>,
 }
 
 /// `[log]` as written.
@@ -200,6 +233,8 @@ pub struct Config {
     pub log: Option<LogSettings>,
     /// Partners whose logs this node witnesses and whose witnesses cosign ours.
     pub partners: Vec<PartnerSettings>,
+    /// The node-to-node exchange, if configured.
+    pub exchange: Option<ExchangeSettings>,
 }
 
 /// Replaces the password of a URL with `***`.
@@ -306,6 +341,10 @@ impl RawConfig {
         if !partners.is_empty() && log.is_none() {
             bail!("[[partners]] need a [log] section: witnessing is mutual");
         }
+        let exchange = self.exchange.map(validate_exchange).transpose()?;
+        if exchange.is_some() && log.is_none() {
+            bail!("[exchange] needs a [log] section: receipts carry proofs from the log");
+        }
         Ok(Config {
             node_name,
             country,
@@ -316,8 +355,48 @@ impl RawConfig {
             listen,
             log,
             partners,
+            exchange,
         })
     }
+}
+
+fn validate_exchange(raw: RawExchange) -> anyhow::Result<ExchangeSettings> {
+    let id = |setting: &str, value: Option<String>| -> anyhow::Result<String> {
+        let value = value.with_context(|| format!("exchange.{setting} is required"))?;
+        if value.is_empty()
+            || value.len() > 128
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        {
+            bail!("exchange.{setting} must be 1–128 of A–Z a–z 0–9 - _ . :, not {value:?}");
+        }
+        Ok(value)
+    };
+    let party = id("party", raw.party)?;
+    let agreement = id("agreement", raw.agreement)?;
+    let listen_raw = raw.listen.unwrap_or_else(|| "127.0.0.1:8443".to_owned());
+    let listen: SocketAddr = listen_raw.parse().with_context(|| {
+        format!("exchange.listen must be an IP address and port, not {listen_raw:?}")
+    })?;
+    let endpoint = raw
+        .endpoint
+        .unwrap_or_else(|| format!("https://localhost:{}", listen.port()));
+    caravan_exchange::transport::parse_endpoint(&endpoint)
+        .map_err(|e| anyhow::anyhow!("exchange.endpoint: {e}"))?;
+    let hosts = raw
+        .hosts
+        .unwrap_or_else(|| vec!["localhost".to_owned(), "127.0.0.1".to_owned()]);
+    if hosts.is_empty() {
+        bail!("exchange.hosts must name at least one host for the TLS certificate");
+    }
+    Ok(ExchangeSettings {
+        party,
+        agreement,
+        listen,
+        endpoint,
+        hosts,
+    })
 }
 
 fn valid_key_name(setting: &str, name: &str) -> anyhow::Result<()> {
@@ -474,6 +553,18 @@ max_pending = 4096
 # log_vkey = "caravan.customs.uz.example/us-uz-cmaa-2024+<key id>+<base64 key>"
 # witness_vkey = "caravan.customs.uz.example/witness+<key id>+<base64 key>"
 # url = "http://127.0.0.1:8442"
+
+[exchange]
+# Signed, encrypted messages with partner nodes over mutual TLS. Keys (root, message
+# signing, encryption, TLS CA and leaf) are generated into data_dir on first start
+# (exchange-identity.json, mode 0600). `caravan keys export` writes the signed key
+# manifest and prints the root fingerprint to read out to the partner; `caravan partner
+# add` registers the partner's. Needs [log]: receipts carry proofs from it.
+party = "US-CBP"
+agreement = "us-uz-cmaa-2024"
+listen = "127.0.0.1:8443"
+endpoint = "https://localhost:8443"
+hosts = ["localhost", "127.0.0.1"]
 "#;
 
 #[cfg(test)]
@@ -490,6 +581,9 @@ mod tests {
         assert_eq!(log.name, "us-uz-cmaa-2024");
         assert_eq!(log.batch_max, 256);
         assert!(config.partners.is_empty());
+        let exchange = config.exchange.unwrap();
+        assert_eq!(exchange.party, "US-CBP");
+        assert_eq!(exchange.listen.port(), 8443);
         assert_eq!(
             config.store,
             StoreUrl::Sqlite(PathBuf::from("caravan-data/us/caravan.sqlite"))
@@ -548,6 +642,21 @@ mod tests {
             bad("[log]\norigin = \"x.example/l\"\n[[partners]]\nname = \"P\"\nlog_origin = \"p.example/l\"\nlog_vkey = \"nope\"")
                 .unwrap_err()
                 .contains("partners[0].log_vkey")
+        );
+        assert!(
+            bad("[exchange]\nparty = \"US CBP\"\nagreement = \"a\"")
+                .unwrap_err()
+                .contains("exchange.party")
+        );
+        assert!(
+            bad("[log]\norigin = \"x.example/l\"\n[exchange]\nparty = \"US\"\nagreement = \"a\"\nendpoint = \"http://x:1\"")
+                .unwrap_err()
+                .contains("exchange.endpoint")
+        );
+        assert!(
+            bad("[exchange]\nparty = \"US\"\nagreement = \"a\"")
+                .unwrap_err()
+                .contains("needs a [log]")
         );
         assert!(
             bad("[node]\ncolour = \"red\"")

@@ -13,8 +13,15 @@
 //! only, never payloads or names). Each node signs checkpoints, and the partner cosigns
 //! them through the real HTTP witness endpoint, twice round so each log also records the
 //! partner checkpoint it cosigned (`witness_seen`). One entry's tlog-proof is exported
-//! and verified offline with nothing but the two public keys. Nodes talk plain HTTP on
-//! localhost; mutual TLS arrives with the exchange.
+//! and verified offline with nothing but the two public keys.
+//!
+//! Then the exchange: each node gets its exchange identity (root, signing and encryption
+//! keys, TLS CA), each registers the other from its signed key manifest after checking
+//! the root fingerprint, and both start their mutual-TLS endpoints on localhost. The
+//! Uzbek node sends its export declarations (Caravan JSON, `Bulk.Batch`, several per
+//! message) to CBP; every message comes back with a signed receipt carrying a tlog-proof
+//! of CBP's `msg_in` entry, and one receipt is written out and verified offline with CBP's
+//! public keys only. The log's witness traffic stays on plain HTTP on localhost.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -153,7 +160,6 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
-    super::mirror::demo_stage(&stores, &truth, config.year)?;
     let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
     runtime.block_on(serve_and_report(args, &nodes, &stores, &anchors, &truth))?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
@@ -177,6 +183,7 @@ fn node_config(
         listen,
         log: None,
         partners: Vec::new(),
+        exchange: None,
     }
 }
 
@@ -234,6 +241,8 @@ async fn serve_and_report(
     print_summary(nodes, stores, truth)?;
     println!();
     play_logs(args, nodes, &logs, anchors).await?;
+    println!();
+    exchange_declarations(args, nodes, stores, &logs).await?;
 
     if !args.exit {
         println!("\nBoth nodes keep serving; press ctrl-c to stop.");
@@ -315,6 +324,9 @@ fn open_logs(
     for (i, node) in nodes.iter().enumerate() {
         let j = 1 - i;
         let mut config = LogConfig::new(node.origin, AGREEMENT);
+        // Receipts wait for a checkpoint covering their entry: sign often.
+        config.checkpoint_every = std::time::Duration::from_millis(50);
+        config.appender.max_delay = std::time::Duration::from_millis(10);
         config.partners.push(Partner {
             name: nodes[j].config.node_name.clone(),
             log_origin: nodes[j].origin.to_owned(),
@@ -466,4 +478,234 @@ async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
         .nth(1)
         .unwrap_or_default()
         .to_owned())
+}
+
+/// Party ids of the two demo nodes, in `nodes` order.
+const PARTIES: [&str; 2] = ["US-CBP", "UZ-CUSTOMS"];
+
+/// Declarations per `Bulk.Batch` message (well under the 256 KiB inline part limit).
+const PER_MESSAGE: usize = 25;
+
+/// The UZ node sends its export declarations to CBP over mutual TLS; receipts come back.
+async fn exchange_declarations(
+    args: &DemoArgs,
+    nodes: &[Node],
+    stores: &[Arc<dyn Store>],
+    logs: &[Arc<LogNode>],
+) -> anyhow::Result<()> {
+    use caravan_exchange::identity::NodeIdentity;
+    use caravan_exchange::node::{
+        DeliveryState, Exchange, ExchangeConfig, OutboundMessage, OutboundPart,
+    };
+
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let wait = |mut rx: tokio::sync::broadcast::Receiver<()>| async move {
+        let _ = rx.recv().await;
+    };
+    let mut exchanges = Vec::new();
+    let mut listeners = Vec::new();
+    for ((node, store), log) in nodes.iter().zip(stores).zip(logs) {
+        let i = exchanges.len();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind the exchange port")?;
+        let port = listener.local_addr().context("exchange address")?.port();
+        let hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let identity = NodeIdentity::load_or_generate(
+            &node.config.data_dir,
+            PARTIES[i],
+            &hosts,
+            log.clock().now_ms(),
+        )
+        .context("create the exchange identity")?;
+        let mut config = ExchangeConfig::new(PARTIES[i], "127.0.0.1", AGREEMENT);
+        config.endpoint = format!("https://127.0.0.1:{port}");
+        config.poll_every = std::time::Duration::from_millis(50);
+        exchanges.push(Exchange::new(config, identity, store.clone(), log.clone())?);
+        listeners.push(listener);
+    }
+    // Onboarding: each side checks the other's root fingerprint (read out of band in
+    // real life) and registers it from its signed manifest.
+    for i in 0..2 {
+        let j = 1 - i;
+        let manifest = exchanges[j].signed_manifest();
+        let fingerprint = exchanges[j].identity().root_fingerprint();
+        exchanges[i]
+            .registry()
+            .onboard(
+                &manifest,
+                &fingerprint,
+                &nodes[j].config.node_name,
+                logs[i].clock().now_ms(),
+            )
+            .with_context(|| format!("{}: register {}", nodes[i].config.node_name, PARTIES[j]))?;
+        exchanges[i].reload_partners()?;
+        println!(
+            "  {} registered {} (root key {}…)",
+            nodes[i].config.node_name,
+            PARTIES[j],
+            &fingerprint[..19]
+        );
+    }
+    let mut tasks = Vec::new();
+    for ((exchange, listener), log) in exchanges.iter().zip(listeners).zip(logs) {
+        let addr = listener.local_addr().context("exchange address")?;
+        tasks.push(tokio::spawn(log.clone().run(wait(stop.subscribe()))));
+        tasks.push(tokio::spawn(exchange.clone().run(wait(stop.subscribe()))));
+        let server = caravan_exchange::transport::serve_mtls(
+            listener,
+            exchange.server_tls()?,
+            caravan_web::exchange::routes(exchange.clone()),
+            wait(stop.subscribe()),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(err) = server.await {
+                tracing::error!(error = %err, "exchange server failed");
+            }
+        }));
+        println!(
+            "  {} exchange on https://{addr} (mutual TLS)",
+            exchange.config().party
+        );
+    }
+
+    // UZ's export declarations, as stored (canonical Caravan JSON).
+    let (us, uz) = (&exchanges[0], &exchanges[1]);
+    let uz_store = stores[1].clone();
+    let documents = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut docs = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = uz_store.list(500, offset).context("list declarations")?;
+            if page.is_empty() {
+                break;
+            }
+            offset += u32::try_from(page.len()).unwrap_or(u32::MAX);
+            for d in page.into_iter().filter(|d| d.direction == "export") {
+                docs.push(uz_store.declaration(&d.declarant, &d.lrn)?.document);
+            }
+        }
+        Ok(docs)
+    })
+    .await??;
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for (n, chunk) in documents.chunks(PER_MESSAGE).enumerate() {
+        let mut body = b"{\"declarations\":[".to_vec();
+        for (k, doc) in chunk.iter().enumerate() {
+            if k > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(doc);
+        }
+        body.extend_from_slice(b"]}");
+        let message = OutboundMessage {
+            to: PARTIES[0].to_owned(),
+            conversation_id: Some(format!("uz-exports-{}", args.seed)),
+            ref_to: None,
+            action: "Bulk.Batch".to_owned(),
+            expires_at: None,
+            parts: vec![OutboundPart {
+                part_id: format!("batch-{n}"),
+                media_type: "application/vnd.caravan.declarations+json".to_owned(),
+                body,
+            }],
+        };
+        let uz = uz.clone();
+        ids.push(tokio::task::spawn_blocking(move || uz.send(&message)).await??);
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let states: Vec<DeliveryState> = ids
+            .iter()
+            .map(|id| uz.delivery_state(id))
+            .collect::<Result<_, _>>()?;
+        if let Some(DeliveryState::DeadLetter { reason }) = states
+            .iter()
+            .find(|s| matches!(s, DeliveryState::DeadLetter { .. }))
+        {
+            bail!("a message was dead-lettered: {reason}");
+        }
+        if states
+            .iter()
+            .all(|s| matches!(s, DeliveryState::Delivered { .. }))
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("not every message was receipted within 120 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    let handed = us.pending("Bulk.Batch", u32::MAX)?;
+    let received_declarations: usize = handed
+        .iter()
+        .flat_map(|m| &m.parts)
+        .map(|(_, _, body)| {
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["declarations"].as_array().map(Vec::len))
+                .unwrap_or(0)
+        })
+        .sum();
+    us.ack(&handed.iter().map(|m| m.seq).collect::<Vec<_>>())?;
+    println!(
+        "  UZ Customs → US CBP: {} export declarations in {} Bulk.Batch messages, all receipted in {:.2} s; CBP handed {} messages ({} declarations) to its analysts",
+        documents.len(),
+        ids.len(),
+        elapsed.as_secs_f64(),
+        handed.len(),
+        received_declarations
+    );
+    let sent = stores[1].exchange_counts()?;
+    let got = stores[0].exchange_counts()?;
+    println!(
+        "  UZ outbox: {} delivered, {} pending, {} dead letters; CBP inbox: {} messages",
+        sent.delivered, sent.pending, sent.dead_letter, got.inbox
+    );
+
+    // One receipt, verified the way an auditor would: offline, CBP's public keys only.
+    let DeliveryState::Delivered { receipt, .. } = uz.delivery_state(&ids[0])? else {
+        bail!("first message not delivered");
+    };
+    let receipt_path = args.dir.join("uz").join("receipt-0.cose");
+    std::fs::write(&receipt_path, &receipt)
+        .with_context(|| format!("write {}", receipt_path.display()))?;
+    let us_identity = us.identity();
+    let us_key = us_identity
+        .signing_key_at(logs[0].clock().now_ms())?
+        .verifying_key();
+    let log_keys = VerifierList::new().with(logs[0].keys().log_verifier())?;
+    let verdict = caravan_envelope::verify_receipt_offline(
+        &receipt,
+        &us_key,
+        &log_keys,
+        &VerifierList::new(),
+        0,
+    )
+    .context("verify the receipt offline")?;
+    println!(
+        "  receipt for {} written to {} ({} bytes): outcome {}, CBP log entry {}; verified offline:\n      {}",
+        verdict.receipt.ref_to,
+        receipt_path.display(),
+        receipt.len(),
+        verdict.receipt.outcome.as_str(),
+        verdict.receipt.log.index,
+        verdict.proof
+    );
+    println!(
+        "      check it yourself: caravan messages verify-receipt --receipt {} --receiver-key {} --log-key {}",
+        receipt_path.display(),
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            us_key.to_bytes()
+        ),
+        logs[0].keys().log_vkey()
+    );
+    let _ = stop.send(());
+    for task in tasks {
+        task.await.context("stop the exchange")?;
+    }
+    Ok(())
 }

@@ -4,6 +4,8 @@ mod demo;
 mod generate;
 mod ingest;
 pub mod log;
+mod messages;
+mod partner;
 mod mirror;
 mod serve;
 mod target;
@@ -26,6 +28,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Log(command) => log::run(cli.config.as_deref(), command),
+        Command::Partner(command) => partner::run(cli.config.as_deref(), command),
+        Command::Keys(command) => partner::keys(cli.config.as_deref(), command),
+        Command::Messages(command) => messages::run(cli.config.as_deref(), command),
         Command::Mirror(command) => mirror::run(command),
         Command::Target(command) => target::run(command),
     }

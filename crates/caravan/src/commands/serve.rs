@@ -1,4 +1,9 @@
 //! `caravan serve`: the node's HTTP surface until SIGTERM or ctrl-c.
+//!
+//! Two listeners: the plain HTTP API (probes, log tiles, witness) on `http.listen`, and,
+//! with `[exchange]`, the mutual-TLS exchange endpoint on `exchange.listen`, whose
+//! client certificates must chain to a pinned partner CA. The outbox loop runs beside
+//! them, so messages queued by `caravan messages retry` or the layers above go out.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,6 +31,36 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
                 let _ = stopped.wait_for(|s| *s).await;
             }))
         });
+        let exchange_tasks = match (&config.exchange, &log) {
+            (Some(settings), Some(log)) => {
+                let exchange = super::partner::open_exchange(config, &store, log)?;
+                let tls = exchange
+                    .server_tls()
+                    .context("mutual TLS needs at least one registered partner (caravan partner add)")?;
+                let mtls = tokio::net::TcpListener::bind(settings.listen)
+                    .await
+                    .with_context(|| format!("listen on {}", settings.listen))?;
+                tracing::info!(addr = %settings.listen, endpoint = %settings.endpoint, "exchange serving over mutual TLS");
+                let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                let server = caravan_exchange::transport::serve_mtls(
+                    mtls,
+                    tls,
+                    caravan_web::exchange::routes(exchange.clone()),
+                    wait(stopped.clone()),
+                );
+                vec![
+                    tokio::spawn(async move {
+                        if let Err(err) = server.await {
+                            tracing::error!(error = %err, "exchange server failed");
+                        }
+                    }),
+                    tokio::spawn(exchange.run(wait(stopped.clone()))),
+                ]
+            }
+            _ => Vec::new(),
+        };
         let state = caravan_web::AppState {
             store,
             node_name: Arc::from(config.node_name.as_str()),
@@ -35,6 +70,9 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
             .await
             .context("serve HTTP");
         let _ = stop.send(true);
+        for task in exchange_tasks {
+            task.await.context("stop the exchange")?;
+        }
         if let Some(task) = log_task {
             task.await.context("stop the log")?;
         }
