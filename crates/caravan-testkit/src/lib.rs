@@ -9,11 +9,13 @@
 //! - [`fixtures`]: declarations built through the real path (draft → validation →
 //!   canonical document → SHA-256).
 //! - [`exchange`]: two exchange nodes over real mutual TLS on localhost.
+//! - [`exchange_story`]: the outbox/inbox/registry scenario every backend must pass.
 //! - [`pg`]: the `CARAVAN_TEST_PG_URL` switch and a private schema per test.
 //!
 //! Helpers here panic on failure: they are assertions, called from tests.
 
 pub mod exchange;
+pub mod exchange_story;
 pub mod fixtures;
 pub mod log_story;
 pub mod pg;

@@ -21,6 +21,28 @@ use caravan_testkit::exchange::{
 };
 use caravan_tlog::note::VerifierList;
 
+#[test]
+fn sqlite_exchange_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("story.sqlite");
+    caravan_testkit::exchange_story::exchange_story(&|| {
+        caravan_store_sqlite::SqliteStore::open(&path)
+            .map(|s| Box::new(s) as Box<dyn caravan_store::Store>)
+    });
+}
+
+#[test]
+fn postgres_exchange_story() {
+    let Some(url) = caravan_testkit::pg::url("postgres_exchange_story") else {
+        return;
+    };
+    let schema = caravan_testkit::pg::TestSchema::new(&url, "exchange_story");
+    caravan_testkit::exchange_story::exchange_story(&|| {
+        caravan_store_postgres::PgStore::connect_with_schema(&url, schema.name())
+            .map(|s| Box::new(s) as Box<dyn caravan_store::Store>)
+    });
+}
+
 fn batch(to: &str, conversation: &str, n: usize) -> OutboundMessage {
     OutboundMessage {
         to: to.to_owned(),

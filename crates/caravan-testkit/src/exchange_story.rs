@@ -1,0 +1,276 @@
+//! The exchange storage story: one scenario every `ExchangeStore` backend must pass, so
+//! the outbox, the inbox's duplicate elimination and the partner registry mean the same
+//! on SQLite and PostgreSQL.
+//!
+//! It checks what the exchange relies on: a message id is stored once; only the head of
+//! each conversation is due; attempts, delivery, dead letters and the operator's retry
+//! move exactly one row and refuse the wrong state; the inbox answers a repeat with the
+//! stored row and a reused id with a conflict, writing nothing; hand-over is once; and
+//! everything survives reopening.
+
+use caravan_store::exchange::{
+    InboundAccept, InboundRecord, MessageFacts, OutboundRecord, OutboundState, PartnerKey,
+    PartnerRecord,
+};
+use caravan_store::{Conflict, Store, StoreError};
+
+fn facts(id: &str, from: &str, to: &str, conversation: &str, hdr: u8) -> MessageFacts {
+    MessageFacts {
+        message_id: id.to_owned(),
+        agreement_id: "us-uz".to_owned(),
+        from_party: from.to_owned(),
+        to_party: to.to_owned(),
+        conversation_id: conversation.to_owned(),
+        service: "caravan:cmaa/v1".to_owned(),
+        action: "Bulk.Batch".to_owned(),
+        created_at: 1_000,
+        expires_at: 9_000,
+        hdr_sha256: [hdr; 32],
+    }
+}
+
+fn outbound(id: &str, conversation: &str) -> OutboundRecord {
+    OutboundRecord {
+        facts: facts(id, "UZ", "US", conversation, 1),
+        wire: format!("wire {id}").into_bytes(),
+        salts: vec![7; 96],
+        log_entry: vec![1, 2, 3],
+        log_index: None,
+    }
+}
+
+fn inbound(id: &str, hdr: u8) -> InboundRecord {
+    InboundRecord {
+        facts: facts(id, "UZ", "US", "c1", hdr),
+        wire: vec![hdr; 10],
+        salts: vec![9; 96],
+        received_at: 2_000,
+    }
+}
+
+fn partner() -> PartnerRecord {
+    PartnerRecord {
+        agreement_id: "us-uz".to_owned(),
+        party: "UZ".to_owned(),
+        name: "UZ Customs".to_owned(),
+        endpoint: "https://localhost:9443".to_owned(),
+        tls_ca_der: vec![0x30, 1, 2],
+        root_key: vec![5; 32],
+        manifest_version: 1,
+        status: "active".to_owned(),
+        assurance: "good_standing".to_owned(),
+        keys: vec![
+            PartnerKey {
+                purpose: "encryption".to_owned(),
+                kid: "e1".to_owned(),
+                public: vec![3; 32],
+                not_before: 10,
+                not_after: None,
+                revoked_at: None,
+            },
+            PartnerKey {
+                purpose: "signing".to_owned(),
+                kid: "s1".to_owned(),
+                public: vec![4; 32],
+                not_before: 10,
+                not_after: Some(20),
+                revoked_at: Some(15),
+            },
+        ],
+        updated_at: 100,
+    }
+}
+
+/// Runs the story against stores from `open` (called again to check reopening).
+pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
+    let store = open().expect("open store");
+
+    // Partners: stored with keys, replaced whole.
+    let mut p = partner();
+    store.put_partner(&p).expect("put partner");
+    assert_eq!(store.partner("us-uz", "UZ").expect("partner"), p);
+    p.keys.pop();
+    p.manifest_version = 2;
+    p.assurance = "violated".to_owned();
+    store.put_partner(&p).expect("replace partner");
+    assert_eq!(store.partners().expect("partners"), vec![p.clone()]);
+    assert!(matches!(
+        store.partner("us-uz", "KZ"),
+        Err(StoreError::NotFound)
+    ));
+
+    // Outbox: ids are unique; only conversation heads are due, oldest first.
+    for (id, conversation) in [("m1", "c1"), ("m2", "c1"), ("m3", "c2")] {
+        store
+            .enqueue_outbound(&outbound(id, conversation), 1_000)
+            .expect("enqueue");
+    }
+    assert!(matches!(
+        store.enqueue_outbound(&outbound("m1", "c9"), 1_000),
+        Err(StoreError::Conflict(Conflict::MessageIdReused { .. }))
+    ));
+    let due: Vec<String> = store
+        .due_outbound(1_000, 10)
+        .expect("due")
+        .into_iter()
+        .map(|r| r.record.facts.message_id)
+        .collect();
+    assert_eq!(due, ["m1", "m3"]);
+    assert!(store.due_outbound(999, 10).expect("due").is_empty());
+
+    // A failed attempt reschedules; the head still blocks its conversation.
+    store
+        .outbound_attempted("m1", 1, 5_000, "http 503")
+        .expect("attempted");
+    let row = store.outbound("m1").expect("m1");
+    assert_eq!((row.attempts, row.next_attempt_at), (1, 5_000));
+    assert_eq!(row.last_error.as_deref(), Some("http 503"));
+    let due: Vec<String> = store
+        .due_outbound(2_000, 10)
+        .expect("due")
+        .into_iter()
+        .map(|r| r.record.facts.message_id)
+        .collect();
+    assert_eq!(due, ["m3"]);
+
+    // Delivery frees the conversation; it is idempotent for the same receipt only.
+    store.outbound_logged("m1", 4).expect("logged");
+    store
+        .outbound_delivered("m1", b"receipt", &[8; 32], 6_000)
+        .expect("delivered");
+    store
+        .outbound_delivered("m1", b"receipt", &[8; 32], 6_001)
+        .expect("again");
+    assert!(
+        store
+            .outbound_delivered("m1", b"other", &[8; 32], 6_002)
+            .is_err()
+    );
+    let row = store.outbound("m1").expect("m1");
+    assert_eq!(row.state, OutboundState::Delivered);
+    assert_eq!(row.receipt.as_deref(), Some(&b"receipt"[..]));
+    assert_eq!(row.record.log_index, Some(4));
+    assert_eq!(row.record, {
+        let mut r = outbound("m1", "c1");
+        r.log_index = Some(4);
+        r
+    });
+    let due: Vec<String> = store
+        .due_outbound(6_000, 10)
+        .expect("due")
+        .into_iter()
+        .map(|r| r.record.facts.message_id)
+        .collect();
+    assert_eq!(due, ["m2", "m3"]);
+
+    // Dead letters: only pending rows die; only dead rows are retried.
+    store
+        .outbound_dead("m3", "http 422: signature_invalid", 7_000)
+        .expect("dead");
+    assert!(store.outbound_dead("m3", "again", 7_000).is_err());
+    assert!(store.outbound_retry("m2", 7_000).is_err());
+    assert!(matches!(
+        store.outbound_retry("nope", 7_000),
+        Err(StoreError::NotFound)
+    ));
+    let dead = store
+        .list_outbound(Some(OutboundState::DeadLetter), 10)
+        .expect("list");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        dead[0].last_error.as_deref(),
+        Some("http 422: signature_invalid")
+    );
+    store.outbound_retry("m3", 8_000).expect("retry");
+    let row = store.outbound("m3").expect("m3");
+    assert_eq!(
+        (row.state, row.attempts, row.next_attempt_at),
+        (OutboundState::Pending, 0, 8_000)
+    );
+
+    // Inbox: insert, duplicate (same header) and conflict (other header) write nothing.
+    let InboundAccept::Inserted(first) = store.accept_inbound(&inbound("x1", 1)).expect("accept")
+    else {
+        panic!("x1 must be new");
+    };
+    let InboundAccept::Duplicate(again) = store.accept_inbound(&inbound("x1", 1)).expect("dup")
+    else {
+        panic!("x1 again must be a duplicate");
+    };
+    assert_eq!(again, first);
+    assert!(matches!(
+        store.accept_inbound(&inbound("x1", 2)),
+        Err(StoreError::Conflict(Conflict::MessageIdReused { .. }))
+    ));
+    store.accept_inbound(&inbound("x2", 3)).expect("x2");
+    store.inbound_logged("UZ", "x1", 11).expect("logged");
+    store
+        .inbound_logged("UZ", "x1", 12)
+        .expect("first index kept");
+    store
+        .inbound_receipted("UZ", "x1", b"r1", &[6; 32])
+        .expect("receipt");
+    store
+        .inbound_receipted("UZ", "x1", b"r2", &[6; 32])
+        .expect("first receipt kept");
+    assert!(matches!(
+        store.inbound_logged("UZ", "zz", 1),
+        Err(StoreError::NotFound)
+    ));
+    let row = store.inbound("UZ", "x1").expect("x1");
+    assert_eq!(
+        (row.log_index, row.receipt.as_deref()),
+        (Some(11), Some(&b"r1"[..]))
+    );
+    assert_eq!(row.record, inbound("x1", 1));
+
+    // Hand-over in arrival order, once.
+    let pending = store
+        .pending_inbound("caravan:cmaa/v1", "Bulk.Batch", 10)
+        .expect("pending");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|r| r.record.facts.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["x1", "x2"]
+    );
+    store
+        .inbound_handed_over(&[pending[0].seq])
+        .expect("hand over");
+    store
+        .inbound_handed_over(&[pending[0].seq])
+        .expect("idempotent");
+    let pending = store
+        .pending_inbound("caravan:cmaa/v1", "Bulk.Batch", 10)
+        .expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert!(
+        store
+            .pending_inbound("caravan:cmaa/v1", "Other", 10)
+            .expect("none")
+            .is_empty()
+    );
+
+    let counts = store.exchange_counts().expect("counts");
+    assert_eq!(
+        (
+            counts.pending,
+            counts.delivered,
+            counts.dead_letter,
+            counts.inbox,
+            counts.handed_over
+        ),
+        (2, 1, 0, 2, 1)
+    );
+    drop(store);
+
+    // Everything survives reopening.
+    let store = open().expect("reopen");
+    assert_eq!(store.exchange_counts().expect("counts"), counts);
+    assert_eq!(store.partner("us-uz", "UZ").expect("partner"), p);
+    assert_eq!(
+        store.inbound("UZ", "x1").expect("x1").receipt.as_deref(),
+        Some(&b"r1"[..])
+    );
+}
