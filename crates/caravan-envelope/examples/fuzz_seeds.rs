@@ -8,10 +8,13 @@ use std::path::PathBuf;
 
 use caravan_envelope::receipt::ReceiptLog;
 use caravan_envelope::{
-    Compression, EncryptionSecretKey, EnvelopeError, Header, LogSalts, MessageSigningKey, Outcome,
-    Part, PartDigest, Party, ReceiptBody, SignedError, seal_with_ephemeral, sign_error,
-    sign_receipt,
+    Compression, EncryptionSecretKey, EnvelopeError, LogSalts, MessageSigningKey, Outcome, Part,
+    PartDigest, ReceiptBody, SignedError, seal_with_ephemeral, sign_error, sign_receipt,
 };
+use support::demo_header;
+
+#[path = "support/demo_header.rs"]
+mod support;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(
@@ -24,21 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sender = MessageSigningKey::from_bytes(&[1; 32]);
     let recipient = EncryptionSecretKey::from_bytes(&[4; 32]);
     let receiver = MessageSigningKey::from_bytes(&[3; 32]);
-    let header = Header {
-        message_id: "0190f6c2-7d1e-7000-8000-000000000001@caravan.customs.uz".into(),
-        conversation_id: "case-1".into(),
-        ref_to: Some("0190f6c2-7d1e-7000-8000-000000000000@caravan.cbp.example".into()),
-        from: Party::new("caravan:admin", "UZ-CUSTOMS"),
-        to: Party::new("caravan:admin", "US-CBP"),
-        role: "informing".into(),
-        service: "caravan:cmaa/v1".into(),
-        action: "Spontaneous.Inform".into(),
-        agreement_id: "us-uz-cmaa-2024".into(),
-        profile_id: "us-uz-v1".into(),
-        created_at: 1_790_000_000_000,
-        expires_at: Some(1_790_000_600_000),
-        enc_kid: recipient.kid(),
-    };
+    let mut header = demo_header(&recipient);
+    header.ref_to = Some("0190f6c2-7d1e-7000-8000-000000000000@caravan.cbp.example".into());
+    header.expires_at = Some(1_790_000_600_000);
     let parts = [
         Part {
             part_id: "body",

@@ -112,18 +112,23 @@ fn io_error(e: std::io::Error) -> EnvelopeError {
     EnvelopeError::Io(e.to_string())
 }
 
-/// Reads until `buf` is full or the reader ends; returns the bytes read.
-fn fill(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, EnvelopeError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_error(e)),
-        }
-    }
-    Ok(filled)
+/// Replaces `buf` with the next (up to) `chunk_len` bytes of `reader`; returns how many.
+/// The buffer grows only as far as the data does, so a 1 KiB inline part costs 1 KiB,
+/// and keeps its capacity between calls, so a large part reuses one allocation.
+fn fill(
+    reader: &mut impl Read,
+    buf: &mut Vec<u8>,
+    chunk_len: usize,
+) -> Result<usize, EnvelopeError> {
+    buf.clear();
+    reader
+        .by_ref()
+        .take(chunk_len as u64)
+        .read_to_end(buf)
+        .map_err(io_error)?;
+    // Room for the tag sealing appends, without the doubling `push` would do.
+    buf.reserve_exact(TAG_LEN);
+    Ok(buf.len())
 }
 
 /// Seals a part segment by segment.
@@ -219,19 +224,17 @@ fn pump(
 ) -> Result<Pumped, EnvelopeError> {
     let (mut read_hash, mut written_hash) = (Sha256::new(), Sha256::new());
     let (mut read_len, mut written_len) = (0u64, 0u64);
-    let mut current = vec![0u8; chunk_len];
-    let mut next = vec![0u8; chunk_len];
-    let mut current_len = fill(&mut reader, &mut current)?;
+    let (mut current, mut next) = (Vec::new(), Vec::new());
+    fill(&mut reader, &mut current, chunk_len)?;
     loop {
-        let next_len = if current_len == chunk_len {
-            fill(&mut reader, &mut next)?
+        if current.len() == chunk_len {
+            fill(&mut reader, &mut next, chunk_len)?;
         } else {
-            0
-        };
-        let last = next_len == 0;
-        current.truncate(current_len);
+            next.clear();
+        }
+        let last = next.is_empty();
         read_hash.update(&current);
-        read_len += current_len as u64;
+        read_len += current.len() as u64;
         step(&mut current, last)?;
         written_hash.update(&current);
         written_len += current.len() as u64;
@@ -240,9 +243,6 @@ fn pump(
             break;
         }
         std::mem::swap(&mut current, &mut next);
-        current.resize(chunk_len, 0);
-        next.resize(chunk_len, 0);
-        current_len = next_len;
     }
     writer.flush().map_err(io_error)?;
     Ok(Pumped {
