@@ -91,6 +91,7 @@ pub fn records(declaration: &Declaration) -> Vec<TargetRecord> {
                     .or(item.item_price)
                     .map(|v| v.to_f64()),
                 outcome,
+                signals: Vec::new(),
             }
         })
         .collect()

@@ -187,6 +187,7 @@ pub fn read(input: impl Read) -> Result<Vec<TargetRecord>, KcsError> {
             net_mass: number(18)?,
             value: number(19)?,
             outcome,
+            signals: Vec::new(),
         });
     }
     Ok(records)

@@ -14,6 +14,7 @@
 //! - [`gbdt`]: histogram gradient-boosted trees (training, serving, path explanations).
 //! - [`model_file`]: the versioned, checksummed model file.
 //! - [`metrics`]: Precision, Recall and Revenue at n %, AUC.
+//! - [`rules`]: the ASYCUDA/ATS-style rule file, weight sets and lanes with quotas.
 //! - [`select`]: selection of a budget with an exploration share, and the drift signal.
 //! - [`eval`]: the offline protocol with its leak sentinels, and the trained [`eval::Ranker`].
 //! - [`simulate`]: the weekly simulation in which only inspected rows receive labels.
@@ -31,5 +32,6 @@ pub mod model_file;
 pub mod profile;
 pub mod record;
 pub mod rng;
+pub mod rules;
 pub mod select;
 pub mod simulate;

@@ -74,6 +74,9 @@ pub struct TargetRecord {
     pub value: Option<f64>,
     /// Outcome, for inspected rows only.
     pub outcome: Option<Outcome>,
+    /// External per-declaration signals by name (screening hits, mirror findings), the seam
+    /// through which other engines feed rules and models.
+    pub signals: Vec<(String, f64)>,
 }
 
 impl TargetRecord {
@@ -104,6 +107,14 @@ impl TargetRecord {
     /// Expected duty at stake if the value were understated: value × duty rate.
     pub fn duty(&self) -> Option<f64> {
         Some(self.value? * self.tax_rate? / 100.0)
+    }
+
+    /// An external signal's value.
+    pub fn signal(&self, name: &str) -> Option<f64> {
+        self.signals
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     /// The label, if inspected.

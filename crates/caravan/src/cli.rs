@@ -172,6 +172,10 @@ pub struct TargetScoreArgs {
     /// Exploration share of the budget.
     #[arg(long, default_value_t = 0.1)]
     pub exploration: f64,
+    /// Rule file (criteria, weights, lanes and quotas); the model's p(fraud) enters with the
+    /// file's `model weight`.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
     /// Data options.
     #[command(flatten)]
     pub data: TargetDataArgs,

@@ -14,6 +14,7 @@ use caravan_target::features::{FeatureConfig, Matrix, Protocol};
 use caravan_target::gbdt::TrainConfig;
 use caravan_target::model_file;
 use caravan_target::record::TargetRecord;
+use caravan_target::rules::{Lane, LaneReason, RuleSet};
 use caravan_target::select::{SelectionConfig, select};
 use caravan_target::simulate::{SimConfig, weekly};
 
@@ -229,7 +230,7 @@ fn simulate(
     rate: f64,
     exploration: f64,
 ) -> anyhow::Result<()> {
-    if !(rate > 0.0 && rate <= 100.0) || !(0.0..=1.0).contains(&exploration) {
+    if !(rate > 0.0 && rate <= 100.0 && (0.0..=1.0).contains(&exploration)) {
         bail!("--simulate is a percentage in (0, 100] and --exploration a share in [0, 1]");
     }
     let mut rows: Vec<TargetRecord> = train_rows.to_vec();
@@ -319,22 +320,71 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
     let (x, p, ranking) = ranker.score(&history, &rows, threads());
     let elapsed = started.elapsed();
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let budget = ((args.rate / 100.0) * rows.len() as f64).round() as usize;
-    let config = SelectionConfig {
-        exploration_share: args.exploration,
-        ..SelectionConfig::default()
-    };
-    let chosen = select(&ranking, &p, &ids, budget, &config);
+    // (row, why selected, lane, fired rules), in worklist order.
+    let mut worklist: Vec<(usize, &str, &str, Vec<String>)> = Vec::new();
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        let set = RuleSet::parse(&text).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!(
+                "{}: the rule file was refused:\n{}",
+                path.display(),
+                lines.join("\n")
+            )
+        })?;
+        let assessments: Vec<_> = rows
+            .iter()
+            .zip(&p)
+            .map(|(r, p)| set.assess(r, Some(*p)))
+            .collect();
+        let lanes = set.assign_lanes(&assessments, &ids, 0);
+        let mut order: Vec<usize> = (0..rows.len())
+            .filter(|&i| lanes[i].0 != Lane::Green)
+            .collect();
+        order.sort_by(|&a, &b| {
+            lanes[a]
+                .0
+                .cmp(&lanes[b].0)
+                .then(assessments[b].score.total_cmp(&assessments[a].score))
+                .then_with(|| ids[a].cmp(ids[b]))
+        });
+        let count = |lane: Lane| lanes.iter().filter(|l| l.0 == lane).count();
+        println!(
+            "rule set {} v{}: red {}, yellow {}, green {}",
+            set.name,
+            set.version,
+            count(Lane::Red),
+            count(Lane::Yellow),
+            count(Lane::Green)
+        );
+        for i in order {
+            let reason = match lanes[i].1 {
+                LaneReason::Random => "random",
+                LaneReason::Risk => "risk",
+                LaneReason::Release => "release",
+            };
+            worklist.push((i, reason, lanes[i].0.name(), assessments[i].fired.clone()));
+        }
+    } else {
+        let budget = ((args.rate / 100.0) * rows.len() as f64).round() as usize;
+        let config = SelectionConfig {
+            exploration_share: args.exploration,
+            ..SelectionConfig::default()
+        };
+        for s in select(&ranking, &p, &ids, budget, &config) {
+            worklist.push((s.index, s.reason.name(), "red", Vec::new()));
+        }
+    }
     println!(
-        "scored {} declarations in {:.3} s; selected {} ({} %)",
+        "scored {} declarations in {:.3} s; worklist of {}",
         rows.len(),
         elapsed.as_secs_f64(),
-        chosen.len(),
-        args.rate
+        worklist.len()
     );
-    for s in chosen.iter().take(args.top) {
-        let r = &rows[s.index];
-        let (_, contrib) = ranker.file.classifier.contributions(x.row(s.index));
+    for (i, reason, lane, fired) in worklist.iter().take(args.top) {
+        let r = &rows[*i];
+        let (_, contrib) = ranker.file.classifier.contributions(x.row(*i));
         let mut top: Vec<(usize, f64)> = contrib
             .iter()
             .copied()
@@ -349,11 +399,17 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
             .collect();
         let missing = r.missing_fields();
         println!(
-            "{:<12} p={:.3} {:<11} {}{}",
+            "{:<14} {:<6} p={:.3} {:<11} features: {}{}{}",
             r.id,
-            p[s.index],
-            s.reason.name(),
+            lane,
+            p[*i],
+            reason,
             why.join(", "),
+            if fired.is_empty() {
+                String::new()
+            } else {
+                format!("; rules: {}", fired.join(", "))
+            },
             if missing.is_empty() {
                 String::new()
             } else {
