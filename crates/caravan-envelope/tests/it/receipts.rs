@@ -362,3 +362,17 @@ fn signed_errors_round_trip_and_cannot_pass_for_receipts() {
         "cose_structure_invalid"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_single_flipped_bit_of_a_receipt_is_refused(position in proptest::prelude::any::<proptest::sample::Index>(), bit in 0u8..8) {
+        let (uz, us) = (uz(), us());
+        let ex = exchange(&uz, &us, true);
+        let mut bytes = ex.receipt.clone();
+        let at = position.index(bytes.len());
+        bytes[at] ^= 1 << bit;
+        proptest::prop_assert!(verify_receipt(&bytes, &us.signing.verifying_key()).is_err(), "flip at {}", at);
+    }
+}

@@ -201,3 +201,50 @@ fn time_checks_follow_spec_section_9() {
     assert_eq!(err.http_status(), 400);
     assert!(!err.retryable());
 }
+
+/// The wire format is a contract with the partner: the fuzz seed written by
+/// `examples/fuzz_seeds.rs` (pinned keys and ephemeral key) is also the golden message,
+/// so any change to the bytes a given message seals to fails here first.
+#[test]
+fn the_wire_format_is_stable() {
+    let golden = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/seeds/envelope_open/sealed.cbor"
+    ))
+    .unwrap();
+    let recipient = EncryptionSecretKey::from_bytes(&[4; 32]);
+    let sender = caravan_envelope::MessageSigningKey::from_bytes(&[1; 32]);
+    let view = WireView::decode(&golden, &Limits::default()).unwrap();
+    let opened = caravan_envelope::open(
+        &view,
+        &recipient,
+        &Registry::knowing(&crate::Node {
+            signing: sender.clone(),
+            encryption: recipient.clone(),
+            party: view.header.from.clone(),
+        }),
+    )
+    .unwrap();
+    let parts: Vec<Part<'_>> = opened
+        .parts
+        .iter()
+        .map(|p| Part {
+            part_id: &p.info.part_id,
+            media_type: &p.info.media_type,
+            compression: p.info.compression,
+            body: &p.body,
+        })
+        .collect();
+    let ephemeral = EncryptionSecretKey::from_bytes(&[5; 32]);
+    let again = seal_with_ephemeral(
+        &opened.header,
+        &parts,
+        &sender,
+        &recipient.public_key(),
+        &ephemeral,
+    )
+    .unwrap();
+    assert_eq!(again.wire, golden);
+    assert_eq!(opened.header.action, "Spontaneous.Inform");
+    assert_eq!(opened.parts[0].body, br#"{"lrn":"UZ-EX-1"}"#);
+}
