@@ -1,0 +1,5 @@
+//! Integration tests of `caravan-assistance`, one binary so the linker runs once.
+
+mod agreement;
+mod fixtures;
+mod intake;
