@@ -469,7 +469,12 @@ pub struct SignedError {
 impl SignedError {
     /// The signed error for an envelope failure.
     pub fn from_error(ref_to: &str, error: &EnvelopeError) -> SignedError {
-        let mut detail = error.to_string();
+        // A stream failure's text is the operating system's (paths, devices): the
+        // partner gets the code and a fixed sentence, never internal text.
+        let mut detail = match error {
+            EnvelopeError::Io(_) => "the part stream could not be read or stored".to_owned(),
+            other => other.to_string(),
+        };
         if detail.len() > MAX_ERROR_DETAIL {
             let mut cut = MAX_ERROR_DETAIL;
             while !detail.is_char_boundary(cut) {

@@ -354,6 +354,13 @@ fn signed_errors_round_trip_and_cannot_pass_for_receipts() {
             .code(),
         "cose_structure_invalid"
     );
+    let io = SignedError::from_error(
+        "m",
+        &EnvelopeError::Io("/var/lib/caravan/parts: No space left on device".into()),
+    );
+    assert!(io.retryable);
+    assert_eq!(io.category, Category::Transport);
+    assert!(!io.detail.contains("/var"), "{}", io.detail);
     let receipt = exchange(&uz(), &us, false).receipt;
     assert_eq!(
         verify_error(&receipt, &us.signing.verifying_key())
