@@ -94,6 +94,20 @@ impl OpenNode {
     pub fn addr(&self) -> SocketAddr {
         self.spec.addr
     }
+
+    /// Serves `router` instead of the real exchange, with this node's TLS identity and
+    /// pinned partners on its port, until `stop` resolves; then closes the node and
+    /// returns its spec so it can be opened again for real (a faulty receiver played by
+    /// a stand-in).
+    pub async fn stand_in(
+        self,
+        router: axum::Router,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> NodeSpec {
+        let tls = self.exchange.server_tls().expect("server TLS");
+        let _ = caravan_exchange::transport::serve_mtls(self.listener, tls, router, stop).await;
+        self.spec
+    }
 }
 
 /// Opens a node: store, log, identity, engine; binds its port.

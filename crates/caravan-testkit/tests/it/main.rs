@@ -4,6 +4,7 @@
 mod child;
 mod crash;
 mod exchange;
+mod exchange_faults;
 mod log;
 mod postgres;
 mod story;
