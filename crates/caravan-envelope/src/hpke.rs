@@ -197,7 +197,7 @@ pub fn key_schedule(shared_secret: &[u8; 32], info: &[u8]) -> Context {
 }
 
 /// `SetupBaseS(pkR, info)` with a caller-chosen ephemeral key (tests and fuzzing pin it;
-/// [`setup_sender`] draws it from the OS).
+/// `envelope::Sealer::new` draws it from the OS).
 pub fn setup_sender_with(
     recipient: &EncryptionPublicKey,
     info: &[u8],

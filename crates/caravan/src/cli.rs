@@ -44,6 +44,9 @@ pub enum Command {
     /// The transparency log: keys, proofs, offline verification and fsck.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Screening: parties against sanctions and lookout lists, pair scoring, evaluation.
+    #[command(subcommand)]
+    Screen(ScreenCommand),
     /// Exchange partners: register one from its signed key manifest, list, show, apply a
     /// rotated manifest, set the assurance gate.
     #[command(subcommand)]
@@ -502,4 +505,104 @@ pub struct MirrorEvalArgs {
     /// Share of units (links and unmatched legs) alerted.
     #[arg(long, default_value_t = 0.05)]
     pub alert_rate: f64,
+}
+
+/// `caravan screen …`.
+#[derive(Debug, Subcommand)]
+pub enum ScreenCommand {
+    /// Read list files, check them, and print each list's version, entry count and, with
+    /// --previous, the delta (added, changed, removed entries).
+    Lists(ScreenListsArgs),
+    /// Screen one party name against lists and print the hits with their explanations.
+    Party(ScreenPartyArgs),
+    /// Screen every name of a CSV (column `query`) and write `query,entity_id,score` for
+    /// each candidate at or above the review threshold.
+    Batch(ScreenBatchArgs),
+    /// Score name pairs: input columns `left,right`; output adds `score` in [0,1], one row
+    /// per input row, in the same order.
+    Pairs(ScreenPairsArgs),
+    /// Print the evaluation of spec §10: P/R/F1 on labelled pairs (E1), recall at a fixed
+    /// share of innocent names flagged on the UN list (E2), cross-script pairs (E3).
+    Eval(ScreenEvalArgs),
+}
+
+/// `caravan screen lists`.
+#[derive(Debug, Args)]
+pub struct ScreenListsArgs {
+    /// List files: OFAC sdn.csv (with alt.csv, add.csv beside it or given), UN consolidated
+    /// .xml, OpenSanctions .ftm.json/.jsonl, or Caravan lookout .csv.
+    #[arg(long = "list", required = true, num_args = 1..)]
+    pub lists: Vec<PathBuf>,
+    /// Files of the previous versions, to print the delta against.
+    #[arg(long, num_args = 1..)]
+    pub previous: Vec<PathBuf>,
+}
+
+/// `caravan screen party`.
+#[derive(Debug, Args)]
+pub struct ScreenPartyArgs {
+    /// List files (see `caravan screen lists`).
+    #[arg(long = "list", required = true, num_args = 1..)]
+    pub lists: Vec<PathBuf>,
+    /// The party's name as declared.
+    #[arg(long)]
+    pub name: String,
+    /// The party's country (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// UN/EDIFACT 3035 role code (CZ, CN, N1, MF, CA, DT …).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// An identifier as SCHEME:VALUE (e.g. UZ_STIR:301234567); repeatable.
+    #[arg(long = "id")]
+    pub identifiers: Vec<String>,
+    /// Report threshold (review band start).
+    #[arg(long, default_value_t = 0.70)]
+    pub threshold: f64,
+}
+
+/// `caravan screen batch`.
+#[derive(Debug, Args)]
+pub struct ScreenBatchArgs {
+    /// List files (see `caravan screen lists`).
+    #[arg(long = "list", required = true, num_args = 1..)]
+    pub lists: Vec<PathBuf>,
+    /// CSV with a `query` column.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV: `query,entity_id,score`.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Review threshold.
+    #[arg(long, default_value_t = 0.70)]
+    pub threshold: f64,
+}
+
+/// `caravan screen pairs`.
+#[derive(Debug, Args)]
+pub struct ScreenPairsArgs {
+    /// CSV with columns `left,right` (others are kept).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV: the input columns plus `score`.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+/// `caravan screen eval`.
+#[derive(Debug, Args)]
+pub struct ScreenEvalArgs {
+    /// Labelled pairs (`name1,name2,is_match` or `left,right,is_match`; with `case_group`
+    /// and `schema` the 70/30 split of spec §10.2 is reported).
+    #[arg(long)]
+    pub pairs: Option<PathBuf>,
+    /// UN consolidated XML for E2.
+    #[arg(long)]
+    pub un: Option<PathBuf>,
+    /// Innocent names for E2.
+    #[arg(long, default_value_t = 50_000)]
+    pub negatives: usize,
+    /// Seed of the E2 generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }

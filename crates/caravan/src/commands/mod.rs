@@ -7,6 +7,7 @@ pub mod log;
 mod messages;
 mod partner;
 mod mirror;
+mod screen;
 mod serve;
 mod target;
 
@@ -28,6 +29,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Log(command) => log::run(cli.config.as_deref(), command),
+        Command::Screen(command) => screen::run(command),
         Command::Partner(command) => partner::run(cli.config.as_deref(), command),
         Command::Keys(command) => partner::keys(cli.config.as_deref(), command),
         Command::Messages(command) => messages::run(cli.config.as_deref(), command),
