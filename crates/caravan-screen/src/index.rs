@@ -34,6 +34,10 @@ pub struct ScreenIndex {
     pub entry_version: Vec<u16>,
     /// All names.
     pub names: Vec<IndexedName>,
+    /// For each name, the interned id of each of its tokens (same text, same id).
+    pub token_ids: Vec<Vec<u32>>,
+    /// Number of distinct token texts.
+    pub n_distinct_tokens: usize,
     trigrams: HashMap<u64, Vec<u32>>,
     keys: HashMap<String, Vec<u32>>,
     identifiers: HashMap<(String, String), Vec<u32>>,
@@ -97,6 +101,8 @@ impl ScreenIndex {
             entries: Vec::new(),
             entry_version: Vec::new(),
             names: Vec::new(),
+            token_ids: Vec::new(),
+            n_distinct_tokens: 0,
             trigrams: HashMap::new(),
             keys: HashMap::new(),
             identifiers: HashMap::new(),
@@ -130,6 +136,20 @@ impl ScreenIndex {
                 index.entry_version.push(version_idx as u16);
             }
         }
+        let mut interned: HashMap<String, u32> = HashMap::new();
+        for name in &index.names {
+            let ids = name
+                .normalized
+                .tokens
+                .iter()
+                .map(|t| {
+                    let next = interned.len() as u32;
+                    *interned.entry(t.text.clone()).or_insert(next)
+                })
+                .collect();
+            index.token_ids.push(ids);
+        }
+        index.n_distinct_tokens = interned.len();
         for (name_idx, name) in index.names.iter().enumerate() {
             for trigram in name_trigrams(&name.normalized, false) {
                 index
@@ -157,6 +177,37 @@ impl ScreenIndex {
         index.trigram_limit = (index.names.len() / 5).max(50);
         index.key_limit = (index.names.len() / 20).max(50);
         index
+    }
+
+    /// Approximate heap bytes of the index structures (names, tokens, postings), for the
+    /// benchmark report; entries themselves are not counted.
+    pub fn approx_heap_bytes(&self) -> usize {
+        let names: usize = self
+            .names
+            .iter()
+            .map(|n| {
+                n.text.capacity()
+                    + n.normalized.fingerprint.capacity()
+                    + n.normalized
+                        .tokens
+                        .iter()
+                        .map(|t| {
+                            t.text.capacity()
+                                + t.variants.iter().map(|v| v.capacity() + 24).sum::<usize>()
+                                + t.keys.iter().map(|k| k.capacity() + 24).sum::<usize>()
+                                + std::mem::size_of_val(t)
+                        })
+                        .sum::<usize>()
+                    + std::mem::size_of_val(n)
+            })
+            .sum();
+        let trigrams: usize = self.trigrams.values().map(|p| p.capacity() * 4 + 40).sum();
+        let keys: usize = self
+            .keys
+            .iter()
+            .map(|(k, p)| k.capacity() + p.capacity() * 4 + 56)
+            .sum();
+        names + trigrams + keys
     }
 
     /// Number of distinct trigrams and keys (for reports).
@@ -233,11 +284,21 @@ impl ScreenIndex {
             }
         }
         let needed = ((primary as f64) * min_share).ceil().max(1.0) as u16;
+        // A key shared by one token of a long name is no reason to score it: key-only
+        // candidates must share keys with at least half of the query's tokens.
+        let keys_needed = query
+            .tokens
+            .iter()
+            .filter(|t| !t.stop)
+            .count()
+            .div_ceil(2)
+            .max(1);
+        let keys_needed = u8::try_from(keys_needed).unwrap_or(u8::MAX);
         let mut out: Vec<Candidate> = Vec::new();
         for &name in &scratch.touched {
             let shared = scratch.counts[name as usize];
             let key_hits = scratch.key_hits[name as usize];
-            if shared >= needed || key_hits > 0 {
+            if shared >= needed || key_hits >= keys_needed {
                 out.push(Candidate {
                     name,
                     shared_trigrams: shared,

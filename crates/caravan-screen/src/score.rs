@@ -388,10 +388,23 @@ fn token_len(token: &NameToken) -> f64 {
 /// descending similarity, weighted average with unmatched query tokens costing more than
 /// unmatched list tokens. Directional; see [`pair_similarity`] for the symmetric form.
 pub fn compare_names(query: &[NameToken], list: &[NameToken], config: &ScoreConfig) -> NameMatch {
+    compare_names_with(query, list, config, |qi, li| {
+        token_similarity(&query[qi], &list[li], config)
+    })
+}
+
+/// [`compare_names`] with the token similarity supplied by the caller, so a screener can
+/// reuse the similarities of list tokens that recur across candidate names.
+pub fn compare_names_with(
+    query: &[NameToken],
+    list: &[NameToken],
+    config: &ScoreConfig,
+    mut similarity: impl FnMut(usize, usize) -> TokenScore,
+) -> NameMatch {
     let mut pairs: Vec<(usize, usize, TokenScore)> = Vec::with_capacity(query.len() * list.len());
-    for (qi, qt) in query.iter().enumerate() {
-        for (li, lt) in list.iter().enumerate() {
-            let score = token_similarity(qt, lt, config);
+    for qi in 0..query.len() {
+        for li in 0..list.len() {
+            let score = similarity(qi, li);
             if score.score > 0.0 {
                 pairs.push((qi, li, score));
             }
@@ -527,10 +540,24 @@ pub fn compare_names_joined(
     list: &[NameToken],
     config: &ScoreConfig,
 ) -> NameMatch {
-    let mut best = compare_names(query, list, config);
-    let leftovers = |m: &NameMatch| m.lines.iter().filter(|l| l.score.is_none()).count();
-    // A join only helps when tokens were left over on both sides of the alignment.
-    if best.score >= 0.999 || leftovers(&best) < 2 {
+    let best = compare_names(query, list, config);
+    improve_by_joining(best, query, list, config)
+}
+
+/// Tries joined tokens on either side when the plain alignment left tokens over on both.
+pub fn improve_by_joining(
+    plain: NameMatch,
+    query: &[NameToken],
+    list: &[NameToken],
+    config: &ScoreConfig,
+) -> NameMatch {
+    let mut best = plain;
+    // A join only helps when tokens were left over on both sides of the alignment (or
+    // matched only weakly).
+    let weak = |line: &TokenLine| line.score.is_none_or(|s| s.score < 0.9);
+    let query_left = best.lines.iter().any(|l| l.query.is_some() && weak(l));
+    let list_left = best.lines.iter().any(|l| l.list.is_some() && weak(l));
+    if best.score >= 0.999 || !query_left || !list_left {
         return best;
     }
     let joined_query = join_split_tokens(query, list, config);

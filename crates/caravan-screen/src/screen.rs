@@ -10,8 +10,8 @@ use crate::index::{Scratch, ScreenIndex};
 use crate::model::{Address, EntryKind, FuzzyDate, Identifier, NameKind, hex};
 use crate::normalize::{NormalizedName, normalize_name};
 use crate::score::{
-    Band, KEY_VERSION, SCORER_VERSION, ScoreConfig, compare_names_joined, describe_line,
-    numbers_penalty,
+    Band, KEY_VERSION, SCORER_VERSION, ScoreConfig, TokenScore, compare_names_with, describe_line,
+    improve_by_joining, numbers_penalty, token_similarity,
 };
 
 /// Share of the query's trigrams a name must hold to be a candidate (spec §5).
@@ -226,9 +226,19 @@ impl Screener {
                 .candidates(query, MIN_TRIGRAM_SHARE, config.max_candidates, scratch);
         // Best name per entry.
         let mut best: HashMap<u32, (f64, f64, u32, crate::score::NameMatch)> = HashMap::new();
+        // Token similarities per (query token, list token id): list tokens recur across
+        // candidate names (`mohammad`, `trading`), and each pair is computed once.
+        let mut memo: HashMap<(usize, u32), TokenScore> = HashMap::new();
         for candidate in &candidates {
             let name = &self.index.names[candidate.name as usize];
-            let matched = compare_names_joined(&query.tokens, &name.normalized.tokens, config);
+            let ids = &self.index.token_ids[candidate.name as usize];
+            let list_tokens = &name.normalized.tokens;
+            let plain = compare_names_with(&query.tokens, list_tokens, config, |qi, li| {
+                *memo.entry((qi, ids[li])).or_insert_with(|| {
+                    token_similarity(&query.tokens[qi], &list_tokens[li], config)
+                })
+            });
+            let matched = improve_by_joining(plain, &query.tokens, list_tokens, config);
             let raw = matched.score;
             let weighted = (raw * name_weight(name.kind, name.normalized.tokens.len())
                 - numbers_penalty(query, &name.normalized))

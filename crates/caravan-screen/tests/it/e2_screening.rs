@@ -20,7 +20,10 @@ fn recall_at_one_in_a_thousand_innocent_flagged() {
             .collect(),
         version: list.version.clone(),
     };
-    let screener = Screener::new(ScreenIndex::build(std::slice::from_ref(&persons)), Default::default());
+    let screener = Screener::new(
+        ScreenIndex::build(std::slice::from_ref(&persons)),
+        Default::default(),
+    );
     let set = screening_set(&persons, 42, 5_000);
     assert!(set.positives.len() > 2_700, "{}", set.positives.len());
     let report = run_screening_set(&screener, &set);
