@@ -91,6 +91,9 @@ pub struct Party {
     pub implementing_agencies: Vec<String>,
     pub signing_date: NaiveDate,
     pub time_zone: String,
+    /// Public holidays, skipped when counting working days (§1.5: each party has its own
+    /// holiday calendar).
+    pub holidays: Vec<NaiveDate>,
 }
 
 /// §1.5 deadlines in days.
@@ -619,6 +622,8 @@ mod load {
         implementing_agencies: Vec<String>,
         signing_date: Spanned<String>,
         time_zone: String,
+        #[serde(default)]
+        holidays: Vec<Spanned<String>>,
     }
 
     #[derive(Deserialize)]
@@ -878,6 +883,11 @@ mod load {
                 implementing_agencies: p.implementing_agencies.clone(),
                 signing_date: ctx.date(&p.signing_date)?,
                 time_zone: p.time_zone.clone(),
+                holidays: p
+                    .holidays
+                    .iter()
+                    .map(|h| ctx.date(h))
+                    .collect::<Result<_, _>>()?,
             });
         }
         let parties: [Party; 2] = match parties.try_into() {

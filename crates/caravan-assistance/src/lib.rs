@@ -51,4 +51,6 @@ macro_rules! coded_enum {
 
 pub mod agreement;
 pub mod catalogue;
+pub mod lifecycle;
+pub mod marking;
 pub mod roles;

@@ -3,3 +3,4 @@
 mod agreement;
 mod fixtures;
 mod intake;
+mod lifecycle;

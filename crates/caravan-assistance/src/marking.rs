@@ -1,0 +1,230 @@
+//! Markings (TLP 2.0, PAP, agreement caveats) and their lattice (assistance spec §9).
+//!
+//! Why a lattice: "strictest wins" and "the receiver may only tighten" are both statements
+//! about an order, so markings are values with a `join` (the strictest of two) and a
+//! `covers` test (is `a` at least as strict as `b`). Effective markings of a field are the join
+//! over field, item, container and agreement default; a receiver's re-marking is accepted only
+//! if the result covers what it replaces, otherwise it is refused with `marking_loosened`.
+//! Only the provider loosens, by a signed `Marking.Change`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+coded_enum! {
+    /// TLP 2.0, in increasing strictness.
+    pub enum Tlp {
+        Clear => "CLEAR",
+        Green => "GREEN",
+        Amber => "AMBER",
+        AmberStrict => "AMBER+STRICT",
+        Red => "RED",
+    }
+}
+
+coded_enum! {
+    /// PAP, in increasing strictness. `CLEAR` is accepted as an alias of `WHITE` (§9).
+    pub enum Pap {
+        White => "WHITE",
+        Green => "GREEN",
+        Amber => "AMBER",
+        Red => "RED",
+    }
+}
+
+impl Tlp {
+    /// Accepts `TLP:AMBER+STRICT` as well as `AMBER+STRICT`.
+    pub fn parse_tag(tag: &str) -> Option<Tlp> {
+        Tlp::parse(tag.strip_prefix("TLP:").unwrap_or(tag))
+    }
+}
+
+impl Pap {
+    /// Accepts `PAP:RED` as well as `RED`, and `CLEAR` for `WHITE`.
+    pub fn parse_tag(tag: &str) -> Option<Pap> {
+        let bare = tag.strip_prefix("PAP:").unwrap_or(tag);
+        if bare == "CLEAR" {
+            return Some(Pap::White);
+        }
+        Pap::parse(bare)
+    }
+}
+
+/// A caveat code: `NO-EVIDENCE`, `NO-ONWARD`, `PERSONAL-DATA`, `CONDITIONS:<ref>`, …
+/// Upper-case letters, digits, `-`, and an optional `:<ref>` suffix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Caveat(String);
+
+impl Caveat {
+    pub const NO_EVIDENCE: &'static str = "NO-EVIDENCE";
+    pub const NO_ONWARD: &'static str = "NO-ONWARD";
+    pub const PERSONAL_DATA: &'static str = "PERSONAL-DATA";
+
+    pub fn parse(raw: &str) -> Result<Caveat, MarkingError> {
+        let (head, tail) = match raw.split_once(':') {
+            Some((h, t)) => (h, Some(t)),
+            None => (raw, None),
+        };
+        let head_ok = !head.is_empty()
+            && head
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        let tail_ok = tail
+            .is_none_or(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic() && b != b':'));
+        if head_ok && tail_ok && raw.len() <= 128 {
+            Ok(Caveat(raw.to_owned()))
+        } else {
+            Err(MarkingError::BadCaveat(raw.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The markings on one target (item, field, container or agreement default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Markings {
+    pub tlp: Tlp,
+    pub pap: Pap,
+    pub caveats: BTreeSet<Caveat>,
+}
+
+impl Markings {
+    pub fn new(tlp: Tlp, pap: Pap) -> Markings {
+        Markings {
+            tlp,
+            pap,
+            caveats: BTreeSet::new(),
+        }
+    }
+
+    pub fn with_caveat(mut self, caveat: &str) -> Result<Markings, MarkingError> {
+        self.caveats.insert(Caveat::parse(caveat)?);
+        Ok(self)
+    }
+
+    pub fn has(&self, caveat: &str) -> bool {
+        self.caveats.iter().any(|c| c.as_str() == caveat)
+    }
+
+    /// The strictest of the two: max TLP, max PAP, union of caveats.
+    pub fn join(&self, other: &Markings) -> Markings {
+        Markings {
+            tlp: self.tlp.max(other.tlp),
+            pap: self.pap.max(other.pap),
+            caveats: self.caveats.union(&other.caveats).cloned().collect(),
+        }
+    }
+
+    /// Whether `self` is at least as strict as `other` in every namespace.
+    pub fn covers(&self, other: &Markings) -> bool {
+        self.tlp >= other.tlp && self.pap >= other.pap && self.caveats.is_superset(&other.caveats)
+    }
+}
+
+/// An item's markings, object-wide and per field (STIX 2.1 granular markings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMarkings {
+    pub item: Markings,
+    pub fields: BTreeMap<String, Markings>,
+}
+
+impl ItemMarkings {
+    pub fn new(item: Markings) -> ItemMarkings {
+        ItemMarkings {
+            item,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// §9 "strictest wins": the effective markings of `field` (or of the whole item when
+    /// `None`) inside `container`, under the agreement `default`.
+    pub fn effective(
+        &self,
+        field: Option<&str>,
+        container: Option<&Markings>,
+        default: &Markings,
+    ) -> Markings {
+        let mut m = self.item.join(default);
+        if let Some(c) = container {
+            m = m.join(c);
+        }
+        match field {
+            Some(f) => match self.fields.get(f) {
+                Some(fm) => m.join(fm),
+                None => m,
+            },
+            // The whole item is as strict as its strictest field.
+            None => self.fields.values().fold(m, |acc, fm| acc.join(fm)),
+        }
+    }
+
+    /// The strictest markings over all of `self` (used for derived objects).
+    pub fn strictest(&self) -> Markings {
+        self.fields
+            .values()
+            .fold(self.item.clone(), |acc, fm| acc.join(fm))
+    }
+
+    /// A receiver's local re-marking (§9 "receiver can only tighten"): replaces the item's or
+    /// a field's markings, refused if anything would loosen.
+    pub fn tighten(&mut self, field: Option<&str>, new: Markings) -> Result<(), MarkingError> {
+        let current = match field {
+            Some(f) => self.fields.get(f).unwrap_or(&self.item),
+            None => &self.item,
+        };
+        if !new.covers(current) {
+            return Err(MarkingError::Loosened {
+                field: field.map(str::to_owned),
+            });
+        }
+        match field {
+            Some(f) => {
+                self.fields.insert(f.to_owned(), new);
+            }
+            None => self.item = new,
+        }
+        Ok(())
+    }
+
+    /// A `Marking.Change` message: loosening is allowed only when it comes from the provider.
+    pub fn apply_change(
+        &mut self,
+        field: Option<&str>,
+        new: Markings,
+        from_provider: bool,
+    ) -> Result<(), MarkingError> {
+        if from_provider {
+            match field {
+                Some(f) => {
+                    self.fields.insert(f.to_owned(), new);
+                }
+                None => self.item = new,
+            }
+            Ok(())
+        } else {
+            self.tighten(field, new)
+                .map_err(|_| MarkingError::LoosenedNotByProvider)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkingError {
+    #[error("re-marking would loosen {}", .field.as_deref().unwrap_or("the item"))]
+    Loosened { field: Option<String> },
+    #[error("a loosening Marking.Change must come from the provider")]
+    LoosenedNotByProvider,
+    #[error("{0:?} is not a caveat code")]
+    BadCaveat(String),
+}
+
+impl MarkingError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            MarkingError::Loosened { .. } => "marking_loosened",
+            MarkingError::LoosenedNotByProvider => "marking_loosened_not_by_provider",
+            MarkingError::BadCaveat(_) => "caveat_invalid",
+        }
+    }
+}
