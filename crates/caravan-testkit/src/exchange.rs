@@ -216,6 +216,15 @@ pub async fn pair(root: &Path) -> (RunningNode, RunningNode) {
     (start(us), start(uz))
 }
 
+/// A two-worker multi-threaded runtime, as the node runs on the 2-core test machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Polls `check` every 20 ms until it holds or `timeout` passes; returns whether it held.
 pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

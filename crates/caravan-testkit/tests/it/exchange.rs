@@ -58,14 +58,6 @@ fn batch(to: &str, conversation: &str, n: usize) -> OutboundMessage {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 async fn delivered_all(node: &RunningNode, ids: &[String], timeout: Duration) -> bool {
     eventually(timeout, || {
         ids.iter().all(|id| {
@@ -80,7 +72,7 @@ async fn delivered_all(node: &RunningNode, ids: &[String], timeout: Duration) ->
 
 #[test]
 fn two_nodes_exchange_messages_and_receipts_over_mtls() {
-    runtime().block_on(async {
+    caravan_testkit::exchange::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let (us, uz) = pair(dir.path()).await;
         let mut ids = Vec::new();
@@ -235,7 +227,7 @@ fn edit_wire(wire: &[u8], edit: impl FnOnce(&mut Vec<(Value, Value)>)) -> Vec<u8
 
 #[test]
 fn every_bad_input_gets_its_code_and_changes_nothing() {
-    runtime().block_on(async {
+    caravan_testkit::exchange::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let us = open(NodeSpec::new("US-CBP", &dir.path().join("us"))).await;
         let uz = open(NodeSpec::new("UZ-CUSTOMS", &dir.path().join("uz"))).await;
@@ -440,7 +432,7 @@ fn every_bad_input_gets_its_code_and_changes_nothing() {
 
 #[test]
 fn a_partner_offline_then_back_gets_every_message_exactly_once() {
-    runtime().block_on(async {
+    caravan_testkit::exchange::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let (us, uz) = pair(dir.path()).await;
         let spec = us.stop().await;

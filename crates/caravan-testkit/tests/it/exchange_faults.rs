@@ -52,11 +52,7 @@ fn exchange_fault_child() {
     };
     let parts: Vec<&str> = args.split('|').collect();
     let (role, party, dir, port) = (parts[0], parts[1], parts[2], parts[3]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = caravan_testkit::exchange::runtime();
     runtime.block_on(async {
         let node = start(open(spec(party, Path::new(dir), port.parse().expect("port"))).await);
         if role == "send" {
@@ -258,11 +254,7 @@ fn kill_9_of_sender_and_receiver_loses_and_duplicates_nothing() {
 
 #[test]
 fn a_receiver_answering_503_then_stalling_then_back_gets_each_message_once() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = caravan_testkit::exchange::runtime();
     runtime.block_on(async {
         let root = tempfile::tempdir().expect("tempdir");
         let us = open(spec("US-CBP", &root.path().join("us"), 0)).await;
