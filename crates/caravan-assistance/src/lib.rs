@@ -51,6 +51,11 @@ macro_rules! coded_enum {
 
 pub mod agreement;
 pub mod catalogue;
+pub mod evidence;
+pub mod hitnohit;
 pub mod lifecycle;
 pub mod marking;
+pub mod retention;
 pub mod roles;
+pub mod stats;
+pub mod usecontrol;

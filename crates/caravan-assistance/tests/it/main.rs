@@ -4,3 +4,5 @@ mod agreement;
 mod fixtures;
 mod intake;
 mod lifecycle;
+mod marking;
+mod usecontrol;

@@ -1,0 +1,318 @@
+//! Evidence records and chain of custody (assistance spec §6).
+//!
+//! Why digests are checked here: a court will ask whether the file presented is the file the
+//! partner certified. The manifest names each file's SHA-256; every custody event records the
+//! hash it saw, and [`EvidenceRecord::verify`] refuses bytes that do not match with
+//! `evidence_digest_mismatch`. The custody list is append-only and each event is chained to
+//! the previous one, so a removed or reordered event is detectable.
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::agreement::Purpose;
+use crate::marking::Markings;
+
+coded_enum! {
+    /// Copy or original (§6: originals only where copies are insufficient, then returned).
+    pub enum Form {
+        CertifiedCopy => "certified_copy",
+        Copy => "copy",
+        Original => "original",
+    }
+}
+
+coded_enum! {
+    /// §6 custody events.
+    pub enum CustodyKind {
+        Created => "created",
+        Certified => "certified",
+        Sent => "sent",
+        Received => "received",
+        HashVerified => "hash_verified",
+        Viewed => "viewed",
+        Downloaded => "downloaded",
+        HandedOver => "handed_over",
+        Exported => "exported",
+        PresentedInCourt => "presented_in_court",
+        Disclosed => "disclosed",
+        OriginalCheckedOut => "original_checked_out",
+        OriginalReturned => "original_returned",
+        Erased => "erased",
+    }
+}
+
+/// One custody event, chained to the previous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodyEvent {
+    pub kind: CustodyKind,
+    pub actor: String,
+    pub on: NaiveDate,
+    pub place: String,
+    /// The file digest the actor saw (hex SHA-256).
+    pub file_sha256: String,
+    /// SHA-256 over the previous event's chain hash and this event's fields.
+    pub chain: String,
+}
+
+/// A file in an evidence package, with its custody.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRecord {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub supplier: String,
+    pub supplied_on: NaiveDate,
+    pub form: Form,
+    pub return_required: bool,
+    pub certification: Option<String>,
+    pub markings: Markings,
+    pub permitted_uses: Vec<Purpose>,
+    pub custody: Vec<CustodyEvent>,
+    pub due_back: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    #[error("digest mismatch: manifest says {expected}, file hashes to {actual}")]
+    DigestMismatch { expected: String, actual: String },
+    #[error("{0:?} is not a hex SHA-256 digest")]
+    BadDigest(String),
+    #[error("a certified copy needs a certification statement")]
+    CertificationMissing,
+    #[error("an original must be returned and needs a due-back date on checkout")]
+    OriginalNotReturnable,
+    #[error("evidence needs permitted uses")]
+    UsesMissing,
+    #[error("custody chain is broken at event {0}")]
+    ChainBroken(usize),
+    #[error("{0} is not allowed now")]
+    CustodyNotAllowed(CustodyKind),
+}
+
+impl EvidenceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EvidenceError::DigestMismatch { .. } => "evidence_digest_mismatch",
+            EvidenceError::BadDigest(_) => "evidence_digest_invalid",
+            EvidenceError::CertificationMissing => "evidence_certification_missing",
+            EvidenceError::OriginalNotReturnable => "evidence_original_not_returnable",
+            EvidenceError::UsesMissing => "evidence_uses_missing",
+            EvidenceError::ChainBroken(_) => "custody_chain_broken",
+            EvidenceError::CustodyNotAllowed(_) => "custody_event_not_allowed",
+        }
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn is_hex_digest(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn chain_hash(
+    previous: &str,
+    kind: CustodyKind,
+    actor: &str,
+    on: NaiveDate,
+    place: &str,
+    file: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [previous, kind.code(), actor, &on.to_string(), place, file] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The manifest entry of one file, as supplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    pub id: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub supplier: String,
+    pub supplied_on: NaiveDate,
+    pub form: Form,
+    pub certification: Option<String>,
+    pub markings: Markings,
+    pub permitted_uses: Vec<Purpose>,
+}
+
+impl EvidenceRecord {
+    /// Creates the record from its manifest entry; the first custody event is `created`.
+    pub fn create(entry: ManifestEntry, place: &str) -> Result<EvidenceRecord, EvidenceError> {
+        if !is_hex_digest(&entry.sha256) {
+            return Err(EvidenceError::BadDigest(entry.sha256));
+        }
+        if entry.form == Form::CertifiedCopy
+            && entry
+                .certification
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty())
+        {
+            return Err(EvidenceError::CertificationMissing);
+        }
+        if entry.permitted_uses.is_empty() {
+            return Err(EvidenceError::UsesMissing);
+        }
+        let mut record = EvidenceRecord {
+            return_required: entry.form == Form::Original,
+            id: entry.id,
+            name: entry.name,
+            media_type: entry.media_type,
+            size: entry.size,
+            sha256: entry.sha256,
+            supplier: entry.supplier.clone(),
+            supplied_on: entry.supplied_on,
+            form: entry.form,
+            certification: entry.certification,
+            markings: entry.markings,
+            permitted_uses: entry.permitted_uses,
+            custody: Vec::new(),
+            due_back: None,
+        };
+        let digest = record.sha256.clone();
+        record.push(
+            CustodyKind::Created,
+            &entry.supplier,
+            entry.supplied_on,
+            place,
+            &digest,
+        );
+        Ok(record)
+    }
+
+    fn push(&mut self, kind: CustodyKind, actor: &str, on: NaiveDate, place: &str, file: &str) {
+        let previous = self.custody.last().map_or("", |e| e.chain.as_str());
+        let chain = chain_hash(previous, kind, actor, on, place, file);
+        self.custody.push(CustodyEvent {
+            kind,
+            actor: actor.to_owned(),
+            on,
+            place: place.to_owned(),
+            file_sha256: file.to_owned(),
+            chain,
+        });
+    }
+
+    /// Checks received bytes against the manifest and records `hash_verified`.
+    pub fn verify(
+        &mut self,
+        bytes: &[u8],
+        actor: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        let actual = sha256_hex(bytes);
+        if actual != self.sha256 || bytes.len() as u64 != self.size {
+            return Err(EvidenceError::DigestMismatch {
+                expected: self.sha256.clone(),
+                actual,
+            });
+        }
+        self.push(CustodyKind::HashVerified, actor, on, place, &actual);
+        Ok(())
+    }
+
+    /// Records a download, hand-over, view, export… with the digest of the bytes handled.
+    /// A download or hand-over of bytes that do not match is refused.
+    pub fn custody(
+        &mut self,
+        kind: CustodyKind,
+        bytes: &[u8],
+        actor: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        let last = self.custody.last().map(|e| e.kind);
+        if last == Some(CustodyKind::Erased) {
+            return Err(EvidenceError::CustodyNotAllowed(kind));
+        }
+        match kind {
+            CustodyKind::Created => return Err(EvidenceError::CustodyNotAllowed(kind)),
+            CustodyKind::OriginalCheckedOut | CustodyKind::OriginalReturned
+                if self.form != Form::Original =>
+            {
+                return Err(EvidenceError::CustodyNotAllowed(kind));
+            }
+            CustodyKind::OriginalReturned
+                if last != Some(CustodyKind::OriginalCheckedOut)
+                    && !self
+                        .custody
+                        .iter()
+                        .any(|e| e.kind == CustodyKind::OriginalCheckedOut) =>
+            {
+                return Err(EvidenceError::CustodyNotAllowed(kind));
+            }
+            _ => {}
+        }
+        let actual = sha256_hex(bytes);
+        if actual != self.sha256 {
+            return Err(EvidenceError::DigestMismatch {
+                expected: self.sha256.clone(),
+                actual,
+            });
+        }
+        self.push(kind, actor, on, place, &actual);
+        Ok(())
+    }
+
+    /// Checks out an original with a due-back date (§6 `OriginalCheckout`).
+    pub fn check_out_original(
+        &mut self,
+        bytes: &[u8],
+        custodian: &str,
+        on: NaiveDate,
+        due_back: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        if self.form != Form::Original || due_back < on {
+            return Err(EvidenceError::OriginalNotReturnable);
+        }
+        self.custody(CustodyKind::OriginalCheckedOut, bytes, custodian, on, place)?;
+        self.due_back = Some(due_back);
+        Ok(())
+    }
+
+    /// Whether an original is out past its due-back date.
+    pub fn original_overdue(&self, today: NaiveDate) -> bool {
+        let out = self
+            .custody
+            .iter()
+            .rev()
+            .find(|e| {
+                matches!(
+                    e.kind,
+                    CustodyKind::OriginalCheckedOut | CustodyKind::OriginalReturned
+                )
+            })
+            .is_some_and(|e| e.kind == CustodyKind::OriginalCheckedOut);
+        out && self.due_back.is_some_and(|d| d < today)
+    }
+
+    /// Recomputes the custody chain.
+    pub fn verify_chain(&self) -> Result<(), EvidenceError> {
+        let mut previous = String::new();
+        for (i, e) in self.custody.iter().enumerate() {
+            let expect = chain_hash(&previous, e.kind, &e.actor, e.on, &e.place, &e.file_sha256);
+            if expect != e.chain {
+                return Err(EvidenceError::ChainBroken(i));
+            }
+            previous = expect;
+        }
+        Ok(())
+    }
+}
