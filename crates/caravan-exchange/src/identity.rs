@@ -771,6 +771,41 @@ mod tests {
         assert!(reloaded.signing_key_at(T0 + 2_000).is_err());
     }
 
+    proptest::proptest! {
+        /// The manifest decoder takes foreign bytes: any byte flipped, any truncation and
+        /// any garbage is refused with an error, never a panic, never accepted.
+        #[test]
+        fn mangled_manifests_are_refused(
+            flip in proptest::prelude::any::<proptest::sample::Index>(),
+            bit in 0u8..8,
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+            garbage in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let (signed, fp) = sample_manifest();
+            let mut flipped = signed.clone();
+            let i = flip.index(flipped.len());
+            flipped[i] ^= 1 << bit;
+            proptest::prop_assert!(KeyManifest::open(&flipped, None, Some(&fp)).is_err());
+            let truncated = &signed[..cut.index(signed.len())];
+            proptest::prop_assert!(KeyManifest::open(truncated, None, Some(&fp)).is_err());
+            proptest::prop_assert!(KeyManifest::open(&garbage, None, None).is_err());
+        }
+    }
+
+    fn sample_manifest() -> (Vec<u8>, String) {
+        static SAMPLE: std::sync::OnceLock<(Vec<u8>, String)> = std::sync::OnceLock::new();
+        SAMPLE
+            .get_or_init(|| {
+                let dir = tempfile::tempdir().unwrap();
+                let id =
+                    NodeIdentity::load_or_generate(dir.path(), "UZ", &["localhost".into()], T0)
+                        .unwrap();
+                let signed = id.signed_manifest(&id.manifest("https://localhost:1", T0, None));
+                (signed, id.root_fingerprint())
+            })
+            .clone()
+    }
+
     #[test]
     fn manifest_verifies_only_under_its_root_and_fingerprint() {
         let dir = tempfile::tempdir().unwrap();
