@@ -147,32 +147,22 @@ pub fn analyse(
     let as_of = config
         .as_of
         .or_else(|| a.1.iter().chain(b.1).filter_map(|l| l.date).max());
-    let mut directions = Vec::with_capacity(2);
-    for ((from, legs_from), (to, legs_to)) in [(a, b), (b, a)] {
-        let (exports, imports) = split_direction(from, to, legs_from, legs_to);
-        let linkage = link(&exports, &imports, names, &config.link);
-        let tariff = Tariff::observed(&imports, rates);
-        let ctx = DiscrepancyContext {
-            rates,
-            tariff: &tariff,
-            valuation: &config.valuation,
-            link: &config.link,
-            names,
-        };
-        let discrepancies = linkage
-            .links
-            .iter()
-            .map(|l| discrepancy(l, &exports, &imports, &ctx))
+    // The two directions share nothing but read-only inputs: one thread each.
+    let directions: Vec<DirectionAnalysis> = std::thread::scope(|scope| {
+        let handles: Vec<_> = [(a, b), (b, a)]
+            .into_iter()
+            .map(|((from, legs_from), (to, legs_to))| {
+                scope.spawn(move || direction(from, to, legs_from, legs_to, rates, names, config))
+            })
             .collect();
-        directions.push(DirectionAnalysis {
-            exporter: from.to_owned(),
-            importer: to.to_owned(),
-            exports,
-            imports,
-            linkage,
-            discrepancies,
-        });
-    }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut findings = Vec::new();
     for (d, direction) in directions.iter().enumerate() {
         let third_country_exports: Vec<&Leg> = {
@@ -201,6 +191,55 @@ pub fn analyse(
         findings,
         as_of,
         currency: rates.base().to_owned(),
+    }
+}
+
+/// Links one direction and computes its discrepancies.
+pub fn direction(
+    from: &str,
+    to: &str,
+    legs_from: &[Leg],
+    legs_to: &[Leg],
+    rates: &Rates,
+    names: &dyn NameSimilarity,
+    config: &MirrorConfig,
+) -> DirectionAnalysis {
+    let (exports, imports) = split_direction(from, to, legs_from, legs_to);
+    link_direction(from, to, exports, imports, rates, names, config)
+}
+
+/// [`direction`] on legs already split: `exports` of `from` bound for `to`, `imports`
+/// of `to` from `from`.
+pub fn link_direction(
+    from: &str,
+    to: &str,
+    exports: Vec<Leg>,
+    imports: Vec<Leg>,
+    rates: &Rates,
+    names: &dyn NameSimilarity,
+    config: &MirrorConfig,
+) -> DirectionAnalysis {
+    let linkage = link(&exports, &imports, names, &config.link);
+    let tariff = Tariff::observed(&imports, rates);
+    let ctx = DiscrepancyContext {
+        rates,
+        tariff: &tariff,
+        valuation: &config.valuation,
+        link: &config.link,
+        names,
+    };
+    let discrepancies = linkage
+        .links
+        .iter()
+        .map(|l| discrepancy(l, &exports, &imports, &ctx))
+        .collect();
+    DirectionAnalysis {
+        exporter: from.to_owned(),
+        importer: to.to_owned(),
+        exports,
+        imports,
+        linkage,
+        discrepancies,
     }
 }
 

@@ -221,6 +221,8 @@ pub struct LinkConfig {
     pub split_name_similarity: f64,
     /// Score weights.
     pub weights: ScoreWeights,
+    /// Run the fuzzy tier (off: exact keys only, e.g. to compare with a SQL join).
+    pub fuzzy: bool,
 }
 
 impl Default for LinkConfig {
@@ -239,6 +241,7 @@ impl Default for LinkConfig {
             consolidation_tolerance: 0.10,
             split_name_similarity: 0.8,
             weights: ScoreWeights::default(),
+            fuzzy: true,
         }
     }
 }
@@ -353,33 +356,39 @@ fn score_prepared(
     names: &dyn NameSimilarity,
     w: &ScoreWeights,
     window: (i64, i64),
+    with_evidence: bool,
 ) -> (f64, Vec<Evidence>) {
-    let mut parts: Vec<(&'static str, f64, f64)> = Vec::with_capacity(8);
+    let mut parts: [(&'static str, f64, f64); 8] = [("", 0.0, 0.0); 8];
+    let mut n = 0;
+    let mut add = |field: &'static str, weight: f64, value: f64| {
+        parts[n] = (field, weight, value);
+        n += 1;
+    };
     if let (Some(x), Some(y)) = (&a.exporter, &b.exporter) {
-        parts.push(("exporter", w.exporter, names.similarity(x, y)));
+        add("exporter", w.exporter, names.similarity(x, y));
     }
     if let (Some(x), Some(y)) = (&a.importer, &b.importer) {
-        parts.push(("importer", w.importer, names.similarity(x, y)));
+        add("importer", w.importer, names.similarity(x, y));
     }
     if let (Some(x), Some(y)) = (a.net, b.net) {
-        parts.push(("net_mass", w.net_mass, relative_similarity(x, y)));
+        add("net_mass", w.net_mass, relative_similarity(x, y));
     }
     if let (Some(x), Some(y)) = (a.gross, b.gross) {
-        parts.push(("gross_mass", w.gross_mass, relative_similarity(x, y)));
+        add("gross_mass", w.gross_mass, relative_similarity(x, y));
     }
     if let (Some(x), Some(y)) = (a.packages, b.packages) {
-        parts.push((
+        add(
             "packages",
             w.packages,
             relative_similarity(x as f64, y as f64),
-        ));
+        );
     }
     if let (Some((x, cx)), Some((y, cy))) = (&a.value, &b.value)
         && cx == cy
     {
-        parts.push(("value", w.value, ratio_similarity(*x, *y)));
+        add("value", w.value, ratio_similarity(*x, *y));
     }
-    parts.push(("hs6", w.hs6, jaccard(&a.hs6, &b.hs6)));
+    add("hs6", w.hs6, jaccard(&a.hs6, &b.hs6));
     let gap = match (a.leg.date, b.leg.date) {
         (Some(x), Some(y)) => Some((y - x).num_days().abs()),
         _ => None,
@@ -387,14 +396,18 @@ fn score_prepared(
     if let Some(g) = gap {
         let span = (window.1 - window.0).max(1) as f64;
         let inside = (g - window.0).max(0) as f64;
-        parts.push(("date", w.date, (1.0 - inside / span).clamp(0.0, 1.0)));
+        add("date", w.date, (1.0 - inside / span).clamp(0.0, 1.0));
     }
+    let parts = &parts[..n];
     let total: f64 = parts.iter().map(|p| p.1).sum();
     let score = if total > 0.0 {
         parts.iter().map(|p| p.1 * p.2).sum::<f64>() / total
     } else {
         0.0
     };
+    if !with_evidence {
+        return (score, Vec::new());
+    }
     let mut evidence: Vec<Evidence> = parts
         .iter()
         .map(|(field, _, value)| Evidence::Similarity {
@@ -408,6 +421,28 @@ fn score_prepared(
     (score, evidence)
 }
 
+/// Up to two of the rarest tokens (seen at least twice in the run) of each party name:
+/// the fuzzy tier's second blocking key. A token seen once is a typo or a firm with no
+/// counterpart, and cannot block anything together.
+fn party_keys<'p>(p: &'p Prepared<'_>, freq: &HashMap<&str, u32>) -> Vec<&'p str> {
+    let mut keys = Vec::with_capacity(4);
+    for name in [&p.exporter, &p.importer].into_iter().flatten() {
+        let mut tokens: Vec<(u32, &str)> = name
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .filter_map(|t| freq.get(t).filter(|n| **n >= 2).map(|n| (*n, t)))
+            .collect();
+        tokens.sort_unstable();
+        keys.extend(tokens.iter().take(2).map(|(_, t)| *t));
+    }
+    if keys.is_empty() {
+        keys.push("*");
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// The fuzzy score of an export leg and an import leg, 0..1, with its evidence.
 pub fn score_pair(
     export: &Leg,
@@ -418,7 +453,7 @@ pub fn score_pair(
     let a = prepare(export, names);
     let b = prepare(import, names);
     let window = config.pair_window(export.mode, import.mode);
-    score_prepared(&a, &b, names, &config.weights, window)
+    score_prepared(&a, &b, names, &config.weights, window, true)
 }
 
 /// Union-find over exports (0..n) and imports (n..n+m).
@@ -615,6 +650,22 @@ pub fn link(
         });
     }
 
+    if !config.fuzzy {
+        links.sort_by(|a, b| {
+            (a.exports.first(), a.imports.first()).cmp(&(b.exports.first(), b.imports.first()))
+        });
+        for link in &mut links {
+            link.exports.sort_unstable();
+            link.imports.sort_unstable();
+        }
+        return Linkage {
+            links,
+            review: Vec::new(),
+            unmatched_exports: (0..n).filter(|&e| !linked_export[e]).collect(),
+            unmatched_imports: (0..m).filter(|&i| !linked_import[i]).collect(),
+        };
+    }
+
     // Fuzzy tier.
     let prepared_exports: Vec<Option<Prepared<'_>>> = exports
         .iter()
@@ -626,14 +677,30 @@ pub fn link(
         .enumerate()
         .map(|(i, leg)| (!linked_import[i]).then(|| prepare(leg, names)))
         .collect();
-    let mut block6: HashMap<&str, Vec<(NaiveDate, usize)>> = HashMap::new();
-    let mut block4: HashMap<&str, Vec<(NaiveDate, usize)>> = HashMap::new();
+    let mut freq: HashMap<&str, u32> = HashMap::new();
+    for p in prepared_exports.iter().chain(&prepared_imports).flatten() {
+        for name in [&p.exporter, &p.importer].into_iter().flatten() {
+            for t in name.split(' ').filter(|t| !t.is_empty()) {
+                *freq.entry(t).or_default() += 1;
+            }
+        }
+    }
+    let import_keys: Vec<Vec<&str>> = prepared_imports
+        .iter()
+        .map(|p| p.as_ref().map(|p| party_keys(p, &freq)).unwrap_or_default())
+        .collect();
+    // Blocks: (HS6 or HS4, party token) → imports by date.
+    type Block<'k> = HashMap<(&'k str, &'k str), Vec<(NaiveDate, usize)>>;
+    let mut block6: Block<'_> = HashMap::new();
+    let mut block4: Block<'_> = HashMap::new();
     for (i, p) in prepared_imports.iter().enumerate() {
         let Some(p) = p else { continue };
         let Some(date) = p.leg.date else { continue };
         for code in &p.hs6 {
-            block6.entry(code).or_default().push((date, i));
-            block4.entry(&code[..4]).or_default().push((date, i));
+            for key in &import_keys[i] {
+                block6.entry((code, key)).or_default().push((date, i));
+                block4.entry((&code[..4], key)).or_default().push((date, i));
+            }
         }
     }
     for list in block6.values_mut().chain(block4.values_mut()) {
@@ -641,44 +708,48 @@ pub fn link(
         list.dedup();
     }
     let widest = config.widest();
-    let mut candidates: Vec<(f64, i64, usize, usize, Vec<Evidence>)> = Vec::new();
+    let mut candidates: Vec<(f64, i64, usize, usize)> = Vec::new();
     // seen[i] == e + 1 when import i was already scored against export e.
     let mut seen: Vec<usize> = vec![0; m];
     for (e, p) in prepared_exports.iter().enumerate() {
         let Some(p) = p else { continue };
         let Some(date) = p.leg.date else { continue };
+        let keys = party_keys(p, &freq);
         // HS6 first; HS4 as a second pass only for an export that found no linkable
         // candidate under its own codes (reclassified legs).
         for pass in 0..2 {
             let mut linkable = false;
             for code in &p.hs6 {
-                let block = if pass == 0 {
-                    block6.get(code)
-                } else {
-                    block4.get(&code[..4])
-                };
-                let Some(list) = block else { continue };
-                let start = list.partition_point(|(d, _)| *d < date);
-                for &(d, i) in &list[start..] {
-                    if (d - date).num_days() > widest {
-                        break;
-                    }
-                    if seen[i] == e + 1 {
-                        continue;
-                    }
-                    seen[i] = e + 1;
-                    let Some(q) = &prepared_imports[i] else {
-                        continue;
+                for key in &keys {
+                    let block = if pass == 0 {
+                        block6.get(&(*code, *key))
+                    } else {
+                        block4.get(&(&code[..4], *key))
                     };
-                    let window = config.pair_window(p.leg.mode, q.leg.mode);
-                    let gap = (d - date).num_days();
-                    if gap < window.0 || gap > window.1 || !partners_consistent(p.leg, q.leg) {
-                        continue;
-                    }
-                    let (score, evidence) = score_prepared(p, q, names, &config.weights, window);
-                    if score >= config.review_threshold {
-                        linkable |= score >= config.link_threshold;
-                        candidates.push((score, gap, e, i, evidence));
+                    let Some(list) = block else { continue };
+                    let start = list.partition_point(|(d, _)| *d < date);
+                    for &(d, i) in &list[start..] {
+                        if (d - date).num_days() > widest {
+                            break;
+                        }
+                        if seen[i] == e + 1 {
+                            continue;
+                        }
+                        seen[i] = e + 1;
+                        let Some(q) = &prepared_imports[i] else {
+                            continue;
+                        };
+                        let window = config.pair_window(p.leg.mode, q.leg.mode);
+                        let gap = (d - date).num_days();
+                        if gap < window.0 || gap > window.1 || !partners_consistent(p.leg, q.leg) {
+                            continue;
+                        }
+                        let (score, _) =
+                            score_prepared(p, q, names, &config.weights, window, false);
+                        if score >= config.review_threshold {
+                            linkable |= score >= config.link_threshold;
+                            candidates.push((score, gap, e, i));
+                        }
                     }
                 }
             }
@@ -695,11 +766,16 @@ pub fn link(
     });
     let mut review = Vec::new();
     let mut fuzzy_of_export: HashMap<usize, usize> = HashMap::new();
-    for (score, _, e, i, evidence) in candidates {
+    for (score, _, e, i) in candidates {
         if linked_export[e] || linked_import[i] {
             continue;
         }
         if score >= config.link_threshold {
+            let (Some(p), Some(q)) = (&prepared_exports[e], &prepared_imports[i]) else {
+                continue;
+            };
+            let window = config.pair_window(p.leg.mode, q.leg.mode);
+            let (_, evidence) = score_prepared(p, q, names, &config.weights, window, true);
             linked_export[e] = true;
             linked_import[i] = true;
             fuzzy_of_export.insert(e, links.len());
@@ -722,47 +798,70 @@ pub fn link(
     // Split parts without references: join a fuzzy link when the parties agree strongly
     // and the group's mass moves closer to the export's.
     let mut parts: Vec<(usize, usize)> = Vec::new();
+    // Fuzzy links by HS6 of their export, sorted by export date, so that each leftover
+    // import only meets the links it could belong to.
+    let mut fuzzy_by_code: HashMap<&str, Vec<(NaiveDate, usize, usize)>> = HashMap::new();
+    for (&e, &l) in &fuzzy_of_export {
+        let Some(p) = &prepared_exports[e] else {
+            continue;
+        };
+        let Some(date) = p.leg.date else { continue };
+        for code in &p.hs6 {
+            fuzzy_by_code.entry(code).or_default().push((date, e, l));
+        }
+    }
+    for list in fuzzy_by_code.values_mut() {
+        list.sort_unstable();
+    }
     for (i, q) in prepared_imports.iter().enumerate() {
         let Some(q) = q else { continue };
         if linked_import[i] {
             continue;
         }
+        let Some(q_date) = q.leg.date else { continue };
         let mut best: Option<(f64, usize)> = None;
-        for (&e, &l) in &fuzzy_of_export {
-            let Some(p) = &prepared_exports[e] else {
+        for code in &q.hs6 {
+            let Some(list) = fuzzy_by_code.get(code) else {
                 continue;
             };
-            if !p.hs6.iter().any(|c| q.hs6.contains(c)) {
-                continue;
-            }
-            let Some(gap) = date_gap(p.leg, q.leg) else {
-                continue;
-            };
-            let window = config.pair_window(p.leg.mode, q.leg.mode);
-            if gap < window.0 || gap > window.1 {
-                continue;
-            }
-            let sim = |x: &Option<String>, y: &Option<String>| match (x, y) {
-                (Some(x), Some(y)) => names.similarity(x, y),
-                _ => 0.0,
-            };
-            let s = sim(&p.exporter, &q.exporter).min(sim(&p.importer, &q.importer));
-            if s < config.split_name_similarity {
-                continue;
-            }
-            let (Some(x_net), Some(q_net)) = (p.net, q.net) else {
-                continue;
-            };
-            let group_net: f64 = links[l]
-                .imports
-                .iter()
-                .filter_map(|&k| imports[k].net_mass())
-                .sum::<f64>();
-            if (group_net + q_net - x_net).abs() >= (group_net - x_net).abs() {
-                continue;
-            }
-            if best.is_none_or(|(b, bl)| s > b || (s == b && l < bl)) {
-                best = Some((s, l));
+            let earliest = q_date - chrono::Duration::days(widest);
+            let start = list.partition_point(|(d, _, _)| *d < earliest);
+            for &(_, e, l) in &list[start..] {
+                let Some(p) = &prepared_exports[e] else {
+                    continue;
+                };
+                let Some(gap) = date_gap(p.leg, q.leg) else {
+                    continue;
+                };
+                if gap < 0 {
+                    break;
+                }
+                let window = config.pair_window(p.leg.mode, q.leg.mode);
+                if gap < window.0 || gap > window.1 {
+                    continue;
+                }
+                let sim = |x: &Option<String>, y: &Option<String>| match (x, y) {
+                    (Some(x), Some(y)) => names.similarity(x, y),
+                    _ => 0.0,
+                };
+                let s = sim(&p.exporter, &q.exporter).min(sim(&p.importer, &q.importer));
+                if s < config.split_name_similarity {
+                    continue;
+                }
+                let (Some(x_net), Some(q_net)) = (p.net, q.net) else {
+                    continue;
+                };
+                let group_net: f64 = links[l]
+                    .imports
+                    .iter()
+                    .filter_map(|&k| imports[k].net_mass())
+                    .sum::<f64>();
+                if (group_net + q_net - x_net).abs() >= (group_net - x_net).abs() {
+                    continue;
+                }
+                if best.is_none_or(|(b, bl)| s > b || (s == b && l < bl)) {
+                    best = Some((s, l));
+                }
             }
         }
         if let Some((_, l)) = best {

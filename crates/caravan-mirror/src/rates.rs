@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 
 use caravan_domain::refdata::currencies;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// A rate older than this many days does not answer a lookup.
 pub const MAX_STALENESS_DAYS: i64 = 7;
@@ -249,11 +249,17 @@ impl Rates {
                 });
                 continue;
             }
-            let Ok(date) = NaiveDate::parse_from_str(field(date_idx), "%Y-%m-%d") else {
+            let parsed = NaiveDate::parse_from_str(field(date_idx), "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1900..=2999).contains(&d.year()));
+            let Some(date) = parsed else {
                 errors.push(RateError {
                     line,
                     code: RateErrorCode::Date,
-                    message: format!("{:?} is not a YYYY-MM-DD date", field(date_idx)),
+                    message: format!(
+                        "{:?} is not a YYYY-MM-DD date between 1900 and 2999",
+                        field(date_idx)
+                    ),
                 });
                 continue;
             };
@@ -290,6 +296,21 @@ impl Rates {
             rates.insert(&currency, date, value);
         }
         Ok((rates, errors))
+    }
+
+    /// The table as CSV in the format [`Rates::parse_csv`] reads, sorted by currency and
+    /// date; rates are written in Rust's shortest round-trip form, so parsing the result
+    /// gives this table again.
+    pub fn to_csv(&self) -> String {
+        let mut out = format!("date,currency,per_{}\n", self.base.to_ascii_lowercase());
+        let mut currencies: Vec<&String> = self.by_currency.keys().collect();
+        currencies.sort();
+        for currency in currencies {
+            for (date, rate) in &self.by_currency[currency] {
+                out.push_str(&format!("{date},{currency},{rate}\n"));
+            }
+        }
+        out
     }
 
     /// Units of `currency` per unit of the base on `date` (latest rate on or before it,

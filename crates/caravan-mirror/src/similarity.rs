@@ -71,9 +71,28 @@ fn transliterate(c: char) -> Option<&'static str> {
     CYRILLIC.chars().position(|x| x == c).map(|i| LATIN[i])
 }
 
-impl TokenSimilarity {
-    fn tokens(normalised: &str) -> Vec<&str> {
-        normalised.split(' ').filter(|t| !t.is_empty()).collect()
+/// Tokens of a normalised name, on the stack: names have a handful of words, and the
+/// fuzzy tier compares millions of pairs.
+struct Tokens<'a> {
+    items: [&'a str; 16],
+    len: usize,
+}
+
+impl<'a> Tokens<'a> {
+    fn of(normalised: &'a str) -> Tokens<'a> {
+        let mut t = Tokens {
+            items: [""; 16],
+            len: 0,
+        };
+        for token in normalised.split(' ').filter(|t| !t.is_empty()).take(16) {
+            t.items[t.len] = token;
+            t.len += 1;
+        }
+        t
+    }
+
+    fn as_slice(&self) -> &[&'a str] {
+        &self.items[..self.len]
     }
 }
 
@@ -103,8 +122,20 @@ fn within_one_edit(a: &str, b: &str) -> bool {
 impl NameSimilarity for TokenSimilarity {
     fn normalise(&self, raw: &str) -> String {
         let mut folded = String::with_capacity(raw.len());
-        for c in raw.chars().flat_map(char::to_lowercase) {
-            if let Some(latin) = transliterate(c) {
+        // Most names are ASCII: fold bytes without the Unicode case tables.
+        let chars: Box<dyn Iterator<Item = char>> = if raw.is_ascii() {
+            Box::new(raw.bytes().map(|b| char::from(b.to_ascii_lowercase())))
+        } else {
+            Box::new(raw.chars().flat_map(char::to_lowercase))
+        };
+        for c in chars {
+            if c.is_ascii() {
+                if c.is_ascii_alphanumeric() {
+                    folded.push(c);
+                } else if c != '\'' {
+                    folded.push(' ');
+                }
+            } else if let Some(latin) = transliterate(c) {
                 folded.push_str(latin);
             } else if c.is_alphanumeric() {
                 folded.push(c);
@@ -127,7 +158,8 @@ impl NameSimilarity for TokenSimilarity {
     }
 
     fn similarity(&self, a: &str, b: &str) -> f64 {
-        let (ta, tb) = (Self::tokens(a), Self::tokens(b));
+        let (ta, tb) = (Tokens::of(a), Tokens::of(b));
+        let (ta, tb) = (ta.as_slice(), tb.as_slice());
         if ta.is_empty() || tb.is_empty() {
             return if ta.is_empty() && tb.is_empty() && a == b {
                 1.0
@@ -145,7 +177,7 @@ impl NameSimilarity for TokenSimilarity {
                 })
                 .count()
         };
-        let (in_a, in_b) = (matches(&ta, &tb), matches(&tb, &ta));
+        let (in_a, in_b) = (matches(ta, tb), matches(tb, ta));
         let dice = (in_a + in_b) as f64 / (ta.len() + tb.len()) as f64;
         // A firm registered under two scripts ("«Lat» MChJ / ООО «Кир»") is often keyed
         // in one script only: when the shorter name (2+ tokens) is wholly contained in the
