@@ -1,8 +1,13 @@
 //! Integration tests of `caravan-assistance`, one binary so the linker runs once.
 
 mod agreement;
+mod evidence;
 mod fixtures;
+mod hitnohit;
 mod intake;
 mod lifecycle;
 mod marking;
+mod retention;
+mod roles;
+mod stats;
 mod usecontrol;
