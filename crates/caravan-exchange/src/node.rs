@@ -850,8 +850,33 @@ impl Exchange {
         if !parts_match {
             return Err("part digests differ".into());
         }
-        caravan_tlog::proof::TlogProof::parse(receipt.proof.as_bytes())
-            .map_err(|e| format!("tlog-proof: {e}"))?;
+        // The proof: against the partner's log key from its manifest when it published
+        // one (signature, inclusion, and the entry opening to the receipt's digests).
+        let partner = self
+            .registry
+            .get(&header.to.id)
+            .map_err(|e| e.to_string())?;
+        match &partner.log_vkey {
+            Some(vkey) => {
+                let log_key = caravan_tlog::note::Ed25519Verifier::from_vkey(vkey)
+                    .map_err(|e| format!("partner log key: {e}"))?;
+                let logs = caravan_tlog::note::VerifierList::new()
+                    .with(log_key)
+                    .map_err(|e| format!("partner log key: {e}"))?;
+                caravan_envelope::verify_receipt_offline(
+                    body,
+                    &key,
+                    &logs,
+                    &caravan_tlog::note::VerifierList::new(),
+                    0,
+                )
+                .map_err(|e| format!("{}: {e}", e.code()))?;
+            }
+            None => {
+                caravan_tlog::proof::TlogProof::parse(receipt.proof.as_bytes())
+                    .map_err(|e| format!("tlog-proof: {e}"))?;
+            }
+        }
         Ok(receipt)
     }
 

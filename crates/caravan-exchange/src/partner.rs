@@ -171,6 +171,7 @@ fn record_from(
         endpoint: manifest.endpoint.clone(),
         tls_ca_der: decode_b64("tls_ca", &manifest.tls_ca)?,
         root_key: decode_b64("root_key", &manifest.root_key)?,
+        log_vkey: manifest.log.as_ref().map(|l| l.log_vkey.clone()),
         manifest_version: manifest.version,
         status: status.to_owned(),
         assurance: assurance.to_owned(),

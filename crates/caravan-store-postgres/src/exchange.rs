@@ -150,6 +150,7 @@ fn partner_row(conn: &mut impl GenericClient, row: &Row) -> Result<PartnerRecord
         status: row.try_get(7).map_err(g)?,
         assurance: row.try_get(8).map_err(g)?,
         updated_at: uint(row.try_get(9).map_err(g)?, "updated_at")?,
+        log_vkey: row.try_get(10).map_err(g)?,
         agreement_id,
         party,
         keys,
@@ -209,12 +210,12 @@ impl ExchangeStore for PgStore {
         tx.execute(
             &format!(
                 "INSERT INTO exchange_partners ({PARTNER_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (agreement_id, party) DO UPDATE SET name = EXCLUDED.name,
                    endpoint = EXCLUDED.endpoint, tls_ca_der = EXCLUDED.tls_ca_der,
                    root_key = EXCLUDED.root_key, manifest_version = EXCLUDED.manifest_version,
                    status = EXCLUDED.status, assurance = EXCLUDED.assurance,
-                   updated_at = EXCLUDED.updated_at"
+                   updated_at = EXCLUDED.updated_at, log_vkey = EXCLUDED.log_vkey"
             ),
             &[
                 &p.agreement_id,
@@ -227,6 +228,7 @@ impl ExchangeStore for PgStore {
                 &p.status,
                 &p.assurance,
                 &int(p.updated_at, "updated_at")?,
+                &p.log_vkey,
             ],
         )
         .map_err(other("store partner"))?;

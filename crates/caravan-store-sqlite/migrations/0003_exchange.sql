@@ -13,6 +13,7 @@ CREATE TABLE exchange_partners (
     assurance        TEXT    NOT NULL
                      CHECK (assurance IN ('good_standing', 'under_review', 'violated')),
     updated_at       INTEGER NOT NULL,
+    log_vkey         TEXT,
     PRIMARY KEY (agreement_id, party)
 );
 

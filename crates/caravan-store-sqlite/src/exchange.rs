@@ -148,6 +148,7 @@ fn partner_row(conn: &Connection, row: &Row<'_>) -> Result<PartnerRecord, StoreE
         status: row.get(7).map_err(g)?,
         assurance: row.get(8).map_err(g)?,
         updated_at: uint(row.get(9).map_err(g)?, "updated_at")?,
+        log_vkey: row.get(10).map_err(g)?,
         agreement_id,
         party,
         keys,
@@ -201,7 +202,7 @@ impl ExchangeStore for SqliteStore {
         tx.execute(
             &format!(
                 "INSERT OR REPLACE INTO exchange_partners ({PARTNER_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             ),
             params![
                 p.agreement_id,
@@ -214,6 +215,7 @@ impl ExchangeStore for SqliteStore {
                 p.status,
                 p.assurance,
                 int(p.updated_at, "updated_at")?,
+                p.log_vkey,
             ],
         )
         .map_err(other("store partner"))?;

@@ -49,6 +49,9 @@ pub struct PartnerRecord {
     pub tls_ca_der: Vec<u8>,
     /// The partner's root (manifest-signing) Ed25519 public key.
     pub root_key: Vec<u8>,
+    /// The partner log's checkpoint verifier key (signed-note vkey), from its manifest;
+    /// receipts' tlog-proofs are verified with it.
+    pub log_vkey: Option<String>,
     /// Version of the partner's key manifest these keys came from.
     pub manifest_version: u64,
     /// `active` or `suspended`.
@@ -343,7 +346,7 @@ pub mod columns {
 
     /// Partner columns.
     pub const PARTNER: &str = "agreement_id, party, name, endpoint, tls_ca_der, root_key, \
-         manifest_version, status, assurance, updated_at";
+         manifest_version, status, assurance, updated_at, log_vkey";
 
     /// Typed access to the columns of one result row.
     pub trait Columns {

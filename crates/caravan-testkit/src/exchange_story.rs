@@ -56,6 +56,7 @@ fn partner() -> PartnerRecord {
         endpoint: "https://localhost:9443".to_owned(),
         tls_ca_der: vec![0x30, 1, 2],
         root_key: vec![5; 32],
+        log_vkey: Some("uz.example/log+01020304+AQID".to_owned()),
         manifest_version: 1,
         status: "active".to_owned(),
         assurance: "good_standing".to_owned(),

@@ -107,3 +107,37 @@ impl Drop for TestSchema {
         }
     }
 }
+
+/// How many migrations the PostgreSQL backend has: one `.sql` file each in its
+/// `migrations/` directory. Tests compare `schema_migrations` against it, so a new
+/// migration does not need every test edited.
+pub fn migration_count() -> i64 {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../caravan-store-postgres/migrations");
+    let count = std::fs::read_dir(&dir)
+        .expect("the PostgreSQL migrations directory")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    i64::try_from(count).expect("a few migrations")
+}
+
+/// Asserts that `schema_migrations` in `schema` holds exactly one row per migration file.
+pub fn assert_each_migration_applied_once(schema: &TestSchema) {
+    let mut client = schema.client().expect("connect");
+    let (versions, distinct): (i64, i64) = client
+        .query_one(
+            "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations",
+            &[],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .expect("count");
+    let files = migration_count();
+    assert_eq!(
+        (versions, distinct),
+        (files, files),
+        "each migration applied exactly once"
+    );
+}

@@ -86,6 +86,11 @@ fn two_nodes_exchange_messages_and_receipts_over_mtls() {
         }
         assert!(delivered_all(&uz, &ids, Duration::from_secs(30)).await);
 
+        // The sender verified each receipt's proof with the log key from US's manifest.
+        assert_eq!(
+            uz.exchange.registry().get("US-CBP").unwrap().log_vkey,
+            Some(us.exchange.log().keys().log_vkey())
+        );
         // Counts on both sides: 30 sent and receipted, 30 received, nothing dead.
         let sent = uz.store.exchange_counts().unwrap();
         assert_eq!((sent.delivered, sent.pending, sent.dead_letter), (30, 0, 0));

@@ -52,30 +52,7 @@ fn nodes_starting_together_migrate_once() {
         let store = store.as_ref().expect("every racing node connects");
         assert_eq!(store.counts().expect("counts").declarations, 0);
     }
-    let mut client = schema.client().expect("connect");
-    let (versions, distinct): (i64, i64) = client
-        .query_one(
-            "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations",
-            &[],
-        )
-        .map(|r| (r.get(0), r.get(1)))
-        .expect("count");
-    // One row per migration file of the backend, none twice.
-    let files = std::fs::read_dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../caravan-store-postgres/migrations"),
-    )
-    .expect("migrations dir")
-    .filter(|e| {
-        e.as_ref()
-            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
-    })
-    .count();
-    assert_eq!(
-        (versions, distinct),
-        (files as i64, files as i64),
-        "each migration applied exactly once"
-    );
+    pg::assert_each_migration_applied_once(&schema);
 }
 
 #[test]
