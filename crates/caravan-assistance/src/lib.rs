@@ -51,6 +51,7 @@ macro_rules! coded_enum {
 
 pub mod agreement;
 pub mod catalogue;
+pub mod cost;
 pub mod evidence;
 pub mod hitnohit;
 pub mod lifecycle;

@@ -742,3 +742,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn replies_to_a_partner_whose_assurance_is_withdrawn_are_blocked() {
+    use caravan_assistance::agreement::AssuranceState;
+    let mut a = in_force();
+    let mut c = received(&a);
+    c.apply(
+        Event::Acknowledge,
+        desk(Side::Requested),
+        day(2025, 3, 4),
+        &a,
+    )
+    .unwrap();
+    c.apply(Event::Accept, sup(Side::Requested), day(2025, 3, 4), &a)
+        .unwrap();
+    let dpo = Actor::new("dpo", Role::AuditorDpo);
+    a.change_assurance(
+        AssuranceState::Violated,
+        "breach of confidentiality",
+        [&crate::fixtures::supervisor(), &dpo],
+    )
+    .unwrap();
+    refused(
+        &mut c,
+        Event::Reply {
+            items: vec![item("x")],
+        },
+        sup(Side::Requested),
+        day(2025, 3, 5),
+        &a,
+        "partner_assurance_withdrawn",
+    );
+    // Telling the partner the request cannot be executed is still possible.
+    c.apply(
+        Event::Postpone {
+            reason: "assurance review".into(),
+            resume_on: day(2025, 4, 1),
+            conditions: vec![],
+        },
+        sup(Side::Requested),
+        day(2025, 3, 5),
+        &a,
+    )
+    .unwrap();
+}
