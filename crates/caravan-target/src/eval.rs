@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::features::{FeatureBuilder, FeatureConfig, Matrix};
-use crate::gbdt::{Model, Objective, TrainConfig, TrainError, train};
+use crate::gbdt::{FeatureMismatch, Objective, TrainConfig, TrainError, train};
 use crate::metrics::{AtRate, at_rate, auc};
 use crate::model_file::ModelFile;
 use crate::record::TargetRecord;
@@ -21,6 +21,9 @@ pub enum EvalError {
     /// Training failed.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// The model's feature columns differ from the builder's.
+    #[error(transparent)]
+    Features(#[from] FeatureMismatch),
     /// A test row is not later than every training row.
     #[error(
         "TARGET_EVAL_TEMPORAL: test row {id} dated {test} is not after the last training date {last_train}"
@@ -153,32 +156,27 @@ impl Ranker {
     }
 
     /// p(fraud) and the ranking score p × E[revenue] (p alone without a revenue model) for
-    /// `rows`, featurised against `history`.
+    /// `rows`, featurised against `history`. Fails when the model file was trained on
+    /// other feature columns than the builder makes.
     pub fn score(
         &self,
         history: &[TargetRecord],
         rows: &[TargetRecord],
         threads: usize,
-    ) -> (Matrix, Vec<f64>, Vec<f64>) {
+    ) -> Result<(Matrix, Vec<f64>, Vec<f64>), FeatureMismatch> {
         let x = self.builder.build(history, rows, false);
-        let p = predict(&self.file.classifier, &x, threads);
+        let p = self.file.classifier.predict_matrix(&x, threads)?;
         let ranking = match &self.file.revenue {
-            Some(rev) => predict(rev, &x, threads)
+            Some(rev) => rev
+                .predict_matrix(&x, threads)?
                 .iter()
                 .zip(&p)
                 .map(|(r, p)| p * r.max(0.0))
                 .collect(),
             None => p.clone(),
         };
-        (x, p, ranking)
+        Ok((x, p, ranking))
     }
-}
-
-fn predict(model: &Model, x: &Matrix, threads: usize) -> Vec<f64> {
-    // The builder and the model come from the same fit, so the columns always match.
-    model
-        .predict_matrix(x, threads)
-        .unwrap_or_else(|_| vec![0.0; x.rows])
 }
 
 /// Rows `idx` of a matrix.
@@ -216,7 +214,7 @@ pub fn evaluate(
         });
     }
     let ranker = Ranker::train(train_rows, config.features, &config.train)?;
-    let (_, _, ranking) = ranker.score(train_rows, test, threads);
+    let (_, _, ranking) = ranker.score(train_rows, test, threads)?;
     let fraud: Vec<bool> = test.iter().map(|r| r.is_fraud() == Some(true)).collect();
     let revenue: Option<Vec<f64>> = test
         .iter()

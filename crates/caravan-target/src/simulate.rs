@@ -9,9 +9,9 @@
 //! budget.
 
 use crate::date::Day;
-use crate::eval::Ranker;
+use crate::eval::{EvalError, Ranker};
 use crate::features::FeatureConfig;
-use crate::gbdt::{TrainConfig, TrainError};
+use crate::gbdt::TrainConfig;
 use crate::metrics::oracle_precision;
 use crate::record::TargetRecord;
 use crate::select::{Drift, Reason, SelectionConfig, drift, select};
@@ -55,7 +55,7 @@ pub struct Week {
 }
 
 /// Runs the simulation over fully labelled rows.
-pub fn weekly(rows: &[TargetRecord], config: &SimConfig) -> Result<Vec<Week>, TrainError> {
+pub fn weekly(rows: &[TargetRecord], config: &SimConfig) -> Result<Vec<Week>, EvalError> {
     let mut sorted: Vec<&TargetRecord> = rows
         .iter()
         .filter(|r| r.date.is_some() && r.outcome.is_some())
@@ -93,7 +93,7 @@ pub fn weekly(rows: &[TargetRecord], config: &SimConfig) -> Result<Vec<Week>, Tr
             r.outcome = None;
         }
         let ranker = Ranker::train(&history, config.features, &config.train)?;
-        let (_, p, ranking) = ranker.score(&history, &blind, config.threads);
+        let (_, p, ranking) = ranker.score(&history, &blind, config.threads)?;
         let ids: Vec<&str> = blind.iter().map(|r| r.id.as_str()).collect();
         let budget = ((rate * blind.len() as f64).round() as usize).max(1);
         let selection = SelectionConfig {

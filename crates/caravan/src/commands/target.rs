@@ -318,7 +318,7 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
     file.classifier.check_features(builder.names())?;
     let ranker = Ranker { builder, file };
     let started = Instant::now();
-    let (x, p, ranking) = ranker.score(&history, &rows, threads());
+    let (x, p, ranking) = ranker.score(&history, &rows, threads())?;
     let elapsed = started.elapsed();
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     // (row, why selected, lane, fired rules), in worklist order.
@@ -483,7 +483,7 @@ pub(crate) fn demo_stage(us_declarations: &Path, truth: &[TruthRow]) -> anyhow::
         model.revenue.unwrap_or(0.0),
         report.scorers[0].all.auc
     );
-    let (x, p, ranking) = ranker.score(&history, &live, threads());
+    let (x, p, ranking) = ranker.score(&history, &live, threads())?;
     let k = ((live.len() as f64) * 0.05).ceil() as usize;
     let mut order: Vec<usize> = (0..live.len()).collect();
     order.sort_by(|&a, &b| {
