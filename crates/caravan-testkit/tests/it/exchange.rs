@@ -16,6 +16,7 @@ use caravan_exchange::node::{
 };
 use caravan_exchange::tls::{PinnedCa, TlsIdentity, client_config};
 use caravan_exchange::transport::{PartnerClient, Response};
+use caravan_store::exchange::ExchangeStore;
 use caravan_testkit::exchange::{
     AGREEMENT, NodeSpec, RunningNode, eventually, introduce, now, open, pair, start,
 };
@@ -121,6 +122,56 @@ fn two_nodes_exchange_messages_and_receipts_over_mtls() {
                     .is_err()
             );
         }
+
+        // The receipt again, and the key manifest, over the same mTLS endpoint.
+        let client = raw_client(uz.exchange.identity().tls(), &us);
+        let again = client
+            .call(
+                hyper::Method::GET,
+                &format!("/caravan/v1/receipts/{}", ids[0]),
+                "application/cbor",
+                Vec::new().into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.status, 200);
+        assert_eq!(
+            again.body.to_vec(),
+            us.store
+                .inbound("UZ-CUSTOMS", &ids[0])
+                .unwrap()
+                .receipt
+                .unwrap()
+        );
+        let missing = client
+            .call(
+                hyper::Method::GET,
+                "/caravan/v1/receipts/nope",
+                "application/cbor",
+                Vec::new().into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (missing.status, code(&missing).as_str()),
+            (404, "not_found")
+        );
+        let keys = client
+            .call(
+                hyper::Method::GET,
+                "/caravan/v1/keys",
+                "application/cose",
+                Vec::new().into(),
+            )
+            .await
+            .unwrap();
+        let (manifest, _) = caravan_exchange::identity::KeyManifest::open(
+            &keys.body,
+            None,
+            Some(&us.exchange.identity().root_fingerprint()),
+        )
+        .unwrap();
+        assert_eq!(manifest.party, "US-CBP");
 
         // Hand-over: all 30, in send order within each conversation, once.
         let handed = us.exchange.pending("Bulk.Batch", 100).unwrap();
