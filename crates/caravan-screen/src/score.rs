@@ -50,7 +50,7 @@ impl Default for ScoreConfig {
             review: 0.70,
             strong: 0.85,
             near_certain: 0.95,
-            max_candidates: 300,
+            max_candidates: 200,
             confusable_cost: 0.7,
             equal_key: 0.95,
             initial: 0.8,
@@ -489,40 +489,51 @@ pub fn compare_names_with(
 
 /// Joins two to four adjacent tokens of `side` when the join meets a token of `other`
 /// that none of the parts meets well (`JSC ARGUMENT` / `JSCARGUMENT`, `Jan Daniel` /
-/// `JanDaniel`, `van der bilt` / `vanderbilt`).
+/// `JanDaniel`, `van der bilt` / `vanderbilt`). Only tokens flagged in `side_open` may be
+/// joined and only tokens flagged in `other_open` are targets: those the plain alignment
+/// left unmatched or matched weakly.
 pub fn join_split_tokens(
     side: &[NameToken],
     other: &[NameToken],
+    side_open: &[bool],
+    other_open: &[bool],
     config: &ScoreConfig,
 ) -> Option<Vec<NameToken>> {
     if side.len() < 2 || other.is_empty() {
         return None;
     }
+    let targets: Vec<&NameToken> = other
+        .iter()
+        .zip(other_open)
+        .filter(|(t, open)| **open && t.len > 3)
+        .map(|(t, _)| t)
+        .collect();
+    if targets.is_empty() {
+        return None;
+    }
     for span in (2..=4usize).rev() {
         for start in 0..side.len().saturating_sub(span - 1) {
             let parts = &side[start..start + span];
-            if parts.iter().any(|t| t.numeric) {
+            if !side_open[start..start + span].iter().all(|o| *o) || parts.iter().any(|t| t.numeric)
+            {
                 continue;
             }
             let joined_len: usize = parts.iter().map(|t| t.len).sum();
-            if joined_len > 24
-                || !other
-                    .iter()
-                    .any(|t| t.len.abs_diff(joined_len) <= 2 && t.len > 3)
-            {
+            let first = parts[0].variants[0].chars().next();
+            let reachable: Vec<&&NameToken> = targets
+                .iter()
+                .filter(|t| {
+                    t.len.abs_diff(joined_len) <= 2
+                        && t.variants.iter().any(|v| v.chars().next() == first)
+                })
+                .collect();
+            if joined_len > 24 || reachable.is_empty() {
                 continue;
             }
             let joined_text: String = parts.iter().map(|t| t.text.as_str()).collect();
             let joined = crate::normalize::expand_token(joined_text);
-            for target in other.iter().filter(|t| t.len.abs_diff(joined_len) <= 2) {
-                if token_similarity(&joined, target, config).score < 0.9 {
-                    continue;
-                }
-                let apart = parts
-                    .iter()
-                    .map(|p| token_similarity(p, target, config).score)
-                    .fold(0.0, f64::max);
-                if apart < 0.9 {
+            for target in reachable {
+                if token_similarity(&joined, target, config).score >= 0.9 {
                     let mut out = side[..start].to_vec();
                     out.push(joined);
                     out.extend_from_slice(&side[start + span..]);
@@ -555,13 +566,21 @@ pub fn improve_by_joining(
     // A join only helps when tokens were left over on both sides of the alignment (or
     // matched only weakly).
     let weak = |line: &TokenLine| line.score.is_none_or(|s| s.score < 0.9);
-    let query_left = best.lines.iter().any(|l| l.query.is_some() && weak(l));
-    let list_left = best.lines.iter().any(|l| l.list.is_some() && weak(l));
-    if best.score >= 0.999 || !query_left || !list_left {
+    let mut query_open = vec![false; query.len()];
+    let mut list_open = vec![false; list.len()];
+    for line in best.lines.iter().filter(|l| weak(l)) {
+        if let Some(q) = line.query {
+            query_open[q] = true;
+        }
+        if let Some(l) = line.list {
+            list_open[l] = true;
+        }
+    }
+    if best.score >= 0.999 || !query_open.contains(&true) || !list_open.contains(&true) {
         return best;
     }
-    let joined_query = join_split_tokens(query, list, config);
-    let joined_list = join_split_tokens(list, query, config);
+    let joined_query = join_split_tokens(query, list, &query_open, &list_open, config);
+    let joined_list = join_split_tokens(list, query, &list_open, &query_open, config);
     let alternatives = [
         joined_query.as_deref().map(|q| (q, list)),
         joined_list.as_deref().map(|l| (query, l)),
