@@ -16,7 +16,6 @@ use caravan_exchange::node::{
 };
 use caravan_exchange::tls::{PinnedCa, TlsIdentity, client_config};
 use caravan_exchange::transport::{PartnerClient, Response};
-use caravan_store::exchange::ExchangeStore;
 use caravan_testkit::exchange::{
     AGREEMENT, NodeSpec, RunningNode, eventually, introduce, now, open, pair, start,
 };
