@@ -144,158 +144,46 @@ const OPEN: [CaseState; 9] = [
 
 /// The §3.2 table, one row per (from, action). Withdrawal, reminders and delay notices, which
 /// apply to "any open state", are expanded per state.
+#[rustfmt::skip]
 pub const TRANSITIONS: &[Transition] = &{
-    const FIXED: [Transition; 20] = [
-        t(
-            S::Draft,
-            A::Submit,
-            S::Sent,
-            Officer(Requester, Capability::ReleaseOutbound),
-        ),
-        t(
-            S::OralPendingConfirmation,
-            A::Submit,
-            S::Received,
-            Officer(Requester, Capability::ReleaseOutbound),
-        ),
+    use Capability as C;
+    const FIXED: [Transition; 22] = [
+        t(S::Draft, A::Submit, S::Sent, Officer(Requester, C::ReleaseOutbound)),
+        t(S::OralPendingConfirmation, A::Submit, S::Received, Officer(Requester, C::ReleaseOutbound)),
         t(S::Sent, A::TransportReceipt, S::Received, Node(Requested)),
-        t(
-            S::Received,
-            A::ReturnForCorrection,
-            S::ReturnedForCorrection,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::ReturnedForCorrection,
-            A::Submit,
-            S::Received,
-            Officer(Requester, Capability::ReleaseOutbound),
-        ),
-        t(
-            S::ReturnedForCorrection,
-            A::CorrectionExpired,
-            S::Closed,
-            Node(Requested),
-        ),
-        t(
-            S::Received,
-            A::Acknowledge,
-            S::Acknowledged,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::Acknowledged,
-            A::Accept,
-            S::InExecution,
-            Officer(Requested, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::Acknowledged,
-            A::AcceptWithConditions,
-            S::AcceptedWithConditions,
-            Officer(Requested, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::AcceptedWithConditions,
-            A::ConditionsAccept,
-            S::InExecution,
-            Officer(Requester, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::AcceptedWithConditions,
-            A::ConditionsDecline,
-            S::Withdrawn,
-            Officer(Requester, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::Acknowledged,
-            A::Refuse,
-            S::Refused,
-            Officer(Requested, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::InExecution,
-            A::Delegate,
-            S::InExecution,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::InExecution,
-            A::Postpone,
-            S::Postponed,
-            Officer(Requested, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::Postponed,
-            A::Resume,
-            S::InExecution,
-            Officer(Requested, Capability::AcceptRefusePostpone),
-        ),
-        t(
-            S::InExecution,
-            A::PartialReply,
-            S::PartiallyAnswered,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::PartiallyAnswered,
-            A::PartialReply,
-            S::PartiallyAnswered,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::InExecution,
-            A::Reply,
-            S::Answered,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::PartiallyAnswered,
-            A::Reply,
-            S::Answered,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        ),
-        t(
-            S::Answered,
-            A::Close,
-            S::Closed,
-            Officer(Requester, Capability::DraftRequests),
-        ),
+        t(S::Received, A::ReturnForCorrection, S::ReturnedForCorrection, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::ReturnedForCorrection, A::Submit, S::Received, Officer(Requester, C::ReleaseOutbound)),
+        t(S::ReturnedForCorrection, A::CorrectionExpired, S::Closed, Node(Requested)),
+        t(S::Received, A::Acknowledge, S::Acknowledged, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::Acknowledged, A::Accept, S::InExecution, Officer(Requested, C::AcceptRefusePostpone)),
+        t(S::Acknowledged, A::AcceptWithConditions, S::AcceptedWithConditions, Officer(Requested, C::AcceptRefusePostpone)),
+        t(S::AcceptedWithConditions, A::ConditionsAccept, S::InExecution, Officer(Requester, C::AcceptRefusePostpone)),
+        t(S::AcceptedWithConditions, A::ConditionsDecline, S::Withdrawn, Officer(Requester, C::AcceptRefusePostpone)),
+        t(S::Acknowledged, A::Refuse, S::Refused, Officer(Requested, C::AcceptRefusePostpone)),
+        t(S::InExecution, A::Delegate, S::InExecution, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::InExecution, A::Postpone, S::Postponed, Officer(Requested, C::AcceptRefusePostpone)),
+        t(S::Postponed, A::Resume, S::InExecution, Officer(Requested, C::AcceptRefusePostpone)),
+        t(S::InExecution, A::PartialReply, S::PartiallyAnswered, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::PartiallyAnswered, A::PartialReply, S::PartiallyAnswered, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::InExecution, A::Reply, S::Answered, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::PartiallyAnswered, A::Reply, S::Answered, Officer(Requested, C::AcknowledgeAndPartialReply)),
+        t(S::Answered, A::Close, S::Closed, Officer(Requester, C::DraftRequests)),
+        t(S::Refused, A::Close, S::Closed, Officer(Requester, C::DraftRequests)),
+        t(S::Withdrawn, A::Close, S::Closed, Officer(Requester, C::DraftRequests)),
     ];
-    let mut all = [t(S::Draft, A::Submit, S::Sent, Node(Requester)); 20 + 2 + 3 * 9];
+    // Every open state also takes a withdrawal, a reminder and a delay notice.
+    let mut all = [FIXED[0]; 22 + 3 * OPEN.len()];
     let mut i = 0;
-    while i < 20 {
+    while i < FIXED.len() {
         all[i] = FIXED[i];
         i += 1;
     }
-    all[20] = t(
-        S::Refused,
-        A::Close,
-        S::Closed,
-        Officer(Requester, Capability::DraftRequests),
-    );
-    all[21] = t(
-        S::Withdrawn,
-        A::Close,
-        S::Closed,
-        Officer(Requester, Capability::DraftRequests),
-    );
     let mut k = 0;
-    while k < 9 {
+    while k < OPEN.len() {
         let s = OPEN[k];
-        all[22 + 3 * k] = t(
-            s,
-            A::Withdraw,
-            S::Withdrawn,
-            Officer(Requester, Capability::AcceptRefusePostpone),
-        );
+        all[22 + 3 * k] = t(s, A::Withdraw, S::Withdrawn, Officer(Requester, C::AcceptRefusePostpone));
         all[23 + 3 * k] = t(s, A::Reminder, s, Node(Requester));
-        all[24 + 3 * k] = t(
-            s,
-            A::DelayNotice,
-            s,
-            Officer(Requested, Capability::AcknowledgeAndPartialReply),
-        );
+        all[24 + 3 * k] = t(s, A::DelayNotice, s, Officer(Requested, C::AcknowledgeAndPartialReply));
         k += 1;
     }
     all
