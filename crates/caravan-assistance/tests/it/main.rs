@@ -1,6 +1,7 @@
 //! Integration tests of `caravan-assistance`, one binary so the linker runs once.
 
 mod agreement;
+mod codes;
 mod cost;
 mod evidence;
 mod fixtures;
