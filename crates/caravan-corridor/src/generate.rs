@@ -152,6 +152,116 @@ fn uz_firm(rng: &mut Rng, name: String) -> Firm {
     }
 }
 
+/// The compiled sanctions sample (`ent_num,name,sdn_type,program,country`), so the demo can
+/// screen against exactly the list the corridor plants from.
+pub fn sanctions_sample_csv() -> &'static str {
+    SDN_SAMPLE
+}
+
+/// How a listed name appears on a declaration: not as OFAC writes it, but as traders do
+/// (spec screening §4) — the legal form abbreviated or translated, `KH` written `H` or
+/// `X`, `Y` as `I`, or the whole name in Cyrillic. Chosen by the entry number, so the
+/// generator's random stream is untouched.
+fn planted_spelling(ent: &str, name: &str) -> String {
+    const FORMS: &[(&str, [&str; 4])] = &[
+        (
+            "PUBLICHNOE AKTSIONERNOE OBSHCHESTVO ",
+            ["PAO ", "PJSC ", "ПАО ", "PAO "],
+        ),
+        ("AKTSIONERNOE OBSHCHESTVO ", ["AO ", "JSC ", "АО ", "AO "]),
+        (
+            "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU ",
+            ["OOO ", "LLC ", "ООО ", "OOO "],
+        ),
+    ];
+    let pick = ent.bytes().fold(0usize, |a, b| {
+        a.wrapping_mul(31).wrapping_add(usize::from(b))
+    }) % 4;
+    let mut form = "";
+    let mut core = name;
+    for (long, short) in FORMS {
+        if let Some(rest) = name.strip_prefix(long) {
+            form = short[pick];
+            core = rest;
+            break;
+        }
+    }
+    let core = match pick {
+        1 => core.replace("KH", "H"),
+        2 => core.replace("KH", "X").replace('Y', "I"),
+        3 if !form.is_empty() => to_cyrillic(core),
+        _ => core.to_owned(),
+    };
+    if form.is_empty() {
+        core
+    } else if pick == 1 {
+        format!("{core} {}", form.trim_end())
+    } else {
+        format!("{form}«{core}»")
+    }
+}
+
+/// A Russian reading of a BGN-romanised upper-case name (digraphs first).
+fn to_cyrillic(latin: &str) -> String {
+    const DIGRAPHS: &[(&str, &str)] = &[
+        ("SHCH", "Щ"),
+        ("KH", "Х"),
+        ("ZH", "Ж"),
+        ("TS", "Ц"),
+        ("CH", "Ч"),
+        ("SH", "Ш"),
+        ("YU", "Ю"),
+        ("YA", "Я"),
+        ("YE", "Е"),
+        ("YO", "Ё"),
+    ];
+    const LETTERS: &[(char, &str)] = &[
+        ('A', "А"),
+        ('B', "Б"),
+        ('V', "В"),
+        ('G', "Г"),
+        ('D', "Д"),
+        ('E', "Е"),
+        ('Z', "З"),
+        ('I', "И"),
+        ('Y', "Й"),
+        ('K', "К"),
+        ('L', "Л"),
+        ('M', "М"),
+        ('N', "Н"),
+        ('O', "О"),
+        ('P', "П"),
+        ('R', "Р"),
+        ('S', "С"),
+        ('T', "Т"),
+        ('U', "У"),
+        ('F', "Ф"),
+        ('C', "К"),
+        ('X', "КС"),
+        ('W', "В"),
+        ('H', "Х"),
+        ('J', "ДЖ"),
+        ('Q', "К"),
+    ];
+    let mut out = String::with_capacity(latin.len() * 2);
+    let mut rest = latin;
+    'outer: while let Some(c) = rest.chars().next() {
+        for (from, to) in DIGRAPHS {
+            if let Some(after) = rest.strip_prefix(from) {
+                out.push_str(to);
+                rest = after;
+                continue 'outer;
+            }
+        }
+        match LETTERS.iter().find(|(l, _)| *l == c) {
+            Some((_, cyrillic)) => out.push_str(cyrillic),
+            None => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 fn foreign_firm(name: String, city: &str, country: &str) -> Firm {
     Firm {
         name,
@@ -276,7 +386,7 @@ impl World {
             .filter_map(|l| {
                 let f = csv_line(l);
                 let (ent, name, country) = (f.first()?, f.get(1)?, f.get(4)?);
-                let firm = foreign_firm(name.clone(), city_of(country), country);
+                let firm = foreign_firm(planted_spelling(ent, name), city_of(country), country);
                 Some((format!("{ent}:{name}"), firm))
             })
             .collect();

@@ -33,7 +33,7 @@ pub use catalog::{
     Office, Product, US_OFFICES, US_TO_UZ, UZ_OFFICES, UZ_TO_US, us_office_codes, uz_office_codes,
 };
 pub use difficulty::Difficulty;
-pub use generate::{Shipments, shipments};
+pub use generate::{Shipments, sanctions_sample_csv, shipments};
 pub use truth::{
     AnomalyKind, DefectKind, Direction, TRUTH_CSV_HEADER, TruthRow, write_truth_csv,
     write_truth_row,

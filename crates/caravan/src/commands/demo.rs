@@ -162,6 +162,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
     super::mirror::demo_stage(&stores, &truth, config.year)?;
     super::target::demo_stage(&corridor_dir.join("us/declarations.csv"), &truth)?;
+    super::screen::demo_stage(&corridor_dir, &truth)?;
     let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
     runtime.block_on(serve_and_report(args, &nodes, &stores, &anchors, &truth))?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
