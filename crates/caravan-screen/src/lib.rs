@@ -21,6 +21,7 @@ pub mod legal_form;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod resolve;
 pub mod score;
 pub mod screen;
 pub mod translit;

@@ -6,5 +6,6 @@ mod data;
 mod e1_name_pairs;
 mod e2_screening;
 mod e3_cross_script;
+mod e5_resolution;
 mod fixtures;
 mod properties;
