@@ -524,6 +524,9 @@ pub enum ScreenCommand {
     /// Print the evaluation of spec §10: P/R/F1 on labelled pairs (E1), recall at a fixed
     /// share of innocent names flagged on the UN list (E2), cross-script pairs (E3).
     Eval(ScreenEvalArgs),
+    /// Entity resolution: cluster the parties of a CSV (`record_id,name`, optional
+    /// `country,scheme,identifier,address`) and write `record_id,cluster_id`.
+    Resolve(ScreenResolveArgs),
 }
 
 /// `caravan screen lists`.
@@ -585,6 +588,18 @@ pub struct ScreenPairsArgs {
     #[arg(long)]
     pub input: PathBuf,
     /// Output CSV: the input columns plus `score`.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+/// `caravan screen resolve`.
+#[derive(Debug, Args)]
+pub struct ScreenResolveArgs {
+    /// CSV with columns `record_id,name` and optionally `country`, `scheme`, `identifier`,
+    /// `address`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output CSV: `record_id,cluster_id`.
     #[arg(long)]
     pub output: PathBuf,
 }

@@ -17,12 +17,13 @@ use caravan_screen::eval::{
 use caravan_screen::index::ScreenIndex;
 use caravan_screen::model::{EntryKind, Identifier, ScreeningList, hex};
 use caravan_screen::parse::{ftm, lookout_csv, ofac_csv, un_xml};
+use caravan_screen::resolve::{PartyRecord, ResolveConfig, Resolver};
 use caravan_screen::score::{ScoreConfig, name_similarity};
 use caravan_screen::screen::{PartyRole, ScreenedParty, Screener};
 
 use crate::cli::{
     ScreenBatchArgs, ScreenCommand, ScreenEvalArgs, ScreenListsArgs, ScreenPairsArgs,
-    ScreenPartyArgs,
+    ScreenPartyArgs, ScreenResolveArgs,
 };
 
 /// Runs a `caravan screen` subcommand.
@@ -33,6 +34,7 @@ pub(super) fn run(command: ScreenCommand) -> anyhow::Result<ExitCode> {
         ScreenCommand::Batch(args) => batch(&args),
         ScreenCommand::Pairs(args) => pairs(&args),
         ScreenCommand::Eval(args) => eval(&args),
+        ScreenCommand::Resolve(args) => resolve(&args),
     }
 }
 
@@ -251,14 +253,28 @@ pub(super) fn screen_parallel(screener: &Screener, queries: &[String]) -> Vec<Ba
     out
 }
 
-fn pairs(args: &ScreenPairsArgs) -> anyhow::Result<ExitCode> {
-    let mut reader = csv::Reader::from_path(&args.input)
-        .with_context(|| format!("reading {}", args.input.display()))?;
+/// Opens a CSV and finds two required columns by name.
+fn csv_with_columns(
+    path: &Path,
+    required: [&str; 2],
+) -> anyhow::Result<(csv::Reader<fs::File>, csv::StringRecord, [usize; 2])> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers()?.clone();
     let position = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(left), Some(right)) = (position("left"), position("right")) else {
-        bail!("{}: needs columns `left` and `right`", args.input.display());
+    let (Some(a), Some(b)) = (position(required[0]), position(required[1])) else {
+        bail!(
+            "{}: needs columns `{}` and `{}`",
+            path.display(),
+            required[0],
+            required[1]
+        );
     };
+    Ok((reader, headers, [a, b]))
+}
+
+fn pairs(args: &ScreenPairsArgs) -> anyhow::Result<ExitCode> {
+    let (mut reader, headers, [left, right]) = csv_with_columns(&args.input, ["left", "right"])?;
     let config = ScoreConfig::default();
     let mut writer = csv::Writer::from_path(&args.output)
         .with_context(|| format!("writing {}", args.output.display()))?;
@@ -276,6 +292,62 @@ fn pairs(args: &ScreenPairsArgs) -> anyhow::Result<ExitCode> {
         writer.write_record(&record)?;
     }
     writer.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every party first and resolves them as one batch; the output is written only when
+/// the whole input was accepted.
+fn resolve(args: &ScreenResolveArgs) -> anyhow::Result<ExitCode> {
+    let (mut reader, headers, [record_id, name]) =
+        csv_with_columns(&args.input, ["record_id", "name"])?;
+    let position = |name: &str| headers.iter().position(|h| h == name);
+    let (country, scheme, identifier, address) = (
+        position("country"),
+        position("scheme"),
+        position("identifier"),
+        position("address"),
+    );
+    let mut parties = Vec::new();
+    for (line, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("reading {}", args.input.display()))?;
+        let field = |column: Option<usize>| {
+            column
+                .and_then(|c| row.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let identifiers = match (field(scheme), field(identifier)) {
+            (Some(s), Some(v)) => Identifier::new(s, v, None).into_iter().collect(),
+            (None, Some(_)) => bail!(
+                "{} row {}: an identifier needs its scheme",
+                args.input.display(),
+                line + 2
+            ),
+            _ => Vec::new(),
+        };
+        parties.push(PartyRecord {
+            record_id: field(Some(record_id)).unwrap_or("").to_owned(),
+            name: field(Some(name)).unwrap_or("").to_owned(),
+            country: field(country).map(str::to_owned),
+            identifiers,
+            address: field(address).map(str::to_owned),
+        });
+    }
+    let resolver = Resolver::resolve(&parties, ResolveConfig::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    let mut writer = csv::Writer::from_path(&args.output)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    writer.write_record(["record_id", "cluster_id"])?;
+    for (record, cluster) in resolver.assignments() {
+        writer.write_record([record, cluster.to_string()])?;
+    }
+    writer.flush()?;
+    println!(
+        "{} parties, {} clusters -> {}",
+        parties.len(),
+        resolver.clusters().len(),
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -525,4 +597,55 @@ pub(super) fn demo_stage(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_resolve(name: &str, csv: &str) -> (anyhow::Result<ExitCode>, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("caravan-resolve-{}-{name}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (input, output) = (dir.join("parties.csv"), dir.join("clusters.csv"));
+        fs::write(&input, csv).unwrap();
+        let _ = fs::remove_file(&output);
+        (
+            resolve(&ScreenResolveArgs {
+                input,
+                output: output.clone(),
+            }),
+            output,
+        )
+    }
+
+    #[test]
+    fn resolve_clusters_spellings_and_identifiers() {
+        let (result, output) = run_resolve(
+            "ok",
+            "record_id,name,country,scheme,identifier,address\n\
+             d1,OOO Tashkent Tekstil,UZ,UZ_STIR,301234567,\"12 Navoiy, Tashkent\"\n\
+             d2,Toshkent Textile LLC,UZ,UZ_STIR,301 234 567,\n\
+             d3,Shukhrat Khaydarov,UZ,,,\n\
+             d4,Хайдаров Шуҳрат,UZ,,,\n\
+             d5,Acme Freight,US,US_EIN,12-3456789,\n",
+        );
+        assert!(result.is_ok(), "{result:?}");
+        let text = fs::read_to_string(output).unwrap();
+        assert_eq!(
+            text,
+            "record_id,cluster_id\nd1,E00000000\nd2,E00000000\nd3,E00000002\nd4,E00000002\nd5,E00000004\n"
+        );
+    }
+
+    #[test]
+    fn resolve_refuses_a_bad_file_and_writes_nothing() {
+        let (result, output) = run_resolve("dup", "record_id,name\nd1,Acme\nd1,Acme Freight\n");
+        let message = format!("{:#}", result.expect_err("duplicate id"));
+        assert!(message.contains("duplicate_record_id"), "{message}");
+        assert!(!output.exists());
+        let (result, output) = run_resolve("noscheme", "record_id,name,identifier\nd1,Acme,123\n");
+        assert!(format!("{:#}", result.expect_err("no scheme")).contains("needs its scheme"));
+        assert!(!output.exists());
+    }
 }
