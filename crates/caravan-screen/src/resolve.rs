@@ -54,6 +54,46 @@ pub struct PartyRecord {
     pub address: Option<String>,
 }
 
+impl PartyRecord {
+    /// Maps a validated declaration party. `None` when the party declares no name. Only a
+    /// valid identifier of a checked scheme is kept: an unchecked (`OTHER`) or defective
+    /// value could be a typo, and a conflicting identifier forbids a shared cluster.
+    pub fn from_declared(
+        record_id: String,
+        party: &caravan_domain::declaration::model::Party,
+    ) -> Option<PartyRecord> {
+        use caravan_domain::id::PartyIdScheme;
+        let name = party.name.as_deref()?.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let identifiers = party
+            .id
+            .iter()
+            .filter(|id| id.scheme != PartyIdScheme::Other)
+            .filter_map(|id| Some((id.scheme, id.value.valid()?)))
+            .filter_map(|(scheme, value)| Identifier::new(scheme.as_str(), value, None))
+            .collect();
+        let address = &party.address;
+        let line: Vec<&str> = [&address.line, &address.city, &address.postcode]
+            .into_iter()
+            .filter_map(|part| part.as_deref().map(str::trim))
+            .filter(|part| !part.is_empty())
+            .collect();
+        Some(PartyRecord {
+            record_id,
+            name: name.to_owned(),
+            country: address
+                .country
+                .as_ref()
+                .and_then(|c| c.valid())
+                .map(ToString::to_string),
+            identifiers,
+            address: (!line.is_empty()).then(|| line.join(", ")),
+        })
+    }
+}
+
 /// Why a batch of records was refused; a refused batch changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -691,4 +731,55 @@ pub fn pairwise_precision_recall<A: Eq + std::hash::Hash, B: Eq + std::hash::Has
         both / true_pairs
     };
     (precision, recall)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caravan_domain::declaration::model::{Address, Declared, Party, PartyId, PartyRole};
+    use caravan_domain::id::CountryCode;
+    use caravan_domain::id::PartyIdScheme;
+
+    fn party(scheme: PartyIdScheme, value: Declared<String>) -> Party {
+        Party {
+            role: PartyRole::Importer,
+            id: Some(PartyId { scheme, value }),
+            name: Some(" Acme Freight LLC ".into()),
+            address: Address {
+                line: Some("12 Harbor Blvd".into()),
+                city: Some("Newark".into()),
+                postcode: None,
+                country: Some(Declared::Valid(CountryCode::parse("us").expect("US"))),
+                subdivision: None,
+            },
+            function_code: None,
+        }
+    }
+
+    #[test]
+    fn declared_parties_map_with_only_checked_identifiers() {
+        let valid = party(PartyIdScheme::UsEin, Declared::Valid("12-3456789".into()));
+        let record = PartyRecord::from_declared("d1/IM".into(), &valid).expect("named");
+        assert_eq!(record.name, "Acme Freight LLC");
+        assert_eq!(record.country.as_deref(), Some("US"));
+        assert_eq!(record.address.as_deref(), Some("12 Harbor Blvd, Newark"));
+        assert_eq!(record.identifiers.len(), 1);
+        assert_eq!(record.identifiers[0].scheme, "US_EIN");
+        assert_eq!(record.identifiers[0].value, "123456789");
+        let defective = party(
+            PartyIdScheme::UsEin,
+            Declared::Defective {
+                raw: "12-345678".into(),
+                code: "ID_CHECK",
+            },
+        );
+        let record = PartyRecord::from_declared("d2/IM".into(), &defective).expect("named");
+        assert!(record.identifiers.is_empty());
+        let other = party(PartyIdScheme::Other, Declared::Valid("X1".into()));
+        let record = PartyRecord::from_declared("d3/IM".into(), &other).expect("named");
+        assert!(record.identifiers.is_empty());
+        let mut nameless = valid;
+        nameless.name = Some("  ".into());
+        assert_eq!(PartyRecord::from_declared("d4/IM".into(), &nameless), None);
+    }
 }
