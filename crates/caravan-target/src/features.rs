@@ -107,6 +107,8 @@ const CATEGORICAL: [(&str, Field); 14] = [
 pub struct FeatureBuilder {
     config: FeatureConfig,
     encoders: Vec<HashMap<String, f32>>,
+    /// External signal names seen in training (sorted), one `signal_<name>` column each.
+    signals: Vec<String>,
     names: Vec<String>,
 }
 
@@ -159,9 +161,20 @@ impl FeatureBuilder {
                 ["uv_z", "uv_cell_level", "uv_cell_n", "uv_below_half_mean"].map(String::from),
             );
         }
+        // External signals (mirror findings, screening hits) become columns only when the
+        // training rows carry them, so a model trained without them keeps its layout. A row
+        // without a signal gets NaN: "not known" is not "no finding".
+        let mut signals: Vec<String> = train
+            .iter()
+            .flat_map(|r| r.signals.iter().map(|(n, _)| n.clone()))
+            .collect();
+        signals.sort_unstable();
+        signals.dedup();
+        names.extend(signals.iter().map(|n| format!("signal_{n}")));
         FeatureBuilder {
             config,
             encoders,
+            signals,
             names,
         }
     }
@@ -281,6 +294,9 @@ impl FeatureBuilder {
             push(z.map(|z| f64::from(z.n)));
             push(z.map(|z| f64::from(u8::from(z.below_half_mean))));
         }
+        for name in &self.signals {
+            push(r.signal(name));
+        }
         debug_assert_eq!(c, out.len());
     }
 }
@@ -332,6 +348,27 @@ mod tests {
         // Scoring sees the whole history and learns nothing from the scored rows.
         let m = b.build(&rows, &rows[..1], false);
         assert_eq!(m.row(0)[n_col], 3.0);
+    }
+
+    #[test]
+    fn external_signals_become_columns_and_absent_ones_are_missing() {
+        let plain = vec![row("a", 0, "X", 10.0, true), row("b", 1, "X", 10.0, false)];
+        let without = FeatureBuilder::fit(FeatureConfig::new(Protocol::Paper), &plain);
+        assert!(!without.names().iter().any(|n| n.starts_with("signal_")));
+        let mut rows = plain.clone();
+        rows[0].signals = vec![("mirror_undervaluation".into(), 0.9)];
+        rows[1].signals = vec![("mirror_phantom_export".into(), 0.4)];
+        let with = FeatureBuilder::fit(FeatureConfig::new(Protocol::Paper), &rows);
+        assert_eq!(with.names().len(), without.names().len() + 2);
+        let m = with.build(&[], &rows, true);
+        let col = |name: &str| with.names().iter().position(|n| n == name).unwrap();
+        let under = col("signal_mirror_undervaluation");
+        let phantom = col("signal_mirror_phantom_export");
+        assert!(phantom < under, "signal columns are sorted by name");
+        assert!((m.row(0)[under] - 0.9).abs() < 1e-6);
+        assert!(m.row(0)[phantom].is_nan());
+        assert!(m.row(1)[under].is_nan());
+        assert!((m.row(1)[phantom] - 0.4).abs() < 1e-6);
     }
 
     #[test]

@@ -160,8 +160,12 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
-    super::mirror::demo_stage(&stores, &truth, config.year)?;
-    super::target::demo_stage(&corridor_dir.join("us/declarations.csv"), &truth)?;
+    let mirror_features = super::mirror::demo_stage(&stores, &truth, config.year)?;
+    super::target::demo_stage(
+        &corridor_dir.join("us/declarations.csv"),
+        &truth,
+        &mirror_features,
+    )?;
     super::screen::demo_stage(&corridor_dir, &truth)?;
     let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
     runtime.block_on(serve_and_report(args, &nodes, &stores, &anchors, &truth))?;

@@ -326,12 +326,13 @@ fn eval(args: &MirrorEvalArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The demo's mirror stage: both nodes' stored declarations linked in both directions,
-/// and the planted anomalies found against the corridor's truth.
+/// and the planted anomalies found against the corridor's truth. Returns the findings as
+/// targeting features, which the targeting stage uses.
 pub(crate) fn demo_stage(
     stores: &[Arc<dyn Store>],
     truth: &[TruthRow],
     year: i32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<caravan_mirror::findings::TargetingFeature>> {
     let [us_store, uz_store] = stores else {
         bail!("the mirror stage needs the two nodes' stores");
     };
@@ -358,5 +359,9 @@ pub(crate) fn demo_stage(
     println!("Mirror matching (US exports ↔ UZ imports and back):");
     print_summary(&analysis);
     print_evaluation("  against the corridor's truth", &eval);
-    Ok(())
+    Ok(analysis
+        .findings
+        .iter()
+        .flat_map(|f| f.features())
+        .collect())
 }

@@ -426,7 +426,15 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
 /// are simulated from the corridor's ground truth for the first half of the period (a row
 /// is a fraud when its shipment carries an injected anomaly; the duty at stake is what an
 /// inspection recovers); the model trains on that history and ranks the second half.
-pub(crate) fn demo_stage(us_declarations: &Path, truth: &[TruthRow]) -> anyhow::Result<()> {
+///
+/// It runs twice, as an ablation: on the declarations alone, then with the mirror stage's
+/// findings on the US declarations as `signal_mirror_<kind>` features, so the demo shows
+/// what the partner's data adds.
+pub(crate) fn demo_stage(
+    us_declarations: &Path,
+    truth: &[TruthRow],
+    mirror: &[caravan_mirror::findings::TargetingFeature],
+) -> anyhow::Result<()> {
     let file = File::open(us_declarations)
         .with_context(|| format!("open {}", us_declarations.display()))?;
     let mut rows = read_caravan_csv(file, us_declarations, "US")?;
@@ -463,52 +471,58 @@ pub(crate) fn demo_stage(us_declarations: &Path, truth: &[TruthRow]) -> anyhow::
     let cut = rows[rows.len() / 2].date;
     let (history, live): (Vec<TargetRecord>, Vec<TargetRecord>) =
         rows.into_iter().partition(|r| r.date < cut);
-    let config = EvalConfig {
-        features: FeatureConfig::new(Protocol::LeakageControlled),
-        train: TrainConfig {
-            threads: threads(),
-            ..TrainConfig::default()
-        },
-        rates: vec![5.0],
+    let signals = mirror_signals(mirror, "US");
+    let with_signals = |rows: &[TargetRecord]| -> Vec<TargetRecord> {
+        let mut rows = rows.to_vec();
+        for r in &mut rows {
+            if let Some(s) = signals.get(lrn(r).as_str()) {
+                r.signals.clone_from(s);
+            }
+        }
+        rows
     };
-    let (report, ranker) = evaluate(&history, &live, &config, threads())?;
-    let model = &report.scorers[0].all.at[0];
+    let (history_m, live_m) = (with_signals(&history), with_signals(&live));
+    let flagged = live_m.iter().filter(|r| !r.signals.is_empty()).count();
     println!(
-        "  trained on {} inspected items before {}, ranked {} items after: at 5 %: precision {:.3}, recall {:.3}, revenue {:.3}; AUC {:.3}",
-        report.train_rows,
+        "  trained on {} inspected items before {}, ranked {} items after ({flagged} of them carry a mirror finding)",
+        history.len(),
         cut.map(|d| d.to_string()).unwrap_or_default(),
-        report.test_rows,
-        model.precision,
-        model.recall,
-        model.revenue.unwrap_or(0.0),
-        report.scorers[0].all.auc
+        live.len(),
     );
-    let (x, p, ranking) = ranker.score(&history, &live, threads())?;
     let k = ((live.len() as f64) * 0.05).ceil() as usize;
-    let mut order: Vec<usize> = (0..live.len()).collect();
-    order.sort_by(|&a, &b| {
-        ranking[b]
-            .total_cmp(&ranking[a])
-            .then_with(|| live[a].id.cmp(&live[b].id))
-    });
-    let top: std::collections::HashSet<usize> = order.iter().take(k).copied().collect();
+    let mut ranked = Vec::new();
+    for (label, history, live) in [
+        ("declarations only", &history, &live),
+        ("with mirror findings", &history_m, &live_m),
+    ] {
+        let r = rank_for_demo(history, live, k)?;
+        println!(
+            "  {label:<22} at 5 %: precision {:.3}, recall {:.3}, revenue {:.3}; AUC {:.3}",
+            r.precision, r.recall, r.revenue, r.auc
+        );
+        ranked.push(r);
+    }
+    println!("    recall at 5 % by planted kind   declarations only   with mirror findings");
     for kind in AnomalyKind::ALL {
         let of_kind: Vec<usize> = (0..live.len())
             .filter(|&i| kind_of.get(lrn(&live[i]).as_str()).copied().flatten() == Some(kind))
             .collect();
         if !of_kind.is_empty() {
-            let found = of_kind.iter().filter(|i| top.contains(i)).count();
+            let found = |r: &DemoRanking| of_kind.iter().filter(|i| r.top.contains(i)).count();
             println!(
-                "    recall of {:<20} {found}/{} ({:.2})",
+                "    {:<30} {:>8}/{:<10} {:>8}/{}",
                 kind.as_str(),
+                found(&ranked[0]),
                 of_kind.len(),
-                found as f64 / of_kind.len() as f64
+                found(&ranked[1]),
+                of_kind.len()
             );
         }
     }
-    println!("  worklist (top 5 of {k}):");
-    for &i in order.iter().take(5) {
-        let (_, contrib) = ranker.file.classifier.contributions(x.row(i));
+    let best = &ranked[1];
+    println!("  worklist with mirror findings (top 5 of {k}):");
+    for &i in best.order.iter().take(5) {
+        let (_, contrib) = best.ranker.file.classifier.contributions(best.x.row(i));
         let mut c: Vec<(usize, f64)> = contrib
             .iter()
             .copied()
@@ -519,13 +533,13 @@ pub(crate) fn demo_stage(us_declarations: &Path, truth: &[TruthRow]) -> anyhow::
         let why: Vec<String> = c
             .iter()
             .take(3)
-            .map(|(f, v)| format!("{} {v:+.2}", x.names[*f]))
+            .map(|(f, v)| format!("{} {v:+.2}", best.x.names[*f]))
             .collect();
-        let missing = live[i].missing_fields();
+        let missing = live_m[i].missing_fields();
         println!(
             "    {:<22} p={:.3} {}{}",
-            live[i].id,
-            p[i],
+            live_m[i].id,
+            best.p[i],
             why.join(", "),
             if missing.is_empty() {
                 String::new()
@@ -534,6 +548,75 @@ pub(crate) fn demo_stage(us_declarations: &Path, truth: &[TruthRow]) -> anyhow::
             }
         );
     }
-    println!("  mirror findings as features: not wired yet (seam: TargetRecord::signals)");
     Ok(())
+}
+
+/// Mirror findings on one administration's declarations as targeting signals, keyed by
+/// LRN: one `mirror_<kind>` signal per finding kind, at the strongest score of that kind.
+fn mirror_signals(
+    mirror: &[caravan_mirror::findings::TargetingFeature],
+    reporter: &str,
+) -> std::collections::HashMap<String, Vec<(String, f64)>> {
+    let mut by_lrn: std::collections::HashMap<String, Vec<(String, f64)>> =
+        std::collections::HashMap::new();
+    for f in mirror.iter().filter(|f| f.declaration.reporter == reporter) {
+        let name = format!("mirror_{}", f.kind.as_str());
+        let signals = by_lrn.entry(f.declaration.lrn.clone()).or_default();
+        match signals.iter_mut().find(|(n, _)| *n == name) {
+            Some(s) => s.1 = s.1.max(f.score),
+            None => signals.push((name, f.score)),
+        }
+    }
+    by_lrn
+}
+
+/// One trained ranking of the demo's live half.
+struct DemoRanking {
+    precision: f64,
+    recall: f64,
+    revenue: f64,
+    auc: f64,
+    ranker: Ranker,
+    x: Matrix,
+    p: Vec<f64>,
+    /// Live rows, best first.
+    order: Vec<usize>,
+    /// The top `k` of `order`.
+    top: std::collections::HashSet<usize>,
+}
+
+fn rank_for_demo(
+    history: &[TargetRecord],
+    live: &[TargetRecord],
+    k: usize,
+) -> anyhow::Result<DemoRanking> {
+    let config = EvalConfig {
+        features: FeatureConfig::new(Protocol::LeakageControlled),
+        train: TrainConfig {
+            threads: threads(),
+            ..TrainConfig::default()
+        },
+        rates: vec![5.0],
+    };
+    let (report, ranker) = evaluate(history, live, &config, threads())?;
+    let at5 = &report.scorers[0].all.at[0];
+    let (x, p, ranking) = ranker.score(history, live, threads())?;
+    let mut order: Vec<usize> = (0..live.len()).collect();
+    order.sort_by(|&a, &b| {
+        ranking[b]
+            .total_cmp(&ranking[a])
+            .then_with(|| live[a].id.cmp(&live[b].id))
+    });
+    let top = order.iter().take(k).copied().collect();
+    Ok(DemoRanking {
+        precision: at5.precision,
+        recall: at5.recall,
+        revenue: at5.revenue.unwrap_or(0.0),
+        auc: report.scorers[0].all.auc,
+        ranker,
+        x,
+        p,
+        order,
+        top,
+    })
 }
