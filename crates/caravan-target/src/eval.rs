@@ -93,6 +93,13 @@ pub struct EvalConfig {
     pub rates: Vec<f64>,
 }
 
+/// What finding a fraud is worth when the revenue model expects nothing (no duty rate, or a
+/// prohibition case): a millionth of a currency unit, far below any real recovery, so
+/// p(fraud) × E[revenue] still decides where revenue is expected and p(fraud) alone decides
+/// among rows where it is not. Without it a node whose rows lack duty rates ranks every
+/// declaration equal.
+pub const MIN_INSPECTION_VALUE: f64 = 1e-6;
+
 /// A trained ranker: features, p(fraud) model and, when revenue labels exist, E[revenue].
 #[derive(Debug, Clone)]
 pub struct Ranker {
@@ -171,7 +178,7 @@ impl Ranker {
                 .predict_matrix(&x, threads)?
                 .iter()
                 .zip(&p)
-                .map(|(r, p)| p * r.max(0.0))
+                .map(|(r, p)| p * (r.max(0.0) + MIN_INSPECTION_VALUE))
                 .collect(),
             None => p.clone(),
         };
@@ -400,5 +407,37 @@ mod tests {
         assert!(model.all.at[0].precision > 0.7, "{:?}", model.all.at[0]);
         let err = evaluate(&test, &train_rows, &config, 1).unwrap_err();
         assert!(matches!(err, EvalError::NotTemporal { .. }));
+    }
+
+    #[test]
+    fn ranking_falls_back_to_p_fraud_when_no_revenue_is_expected() {
+        // Every recorded recovery is zero (a node without duty rates): the revenue model
+        // expects nothing, and the ranking must still order rows by p(fraud).
+        let nil_revenue = |rows: Vec<TargetRecord>| -> Vec<TargetRecord> {
+            rows.into_iter()
+                .map(|mut r| {
+                    r.outcome = r.outcome.map(|o| Outcome {
+                        revenue: Some(0.0),
+                        ..o
+                    });
+                    r
+                })
+                .collect()
+        };
+        let train_rows = nil_revenue(synthetic(3000, 0, 1));
+        let test = nil_revenue(synthetic(1000, 100, 2));
+        let config = EvalConfig {
+            features: FeatureConfig::new(Protocol::LeakageControlled),
+            train: TrainConfig::default(),
+            rates: vec![5.0],
+        };
+        let (report, ranker) = evaluate(&train_rows, &test, &config, 2).unwrap();
+        assert!(
+            ranker.file.revenue.is_some(),
+            "the revenue model must be in play"
+        );
+        let model = &report.scorers[0];
+        assert!(model.all.auc > 0.8, "{}", model.all.auc);
+        assert!(model.all.at[0].precision > 0.7, "{:?}", model.all.at[0]);
     }
 }
