@@ -28,7 +28,7 @@ fn opt_uint(v: Option<i64>, what: &str) -> Result<Option<u64>, StoreError> {
 }
 
 /// One PostgreSQL result row, read through the shared decoders.
-struct PgRow<'a>(&'a Row);
+pub(crate) struct PgRow<'a>(pub(crate) &'a Row);
 
 impl PgRow<'_> {
     fn get<'r, T: postgres::types::FromSql<'r>>(&'r self, i: usize) -> Result<T, StoreError> {

@@ -42,6 +42,7 @@
 //! - **The transparency log** (`LogStore`, module `log`) is one transaction per appended
 //!   batch, with `SELECT ... FOR UPDATE` on the log's row as the size compare-and-set.
 
+mod access;
 mod exchange;
 mod log;
 
@@ -71,6 +72,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_exchange",
         include_str!("../migrations/0003_exchange.sql"),
     ),
+    ("0004_access", include_str!("../migrations/0004_access.sql")),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

@@ -28,7 +28,7 @@ fn opt_uint(v: Option<i64>, what: &str) -> Result<Option<u64>, StoreError> {
 }
 
 /// One SQLite result row, read through the shared decoders.
-struct SqlRow<'a, 'b>(&'a Row<'b>);
+pub(crate) struct SqlRow<'a, 'b>(pub(crate) &'a Row<'b>);
 
 impl SqlRow<'_, '_> {
     fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T, StoreError> {

@@ -7,6 +7,7 @@
 //! ingest at a time, and SQLite has one writer anyway. The transparency log's storage
 //! (`LogStore`, module `log`) follows the same rule: one fsynced transaction per batch.
 
+mod access;
 mod exchange;
 mod log;
 
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_exchange",
         include_str!("../migrations/0003_exchange.sql"),
     ),
+    ("0004_access", include_str!("../migrations/0004_access.sql")),
 ];
 
 /// The SQLite-backed store.

@@ -10,6 +10,7 @@
 //! Until [`IngestBatch::commit`] returns `Ok`, nothing of the batch is visible, and a
 //! crash at any point leaves the store as it was before the batch began.
 
+pub mod access;
 pub mod exchange;
 pub mod log;
 pub mod rows;
@@ -85,6 +86,11 @@ pub enum Conflict {
         /// The message id.
         message_id: String,
     },
+    /// An account with this name already exists.
+    AccountExists {
+        /// The account name.
+        name: String,
+    },
 }
 
 impl fmt::Display for Conflict {
@@ -122,6 +128,7 @@ impl fmt::Display for Conflict {
                 "witnessed size of {origin} is {stored}, not the expected {expected}; a \
                  concurrent checkpoint moved it"
             ),
+            Conflict::AccountExists { name } => write!(f, "account {name:?} already exists"),
             Conflict::MessageIdReused { from, message_id } => write!(
                 f,
                 "{from} already used message id {message_id:?} for a different message"
@@ -281,9 +288,15 @@ pub trait DeclarationStore: Send + Sync {
 
 /// The whole store a node uses: declarations and transparency logs. Later capabilities
 /// add their traits here.
-pub trait Store: DeclarationStore + log::LogStore + exchange::ExchangeStore {}
+pub trait Store:
+    DeclarationStore + log::LogStore + exchange::ExchangeStore + access::AccessStore
+{
+}
 
-impl<T: DeclarationStore + log::LogStore + exchange::ExchangeStore> Store for T {}
+impl<T> Store for T where
+    T: DeclarationStore + log::LogStore + exchange::ExchangeStore + access::AccessStore
+{
+}
 
 /// Lower-cased, punctuation-free, single-spaced form of a name, in any script; the key
 /// used to link parties that lack identifiers. Screening has its own, richer normaliser.

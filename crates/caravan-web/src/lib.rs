@@ -21,8 +21,11 @@ use axum::routing::get;
 use caravan_store::Store;
 use serde::Serialize;
 
+pub mod auth;
 pub mod exchange;
 pub mod log;
+pub mod openapi;
+pub mod ui;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -33,6 +36,9 @@ pub struct AppState {
     pub node_name: Arc<str>,
     /// The node's transparency log and witness, if it keeps one.
     pub log: Option<Arc<caravan_log::LogNode>>,
+    /// The node-to-node exchange, when the node has partners (sending requests, replies
+    /// and spontaneous information goes through it).
+    pub exchange: Option<Arc<caravan_exchange::node::Exchange>>,
 }
 
 /// Stable public error codes: status, snake_case name.
@@ -86,15 +92,17 @@ impl ErrorCode {
 }
 
 #[derive(Serialize)]
-struct ErrorBody {
-    code: &'static str,
-    message: &'static str,
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
 }
 
 /// An error on its way to becoming a response.
 #[derive(Debug)]
 pub struct ApiError {
-    code: ErrorCode,
+    status: StatusCode,
+    code: &'static str,
+    message: std::borrow::Cow<'static, str>,
     detail: String,
     retry_after: Option<std::time::Duration>,
 }
@@ -103,15 +111,39 @@ impl ApiError {
     /// An error with a public code and internal detail (logged, never sent).
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            code,
+            status: code.status(),
+            code: code.name(),
+            message: code.message().into(),
             detail: detail.into(),
             retry_after: None,
         }
     }
 
+    /// An error of an area's own: a stable snake_case code and a public message, which
+    /// must say what was wrong with the request and never carry internal text.
+    pub fn custom(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
+        let message = message.into();
+        Self {
+            status,
+            code,
+            detail: message.to_string(),
+            message,
+            retry_after: None,
+        }
+    }
+
     /// The public code.
-    pub fn code(&self) -> ErrorCode {
+    pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 }
 
@@ -119,9 +151,8 @@ impl From<caravan_log::appender::AppendError> for ApiError {
     fn from(err: caravan_log::appender::AppendError) -> Self {
         match err {
             caravan_log::appender::AppendError::Overloaded { retry_after } => Self {
-                code: ErrorCode::LogOverloaded,
-                detail: "append queue full".to_owned(),
                 retry_after: Some(retry_after),
+                ..Self::new(ErrorCode::LogOverloaded, "append queue full")
             },
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
@@ -130,14 +161,14 @@ impl From<caravan_log::appender::AppendError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.code.status().is_server_error() {
-            tracing::warn!(code = self.code.name(), detail = %self.detail, "request failed");
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, detail = %self.detail, "request failed");
         }
         let body = ErrorBody {
-            code: self.code.name(),
-            message: self.code.message(),
+            code: self.code,
+            message: &self.message,
         };
-        let mut response = (self.code.status(), Json(body)).into_response();
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(retry_after) = self.retry_after {
             // Whole seconds, rounded up: `Retry-After: 0` would invite a retry storm.
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
@@ -157,13 +188,48 @@ struct Health {
     node: String,
 }
 
-/// The router, with state applied.
+/// The router, with state applied. Each capability's module brings its own routes and
+/// state; every request carries the [`auth::AuthContext`] its handlers' principals need.
 pub fn router(state: AppState) -> Router {
+    let auth = auth::AuthContext {
+        store: state.store.clone(),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(log::routes())
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(ui::routes(&state))
+        .merge(openapi::routes(&state))
+        .layer(axum::Extension(auth))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Headers every response carries: no framing by other sites, no MIME sniffing, no
+/// scripts or styles from anywhere but this node, no referrer leaking case ids to other sites.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("cache-control", "no-store"),
+    ] {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Health> {

@@ -107,6 +107,7 @@ async fn start(entries: u64) -> Harness {
         store: Arc::new(SqliteStore::open(&dir.path().join("node.sqlite")).unwrap()),
         node_name: Arc::from("UZ Customs"),
         log: Some(node.clone()),
+        exchange: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -31,6 +31,7 @@ async fn health_and_readiness_answer() {
         store: Arc::new(store),
         node_name: Arc::from("UZ Customs"),
         log: None,
+        exchange: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -223,6 +223,7 @@ async fn serve_and_report(
             store: store.clone(),
             node_name: Arc::from(node.config.node_name.as_str()),
             log: Some(log.clone()),
+            exchange: None,
         };
         let mut stopped = stop.subscribe();
         servers.push(tokio::spawn(caravan_web::serve(

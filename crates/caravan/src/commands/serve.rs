@@ -31,9 +31,11 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
                 let _ = stopped.wait_for(|s| *s).await;
             }))
         });
+        let mut node_exchange = None;
         let exchange_tasks = match (&config.exchange, &log) {
             (Some(settings), Some(log)) => {
                 let exchange = super::partner::open_exchange(config, &store, log)?;
+                node_exchange = Some(exchange.clone());
                 let tls = exchange
                     .server_tls()
                     .context("mutual TLS needs at least one registered partner (caravan partner add)")?;
@@ -65,6 +67,7 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
             store,
             node_name: Arc::from(config.node_name.as_str()),
             log,
+            exchange: node_exchange,
         };
         let served = caravan_web::serve(listener, caravan_web::router(state), shutdown_signal())
             .await

@@ -75,6 +75,7 @@ async fn two_nodes_witness_each_other_and_a_fork_is_caught() {
             store: store.clone(),
             node_name: Arc::from("node"),
             log: Some(node.clone()),
+            exchange: None,
         };
         let mut stopped = stop.subscribe();
         servers.push(tokio::spawn(caravan_web::serve(

@@ -1,0 +1,50 @@
+-- Accounts, API tokens and the hash-chained audit trail (assistance spec §13, §14).
+-- Times are Unix milliseconds.
+
+CREATE TABLE access_accounts (
+    name         TEXT    PRIMARY KEY,
+    display_name TEXT    NOT NULL,
+    role         TEXT    NOT NULL,
+    disabled     INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    created_at   INTEGER NOT NULL
+);
+
+CREATE TABLE access_tokens (
+    sha256     BLOB    PRIMARY KEY CHECK (length(sha256) = 32),
+    account    TEXT    NOT NULL REFERENCES access_accounts (name),
+    label      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+
+CREATE INDEX access_tokens_account ON access_tokens (account);
+
+-- Append-only: the store never updates or deletes a row; each row's sha256 chains it to
+-- the previous one.
+CREATE TABLE access_audit (
+    seq         INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    account     TEXT    NOT NULL,
+    role        TEXT    NOT NULL,
+    action      TEXT    NOT NULL,
+    object      TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL CHECK (outcome IN ('allowed', 'refused')),
+    code        TEXT,
+    detail      TEXT    NOT NULL,
+    prev_sha256 BLOB    NOT NULL CHECK (length(prev_sha256) = 32),
+    sha256      BLOB    NOT NULL CHECK (length(sha256) = 32)
+);
+
+CREATE INDEX access_audit_account ON access_audit (account, seq);
+CREATE INDEX access_audit_object ON access_audit (object, seq);
+
+CREATE TRIGGER access_audit_no_update BEFORE UPDATE ON access_audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+
+CREATE TRIGGER access_audit_no_delete BEFORE DELETE ON access_audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
