@@ -281,10 +281,7 @@ pub fn session_cookie(parts: &Parts) -> Option<&str> {
 
 /// Whether a cookie-borne, state-changing request comes from our own origin.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(host) = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-    else {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
     let source = headers
@@ -306,9 +303,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let page = parts.uri.path().starts_with("/ui/");
+        let path = parts.uri.path();
+        let page = path == "/ui" || path.starts_with("/ui/");
         let Some(ctx) = parts.extensions.get::<AuthContext>().cloned() else {
-            return Err(ApiError::new(ErrorCode::Internal, "router lacks the AuthContext layer").into());
+            return Err(
+                ApiError::new(ErrorCode::Internal, "router lacks the AuthContext layer").into(),
+            );
         };
         let (secret, via) = match bearer(parts)? {
             Some(token) => (token.to_owned(), Via::Bearer),
@@ -316,10 +316,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
                 Some(cookie) => (cookie.to_owned(), Via::Session),
                 None if page => return Err(AuthRejection::SignIn),
                 None => {
-                    return Err(unauthenticated(
-                        "sign in: send `Authorization: Bearer <token>`",
-                    )
-                    .into());
+                    return Err(
+                        unauthenticated("sign in: send `Authorization: Bearer <token>`").into(),
+                    );
                 }
             },
         };
@@ -333,10 +332,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
         }
         let digest = token_digest(&secret);
         let store = ctx.store.clone();
-        let account = tokio::task::spawn_blocking(move || store.account_for_token(&digest, now_ms()))
-            .await
-            .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
-            .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
+        let account =
+            tokio::task::spawn_blocking(move || store.account_for_token(&digest, now_ms()))
+                .await
+                .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
+                .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
         let Some(account) = account else {
             if page && via == Via::Session {
                 return Err(AuthRejection::SignIn);
@@ -408,7 +408,10 @@ mod tests {
     fn the_session_cookie_is_found_among_others() {
         let p = parts(&[("cookie", "a=1; caravan_session=cvn_abc; b=2")]);
         assert_eq!(session_cookie(&p), Some("cvn_abc"));
-        assert_eq!(session_cookie(&parts(&[("cookie", "caravan_sessionx=1")])), None);
+        assert_eq!(
+            session_cookie(&parts(&[("cookie", "caravan_sessionx=1")])),
+            None
+        );
     }
 
     #[test]

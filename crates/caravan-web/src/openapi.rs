@@ -95,7 +95,9 @@ pub fn merge(fragments: Vec<(&'static str, Value)>) -> Result<Value, String> {
                 .ok_or_else(|| format!("base document lacks {pointer}"))?;
             for (key, value) in source {
                 if target.insert(key.clone(), value.clone()).is_some() {
-                    return Err(format!("{module}: {section} entry {key:?} is defined twice"));
+                    return Err(format!(
+                        "{module}: {section} entry {key:?} is defined twice"
+                    ));
                 }
             }
         }

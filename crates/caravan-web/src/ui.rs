@@ -19,8 +19,7 @@ use caravan_store::access::{
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{
-    Principal, SESSION_COOKIE, SESSION_TTL_MS, new_token_secret, now_ms, same_origin,
-    token_digest,
+    Principal, SESSION_COOKIE, SESSION_TTL_MS, new_token_secret, now_ms, same_origin, token_digest,
 };
 use crate::{ApiError, AppState, ErrorCode};
 
@@ -87,52 +86,53 @@ async fn signin(
     }
     let store = state.store.clone();
     let presented = token_digest(form.token.trim());
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, String> {
-        let now = now_ms();
-        let Some(account) = store
-            .account_for_token(&presented, now)
-            .map_err(|e| e.to_string())?
-        else {
+    let outcome =
+        tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, String> {
+            let now = now_ms();
+            let Some(account) = store
+                .account_for_token(&presented, now)
+                .map_err(|e| e.to_string())?
+            else {
+                store
+                    .append_audit(&AuditEvent {
+                        at: now,
+                        account: "anonymous".into(),
+                        role: "".into(),
+                        action: "session.signin".into(),
+                        object: "".into(),
+                        outcome: AuditOutcome::Refused,
+                        code: Some("unauthenticated".into()),
+                        detail: "{}".into(),
+                    })
+                    .map_err(|e| e.to_string())?;
+                return Ok(None);
+            };
+            let secret = new_token_secret().map_err(|e| e.to_string())?;
+            store
+                .add_api_token(&ApiToken {
+                    sha256: token_digest(&secret),
+                    account: account.name.clone(),
+                    label: "browser session".into(),
+                    created_at: now,
+                    expires_at: Some(now + SESSION_TTL_MS),
+                    revoked_at: None,
+                })
+                .map_err(|e| e.to_string())?;
             store
                 .append_audit(&AuditEvent {
                     at: now,
-                    account: "anonymous".into(),
-                    role: "".into(),
+                    account: account.name.clone(),
+                    role: account.role.clone(),
                     action: "session.signin".into(),
-                    object: "".into(),
-                    outcome: AuditOutcome::Refused,
-                    code: Some("unauthenticated".into()),
+                    object: account.name.clone(),
+                    outcome: AuditOutcome::Allowed,
+                    code: None,
                     detail: "{}".into(),
                 })
                 .map_err(|e| e.to_string())?;
-            return Ok(None);
-        };
-        let secret = new_token_secret().map_err(|e| e.to_string())?;
-        store
-            .add_api_token(&ApiToken {
-                sha256: token_digest(&secret),
-                account: account.name.clone(),
-                label: "browser session".into(),
-                created_at: now,
-                expires_at: Some(now + SESSION_TTL_MS),
-                revoked_at: None,
-            })
-            .map_err(|e| e.to_string())?;
-        store
-            .append_audit(&AuditEvent {
-                at: now,
-                account: account.name.clone(),
-                role: account.role.clone(),
-                action: "session.signin".into(),
-                object: account.name.clone(),
-                outcome: AuditOutcome::Allowed,
-                code: None,
-                detail: "{}".into(),
-            })
-            .map_err(|e| e.to_string())?;
-        Ok(Some((account.name, secret)))
-    })
-    .await;
+            Ok(Some((account.name, secret)))
+        })
+        .await;
     match outcome {
         Ok(Ok(Some((_, secret)))) => {
             let mut response = Redirect::to("/ui").into_response();
@@ -160,7 +160,11 @@ async fn signin(
 
 async fn signout(principal: Principal) -> Result<Response, ApiError> {
     principal
-        .audit("session.signout", &principal.actor().account, serde_json::json!({}))
+        .audit(
+            "session.signout",
+            &principal.actor().account,
+            serde_json::json!({}),
+        )
         .await?;
     if principal.via() == crate::auth::Via::Session {
         let store = principal.store().clone();
@@ -171,7 +175,8 @@ async fn signout(principal: Principal) -> Result<Response, ApiError> {
             .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
     }
     let mut response = Redirect::to("/ui/signin").into_response();
-    let expired = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    let expired =
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
     if let Ok(value) = HeaderValue::from_str(&expired) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -185,14 +190,26 @@ const AREAS: &[(Capability, &str, &str)] = &[
         "/ui/desk/inbox",
         "Desk: inbox",
     ),
-    (Capability::DraftRequests, "/ui/desk/requests/new", "Desk: new request"),
-    (Capability::DraftRequests, "/ui/desk/overdue", "Desk: overdue"),
+    (
+        Capability::DraftRequests,
+        "/ui/desk/requests/new",
+        "Desk: new request",
+    ),
+    (
+        Capability::DraftRequests,
+        "/ui/desk/overdue",
+        "Desk: overdue",
+    ),
     (
         Capability::RunAnalytics,
         "/ui/target/worklist",
         "Targeting: worklist",
     ),
-    (Capability::RunAnalytics, "/ui/screen/hits", "Screening: hits"),
+    (
+        Capability::RunAnalytics,
+        "/ui/screen/hits",
+        "Screening: hits",
+    ),
     (Capability::RunAnalytics, "/ui/mirror", "Mirror matching"),
 ];
 
@@ -286,7 +303,11 @@ async fn audit(
         .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
     let chain_verified = unfiltered.then(|| verify_audit_chain(&rows).is_ok());
     principal
-        .audit("audit.read", "audit", serde_json::json!({ "rows": rows.len() }))
+        .audit(
+            "audit.read",
+            "audit",
+            serde_json::json!({ "rows": rows.len() }),
+        )
         .await?;
     Ok(Json(AuditPage {
         chain_verified,

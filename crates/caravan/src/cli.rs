@@ -64,6 +64,13 @@ pub enum Command {
     /// Targeting: rank declarations for inspection, evaluate, train and score models.
     #[command(subcommand)]
     Target(TargetCommand),
+    /// Accounts of this node's officers: add (prints a token once), list, disable, enable,
+    /// issue or revoke a token.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// The hash-chained audit trail: list rows, verify the chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// `caravan target …`.
@@ -620,4 +627,94 @@ pub struct ScreenEvalArgs {
     /// Seed of the E2 generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+/// `caravan account …`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account in one role and print its first token (shown once).
+    Add(AccountAddArgs),
+    /// List accounts.
+    List,
+    /// Disable an account: its tokens and sessions are refused from now on.
+    Disable(AccountNameArgs),
+    /// Enable a disabled account again.
+    Enable(AccountNameArgs),
+    /// Issue another token for an account (shown once).
+    Token(AccountTokenArgs),
+    /// Revoke a token.
+    Revoke(AccountRevokeArgs),
+}
+
+/// `caravan account add`.
+#[derive(Debug, Args)]
+pub struct AccountAddArgs {
+    /// Login name: letters, digits, '.', '_', '-', '@'.
+    #[arg(long)]
+    pub name: String,
+    /// One of: desk_officer, analyst, supervisor, investigator, auditor_dpo, administrator.
+    #[arg(long)]
+    pub role: String,
+    /// Full name shown in the UI and the audit trail (default: the login name).
+    #[arg(long)]
+    pub display_name: Option<String>,
+}
+
+/// An account name.
+#[derive(Debug, Args)]
+pub struct AccountNameArgs {
+    /// Login name.
+    #[arg(long)]
+    pub name: String,
+}
+
+/// `caravan account token`.
+#[derive(Debug, Args)]
+pub struct AccountTokenArgs {
+    /// Login name.
+    #[arg(long)]
+    pub name: String,
+    /// Why it is issued (shown in the audit trail).
+    #[arg(long, default_value = "cli")]
+    pub label: String,
+    /// Expire after this many days (default: until revoked).
+    #[arg(long)]
+    pub days: Option<u32>,
+}
+
+/// `caravan account revoke`.
+#[derive(Debug, Args)]
+pub struct AccountRevokeArgs {
+    /// The token secret (`cvn_…`).
+    #[arg(long)]
+    pub token: String,
+}
+
+/// `caravan audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit rows, oldest first.
+    List(AuditListArgs),
+    /// Verify the whole chain from the first row.
+    Verify,
+}
+
+/// `caravan audit list`.
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// Only this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only actions starting with this prefix (e.g. `screen.`).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only rows about this object.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Only rows after this sequence number.
+    #[arg(long)]
+    pub after: Option<i64>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 200)]
+    pub limit: u32,
 }

@@ -1,6 +1,7 @@
 //! The testkit's one test binary: the store and log stories on every backend, crash
 //! tests, and PostgreSQL-specific checks. PostgreSQL legs run only with `CARAVAN_TEST_PG_URL` set.
 
+mod access;
 mod child;
 mod crash;
 mod exchange;

@@ -6,6 +6,7 @@ use caravan_store_sqlite::SqliteStore;
 use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod auth;
 mod log;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {

@@ -130,6 +130,11 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&node.config.data_dir)
             .with_context(|| format!("create {}", node.config.data_dir.display()))?;
         let store = open_store(&node.config.store)?;
+        super::account::demo_accounts(
+            store.as_ref(),
+            &node.config.node_name,
+            &node.config.data_dir,
+        )?;
         let ctx = validation_context(&node.config, Provenance::Local);
         let report = ingest_file(
             store.as_ref(),
@@ -240,8 +245,10 @@ async fn serve_and_report(
             bail!("{} at {addr} is not ready: {body}", node.config.node_name);
         }
         println!(
-            "  {} serving on http://{addr} (ready)",
-            node.config.node_name
+            "  {} serving on http://{addr} (ready); officers sign in at http://{addr}/ui/signin \
+             with a token from {}",
+            node.config.node_name,
+            node.config.data_dir.join("demo-accounts.txt").display()
         );
     }
 

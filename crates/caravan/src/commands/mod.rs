@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns arguments into library calls and prints.
 
+pub(crate) mod account;
 mod demo;
 mod generate;
 mod ingest;
@@ -35,6 +36,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Messages(command) => messages::run(cli.config.as_deref(), command),
         Command::Mirror(command) => mirror::run(command),
         Command::Target(command) => target::run(command),
+        Command::Account(command) => account::run(&load_config(cli.config.as_deref())?, command),
+        Command::Audit(command) => {
+            account::audit_run(&load_config(cli.config.as_deref())?, command)
+        }
     }
 }
 
