@@ -39,6 +39,7 @@ pub mod export;
 pub mod findings;
 pub mod leg;
 pub mod link;
+pub mod parquet;
 pub mod rates;
 pub mod similarity;
 pub mod stats;

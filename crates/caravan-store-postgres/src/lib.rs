@@ -45,6 +45,7 @@
 mod access;
 mod exchange;
 mod log;
+mod mirror;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -73,6 +74,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0003_exchange.sql"),
     ),
     ("0004_access", include_str!("../migrations/0004_access.sql")),
+    ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

@@ -10,6 +10,7 @@
 mod access;
 mod exchange;
 mod log;
+mod mirror;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0003_exchange.sql"),
     ),
     ("0004_access", include_str!("../migrations/0004_access.sql")),
+    ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
 ];
 
 /// The SQLite-backed store.

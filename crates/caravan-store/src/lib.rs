@@ -13,6 +13,7 @@
 pub mod access;
 pub mod exchange;
 pub mod log;
+pub mod mirror;
 pub mod rows;
 
 use std::fmt;
@@ -289,12 +290,20 @@ pub trait DeclarationStore: Send + Sync {
 /// The whole store a node uses: declarations and transparency logs. Later capabilities
 /// add their traits here.
 pub trait Store:
-    DeclarationStore + log::LogStore + exchange::ExchangeStore + access::AccessStore
+    DeclarationStore
+    + log::LogStore
+    + exchange::ExchangeStore
+    + access::AccessStore
+    + mirror::MirrorStore
 {
 }
 
 impl<T> Store for T where
-    T: DeclarationStore + log::LogStore + exchange::ExchangeStore + access::AccessStore
+    T: DeclarationStore
+        + log::LogStore
+        + exchange::ExchangeStore
+        + access::AccessStore
+        + mirror::MirrorStore
 {
 }
 

@@ -7,5 +7,6 @@ mod crash;
 mod exchange;
 mod exchange_faults;
 mod log;
+mod mirror;
 mod postgres;
 mod story;
