@@ -11,6 +11,7 @@ mod access;
 mod exchange;
 mod log;
 mod mirror;
+mod target;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -37,6 +38,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0003_exchange.sql"),
     ),
     ("0004_access", include_str!("../migrations/0004_access.sql")),
+    (
+        "0005_targeting",
+        include_str!("../migrations/0005_targeting.sql"),
+    ),
     ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
 ];
 

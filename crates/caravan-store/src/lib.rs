@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod rows;
+pub mod target;
 
 use std::fmt;
 
@@ -295,6 +296,7 @@ pub trait Store:
     + exchange::ExchangeStore
     + access::AccessStore
     + mirror::MirrorStore
+    + target::TargetStore
 {
 }
 
@@ -304,6 +306,7 @@ impl<T> Store for T where
         + exchange::ExchangeStore
         + access::AccessStore
         + mirror::MirrorStore
+        + target::TargetStore
 {
 }
 

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::features::{FeatureBuilder, FeatureConfig, Matrix};
+use crate::features::{FeatureBuilder, FeatureConfig, Matrix, Protocol};
 use crate::gbdt::{FeatureMismatch, Objective, TrainConfig, TrainError, train};
 use crate::metrics::{AtRate, at_rate, auc};
 use crate::model_file::ModelFile;
@@ -39,6 +39,19 @@ pub enum EvalError {
     /// Rows without labels cannot be evaluated.
     #[error("TARGET_EVAL_UNLABELLED: {0} rows have no inspection outcome")]
     Unlabelled(usize),
+}
+
+/// Why a model file cannot serve.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum LoadError {
+    /// The file lacks its protocol or feature vocabulary (written by an older build).
+    #[error(
+        "TARGET_MODEL_VOCABULARY: the model file has no feature vocabulary; retrain it with this build"
+    )]
+    NoVocabulary,
+    /// Its columns differ from what its vocabulary builds.
+    #[error(transparent)]
+    Features(#[from] FeatureMismatch),
 }
 
 /// Metrics of one scorer on one set of rows.
@@ -147,11 +160,12 @@ impl Ranker {
         } else {
             None
         };
-        let metadata = vec![
+        let mut metadata = vec![
             ("protocol".to_owned(), features.protocol.name().to_owned()),
             ("profiles".to_owned(), features.profiles.to_string()),
             ("train_rows".to_owned(), labelled.len().to_string()),
         ];
+        metadata.extend(builder.vocabulary());
         Ok(Ranker {
             builder,
             file: ModelFile {
@@ -160,6 +174,26 @@ impl Ranker {
                 revenue,
             },
         })
+    }
+
+    /// A ranker from a model file alone: the feature encoding comes from the file's
+    /// vocabulary (written by [`Ranker::train`]), so the model scores exactly as it was
+    /// trained whatever history the scoring node holds. Refuses a file without one, or
+    /// whose columns differ from what the vocabulary builds.
+    pub fn from_file(file: ModelFile) -> Result<Ranker, LoadError> {
+        let protocol = file
+            .meta("protocol")
+            .and_then(Protocol::parse)
+            .ok_or(LoadError::NoVocabulary)?;
+        let mut features = FeatureConfig::new(protocol);
+        features.profiles = file.meta("profiles") != Some("false");
+        let builder = FeatureBuilder::from_vocabulary(features, |k| file.meta(k))
+            .ok_or(LoadError::NoVocabulary)?;
+        file.classifier.check_features(builder.names())?;
+        if let Some(rev) = &file.revenue {
+            rev.check_features(builder.names())?;
+        }
+        Ok(Ranker { builder, file })
     }
 
     /// p(fraud) and the ranking score p × E[revenue] (p alone without a revenue model) for

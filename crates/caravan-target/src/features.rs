@@ -179,6 +179,62 @@ impl FeatureBuilder {
         }
     }
 
+    /// What [`FeatureBuilder::fit`] learned, as model-file metadata: each categorical
+    /// encoder's vocabulary (`features.vocab.<field>`) and the signal names
+    /// (`features.signals`). A model file carrying them scores with exactly the encoding it
+    /// was trained with, whatever history the scoring node holds.
+    pub fn vocabulary(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = CATEGORICAL
+            .iter()
+            .zip(&self.encoders)
+            .map(|((name, _), encoder)| {
+                let mut values: Vec<(&String, f32)> =
+                    encoder.iter().map(|(k, v)| (k, *v)).collect();
+                values.sort_by(|a, b| a.1.total_cmp(&b.1));
+                let values: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
+                (format!("{VOCAB_PREFIX}{name}"), pack(&values))
+            })
+            .collect();
+        let signals: Vec<&str> = self.signals.iter().map(String::as_str).collect();
+        out.push((SIGNALS_KEY.to_owned(), pack(&signals)));
+        out
+    }
+
+    /// Rebuilds a fitted builder from [`FeatureBuilder::vocabulary`] entries (looked up
+    /// with `meta`). `None` when an entry is absent or malformed.
+    pub fn from_vocabulary<'a>(
+        config: FeatureConfig,
+        meta: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<FeatureBuilder> {
+        let mut encoders = Vec::with_capacity(CATEGORICAL.len());
+        for (name, _) in CATEGORICAL {
+            let values = unpack(meta(&format!("{VOCAB_PREFIX}{name}"))?)?;
+            encoders.push(
+                values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (v, i as f32))
+                    .collect::<HashMap<String, f32>>(),
+            );
+        }
+        let signals = unpack(meta(SIGNALS_KEY)?)?;
+        // The column names follow from the config and the signals, exactly as in `fit`.
+        let signal_rows: Vec<TargetRecord> = signals
+            .iter()
+            .map(|n| TargetRecord {
+                signals: vec![(n.clone(), 0.0)],
+                ..TargetRecord::default()
+            })
+            .collect();
+        let names = FeatureBuilder::fit(config, &signal_rows).names;
+        Some(FeatureBuilder {
+            config,
+            encoders,
+            signals,
+            names,
+        })
+    }
+
     /// The configuration.
     pub fn config(&self) -> FeatureConfig {
         self.config
@@ -301,6 +357,54 @@ impl FeatureBuilder {
     }
 }
 
+/// Metadata key prefix of a categorical vocabulary.
+pub const VOCAB_PREFIX: &str = "features.vocab.";
+/// Metadata key of the signal names.
+pub const SIGNALS_KEY: &str = "features.signals";
+
+const SEP: char = '\u{1f}';
+
+/// A list of strings as one metadata value: the count, then each value, separated by the
+/// ASCII unit separator, with `\` and the separator escaped.
+fn pack(values: &[&str]) -> String {
+    let mut out = values.len().to_string();
+    for v in values {
+        out.push(SEP);
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                SEP => out.push_str("\\u"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`pack`]; `None` when the count does not match or an escape is unknown.
+fn unpack(packed: &str) -> Option<Vec<String>> {
+    let mut parts = packed.split(SEP);
+    let count: usize = parts.next()?.parse().ok()?;
+    let mut out = Vec::with_capacity(count.min(1 << 20));
+    for part in parts {
+        let mut value = String::with_capacity(part.len());
+        let mut chars = part.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next()? {
+                    '\\' => value.push('\\'),
+                    'u' => value.push(SEP),
+                    _ => return None,
+                }
+            } else {
+                value.push(c);
+            }
+        }
+        out.push(value);
+    }
+    (out.len() == count).then_some(out)
+}
+
 fn month_key(d: Day) -> (i32, i32) {
     let (y, m, _) = d.civil();
     (y, m)
@@ -369,6 +473,45 @@ mod tests {
         assert!(m.row(0)[phantom].is_nan());
         assert!(m.row(1)[under].is_nan());
         assert!((m.row(1)[phantom] - 0.4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn vocabulary_rebuilds_the_same_builder() {
+        let mut rows = vec![
+            row("a", 0, "X\u{1f}Y", 10.0, true),
+            row("b", 1, "back\\slash", 10.0, false),
+            row("c", 2, "", 10.0, false),
+        ];
+        rows[0].signals = vec![("screen_best".into(), 0.7)];
+        let fitted = FeatureBuilder::fit(FeatureConfig::new(Protocol::LeakageControlled), &rows);
+        let meta = fitted.vocabulary();
+        let get = |k: &str| meta.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let rebuilt =
+            FeatureBuilder::from_vocabulary(FeatureConfig::new(Protocol::LeakageControlled), get)
+                .unwrap();
+        assert_eq!(rebuilt.names(), fitted.names());
+        let bits = |m: &Matrix| m.values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&rebuilt.build(&rows[..1], &rows[1..], false)),
+            bits(&fitted.build(&rows[..1], &rows[1..], false))
+        );
+        // A builder fitted on other rows encodes differently; the vocabulary is what keeps
+        // a stored model's meaning.
+        let other =
+            FeatureBuilder::fit(FeatureConfig::new(Protocol::LeakageControlled), &rows[1..]);
+        assert_ne!(other.names(), fitted.names());
+        assert!(
+            FeatureBuilder::from_vocabulary(FeatureConfig::new(Protocol::Paper), |_| None)
+                .is_none()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pack_round_trips(values in proptest::collection::vec(".{0,8}", 0..6)) {
+            let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(unpack(&pack(&refs)), Some(values));
+        }
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! - [`select`]: selection of a budget with an exploration share, and the drift signal.
 //! - [`eval`]: the offline protocol with its leak sentinels, and the trained [`eval::Ranker`].
 //! - [`simulate`]: the weekly simulation in which only inspected rows receive labels.
+//! - [`retrain`]: a candidate from the node's own inspections, judged on a temporal hold-out
+//!   against the model in service.
+//! - [`schedule`]: when scheduled retraining is due.
+//! - [`worklist`]: the officer's ranked worklist with explanations, lanes and quota state.
 //!
 //! No IO, no clock, no randomness other than seeded: same inputs and seed, same output.
 
@@ -31,7 +35,10 @@ pub mod metrics;
 pub mod model_file;
 pub mod profile;
 pub mod record;
+pub mod retrain;
 pub mod rng;
 pub mod rules;
+pub mod schedule;
 pub mod select;
 pub mod simulate;
+pub mod worklist;

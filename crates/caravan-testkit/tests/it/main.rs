@@ -10,3 +10,4 @@ mod log;
 mod mirror;
 mod postgres;
 mod story;
+mod target;
