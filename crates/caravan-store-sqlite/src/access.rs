@@ -24,11 +24,11 @@ impl AccessStore for SqliteStore {
             params![a.name, a.display_name, a.role, a.disabled, a.created_at],
         ) {
             Ok(_) => Ok(()),
-            Err(err) if err.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => Err(
-                StoreError::Conflict(Conflict::AccountExists {
+            Err(err) if err.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                Err(StoreError::Conflict(Conflict::AccountExists {
                     name: a.name.clone(),
-                }),
-            ),
+                }))
+            }
             Err(err) => Err(other("create account")(err)),
         }
     }
