@@ -148,18 +148,12 @@ pub fn analyse(
         .as_of
         .or_else(|| a.1.iter().chain(b.1).filter_map(|l| l.date).max());
     // The two directions share nothing but read-only inputs: one thread each.
-    let directions: Vec<DirectionAnalysis> = std::thread::scope(|scope| {
-        let handles: Vec<_> = [(a, b), (b, a)]
-            .into_iter()
-            .map(|((from, legs_from), (to, legs_to))| {
-                scope.spawn(move || direction(from, to, legs_from, legs_to, rates, names, config))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    let pairs = [(a, b), (b, a)];
+    let directions: Vec<DirectionAnalysis> = crate::columnar::parallel_ranges(2, 1, |range| {
+        pairs[range]
+            .iter()
+            .map(|&((from, legs_from), (to, legs_to))| {
+                direction(from, to, legs_from, legs_to, rates, names, config)
             })
             .collect()
     });

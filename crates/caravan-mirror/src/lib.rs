@@ -33,6 +33,7 @@
 
 pub mod aggregate;
 pub mod analysis;
+mod columnar;
 pub mod discrepancy;
 pub mod eval;
 pub mod export;

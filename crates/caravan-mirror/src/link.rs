@@ -21,9 +21,9 @@
 //!
 //! The result is deterministic for a given input order and configuration.
 
-use std::collections::HashMap;
+use crate::columnar::{FxMap, Interner, key_hash, parallel_ranges};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::leg::{Leg, Mode};
 use crate::similarity::NameSimilarity;
@@ -277,36 +277,9 @@ impl LinkConfig {
     }
 }
 
-/// What the scorer needs of a leg, computed once.
-#[derive(Debug, Clone)]
-struct Prepared<'a> {
-    leg: &'a Leg,
-    exporter: Option<String>,
-    importer: Option<String>,
-    net: Option<f64>,
-    gross: Option<f64>,
-    packages: Option<u64>,
-    value: Option<(f64, String)>,
-    hs6: Vec<&'a str>,
-}
-
-fn prepare<'a>(leg: &'a Leg, names: &dyn NameSimilarity) -> Prepared<'a> {
-    let currency = leg.items.iter().find_map(|i| i.currency.clone());
-    let same_currency = leg
-        .items
-        .iter()
-        .all(|i| i.currency.is_none() || i.currency == currency);
-    let value: Option<f64> = leg.items.iter().map(|i| i.value).sum();
-    Prepared {
-        leg,
-        exporter: leg.exporter_name.as_deref().map(|n| names.normalise(n)),
-        importer: leg.importer_name.as_deref().map(|n| names.normalise(n)),
-        net: leg.net_mass(),
-        gross: leg.gross_mass(),
-        packages: leg.packages(),
-        value: value.zip(currency).filter(|_| same_currency),
-        hs6: leg.hs6_codes(),
-    }
+/// A date as days since the Common Era: the date column of the linkage tables.
+fn day(date: Option<NaiveDate>) -> Option<i32> {
+    date.map(|d| d.num_days_from_ce())
 }
 
 /// 1 within ±5 %, falling linearly to 0 at a 50 % relative difference.
@@ -336,7 +309,7 @@ fn ratio_similarity(a: f64, b: f64) -> f64 {
     }
 }
 
-fn jaccard(a: &[&str], b: &[&str]) -> f64 {
+fn jaccard(a: &[u32], b: &[u32]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
@@ -344,16 +317,135 @@ fn jaccard(a: &[&str], b: &[&str]) -> f64 {
     shared as f64 / (a.len() + b.len() - shared) as f64
 }
 
-fn date_gap(export: &Leg, import: &Leg) -> Option<i64> {
-    Some((import.date? - export.date?).num_days())
+/// The interned strings of one linkage run: normalised party names, HS6 and HS4
+/// codes, name tokens, currencies and countries.
+#[derive(Default)]
+struct Tables<'a> {
+    /// Raw party name → normalised-name id, so each distinct spelling is normalised once.
+    raw_names: FxMap<&'a str, u32>,
+    /// Normalised name → id.
+    name_ids: FxMap<String, u32>,
+    /// Normalised names by id.
+    names: Vec<String>,
+    codes: Interner<'a>,
+    hs4: Interner<'a>,
+    currencies: Interner<'a>,
+    countries: Interner<'a>,
+    /// HS6 code id → HS4 id.
+    hs4_of_code: Vec<u32>,
 }
 
-/// Fuzzy score of two prepared legs with their field similarities. Symmetric in its
-/// field similarities: swapping the two legs' roles gives the same value.
-fn score_prepared(
-    a: &Prepared<'_>,
-    b: &Prepared<'_>,
+impl<'a> Tables<'a> {
+    fn name(&mut self, raw: &'a str, names: &dyn NameSimilarity) -> u32 {
+        if let Some(&id) = self.raw_names.get(raw) {
+            return id;
+        }
+        let normalised = names.normalise(raw);
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let id = *self.name_ids.entry(normalised.clone()).or_insert(next);
+        if id == next {
+            self.names.push(normalised);
+        }
+        self.raw_names.insert(raw, id);
+        id
+    }
+
+    fn code(&mut self, hs6: &'a str) -> u32 {
+        let id = self.codes.intern(hs6);
+        if id as usize == self.hs4_of_code.len() {
+            let hs4 = self.hs4.intern(&hs6[..4]);
+            self.hs4_of_code.push(hs4);
+        }
+        id
+    }
+}
+
+/// What the scorer needs of a leg, computed once: the row of the fuzzy tier's table.
+#[derive(Debug, Clone)]
+struct Features {
+    exporter: Option<u32>,
+    importer: Option<u32>,
+    net: Option<f64>,
+    gross: Option<f64>,
+    packages: Option<u64>,
+    value: Option<(f64, u32)>,
+    /// Range of the leg's distinct HS6 code ids in [`FeatureTable::codes`].
+    codes: (u32, u32),
+    day: Option<i32>,
+    mode: Mode,
+    reporter: u32,
+    partner: Option<u32>,
+}
+
+/// Features of the legs a tier still has to link, and the flat list of their codes.
+struct FeatureTable {
+    rows: Vec<Option<Features>>,
+    codes: Vec<u32>,
+}
+
+impl FeatureTable {
+    fn codes(&self, f: &Features) -> &[u32] {
+        &self.codes[f.codes.0 as usize..f.codes.1 as usize]
+    }
+}
+
+fn features<'a>(
+    legs: &'a [Leg],
+    wanted: impl Fn(usize) -> bool,
+    tables: &mut Tables<'a>,
     names: &dyn NameSimilarity,
+) -> FeatureTable {
+    let mut codes = Vec::new();
+    let rows = legs
+        .iter()
+        .enumerate()
+        .map(|(k, leg)| {
+            if !wanted(k) {
+                return None;
+            }
+            let currency = leg.items.iter().find_map(|i| i.currency.as_deref());
+            let same_currency = leg
+                .items
+                .iter()
+                .all(|i| i.currency.is_none() || i.currency.as_deref() == currency);
+            let value: Option<f64> = leg.items.iter().map(|i| i.value).sum();
+            let start = codes.len() as u32;
+            for code in leg.hs6_codes() {
+                codes.push(tables.code(code));
+            }
+            Some(Features {
+                exporter: leg.exporter_name.as_deref().map(|n| tables.name(n, names)),
+                importer: leg.importer_name.as_deref().map(|n| tables.name(n, names)),
+                net: leg.net_mass(),
+                gross: leg.gross_mass(),
+                packages: leg.packages(),
+                value: value
+                    .zip(currency)
+                    .filter(|_| same_currency)
+                    .map(|(v, c)| (v, tables.currencies.intern(c))),
+                codes: (start, codes.len() as u32),
+                day: day(leg.date),
+                mode: leg.mode,
+                reporter: tables.countries.intern(&leg.reference.reporter),
+                partner: leg.partner.as_deref().map(|p| tables.countries.intern(p)),
+            })
+        })
+        .collect();
+    FeatureTable { rows, codes }
+}
+
+/// Fuzzy score of two legs from their features and the similarities of their names
+/// (`exporter_sim`, `importer_sim`, used only where both legs name that party). A
+/// weighted mean over the fields both legs declare, summed in a fixed field order so
+/// that a bound computed with name similarities of 1 is never below the score.
+#[allow(clippy::too_many_arguments)]
+fn score_features(
+    a: &Features,
+    b: &Features,
+    a_codes: &[u32],
+    b_codes: &[u32],
+    exporter_sim: f64,
+    importer_sim: f64,
     w: &ScoreWeights,
     window: (i64, i64),
     with_evidence: bool,
@@ -364,11 +456,11 @@ fn score_prepared(
         parts[n] = (field, weight, value);
         n += 1;
     };
-    if let (Some(x), Some(y)) = (&a.exporter, &b.exporter) {
-        add("exporter", w.exporter, names.similarity(x, y));
+    if a.exporter.is_some() && b.exporter.is_some() {
+        add("exporter", w.exporter, exporter_sim);
     }
-    if let (Some(x), Some(y)) = (&a.importer, &b.importer) {
-        add("importer", w.importer, names.similarity(x, y));
+    if a.importer.is_some() && b.importer.is_some() {
+        add("importer", w.importer, importer_sim);
     }
     if let (Some(x), Some(y)) = (a.net, b.net) {
         add("net_mass", w.net_mass, relative_similarity(x, y));
@@ -383,14 +475,14 @@ fn score_prepared(
             relative_similarity(x as f64, y as f64),
         );
     }
-    if let (Some((x, cx)), Some((y, cy))) = (&a.value, &b.value)
+    if let (Some((x, cx)), Some((y, cy))) = (a.value, b.value)
         && cx == cy
     {
-        add("value", w.value, ratio_similarity(*x, *y));
+        add("value", w.value, ratio_similarity(x, y));
     }
-    add("hs6", w.hs6, jaccard(&a.hs6, &b.hs6));
-    let gap = match (a.leg.date, b.leg.date) {
-        (Some(x), Some(y)) => Some((y - x).num_days().abs()),
+    add("hs6", w.hs6, jaccard(a_codes, b_codes));
+    let gap = match (a.day, b.day) {
+        (Some(x), Some(y)) => Some(i64::from(y - x).abs()),
         _ => None,
     };
     if let Some(g) = gap {
@@ -421,26 +513,41 @@ fn score_prepared(
     (score, evidence)
 }
 
-/// Up to two of the rarest tokens (seen at least twice in the run) of each party name:
-/// the fuzzy tier's second blocking key. A token seen once is a typo or a firm with no
-/// counterpart, and cannot block anything together.
-fn party_keys<'p>(p: &'p Prepared<'_>, freq: &HashMap<&str, u32>) -> Vec<&'p str> {
-    let mut keys = Vec::with_capacity(4);
-    for name in [&p.exporter, &p.importer].into_iter().flatten() {
-        let mut tokens: Vec<(u32, &str)> = name
-            .split(' ')
-            .filter(|t| !t.is_empty())
-            .filter_map(|t| freq.get(t).filter(|n| **n >= 2).map(|n| (*n, t)))
-            .collect();
-        tokens.sort_unstable();
-        keys.extend(tokens.iter().take(2).map(|(_, t)| *t));
+/// Name similarities of one worker thread, memoised on (export name id, import name
+/// id): the corridor's legs name a few thousand firms, compared millions of times.
+struct NameMemo<'t> {
+    names: &'t [String],
+    similarity: &'t dyn NameSimilarity,
+    memo: FxMap<u64, f64>,
+}
+
+impl<'t> NameMemo<'t> {
+    fn new(names: &'t [String], similarity: &'t dyn NameSimilarity) -> NameMemo<'t> {
+        NameMemo {
+            names,
+            similarity,
+            memo: FxMap::default(),
+        }
     }
-    if keys.is_empty() {
-        keys.push("*");
+
+    fn get(&mut self, a: u32, b: u32) -> f64 {
+        let key = (u64::from(a) << 32) | u64::from(b);
+        if let Some(&s) = self.memo.get(&key) {
+            return s;
+        }
+        let s = self
+            .similarity
+            .similarity(&self.names[a as usize], &self.names[b as usize]);
+        self.memo.insert(key, s);
+        s
     }
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+
+    fn opt(&mut self, a: Option<u32>, b: Option<u32>) -> f64 {
+        match (a, b) {
+            (Some(a), Some(b)) => self.get(a, b),
+            _ => 0.0,
+        }
+    }
 }
 
 /// The fuzzy score of an export leg and an import leg, 0..1, with its evidence.
@@ -450,10 +557,25 @@ pub fn score_pair(
     names: &dyn NameSimilarity,
     config: &LinkConfig,
 ) -> (f64, Vec<Evidence>) {
-    let a = prepare(export, names);
-    let b = prepare(import, names);
+    let mut tables = Tables::default();
+    let x = features(std::slice::from_ref(export), |_| true, &mut tables, names);
+    let m = features(std::slice::from_ref(import), |_| true, &mut tables, names);
+    let (Some(a), Some(b)) = (&x.rows[0], &m.rows[0]) else {
+        return (0.0, Vec::new());
+    };
+    let mut memo = NameMemo::new(&tables.names, names);
     let window = config.pair_window(export.mode, import.mode);
-    score_prepared(&a, &b, names, &config.weights, window, true)
+    score_features(
+        a,
+        b,
+        x.codes(a),
+        m.codes(b),
+        memo.opt(a.exporter, b.exporter),
+        memo.opt(a.importer, b.importer),
+        &config.weights,
+        window,
+        true,
+    )
 }
 
 /// Union-find over exports (0..n) and imports (n..n+m).
@@ -494,43 +616,29 @@ fn partners_consistent(export: &Leg, import: &Leg) -> bool {
             .is_none_or(|p| p == export.reference.reporter)
 }
 
-fn exact_dates_plausible(export: &Leg, import: &Leg, config: &LinkConfig) -> bool {
-    match date_gap(export, import) {
-        Some(gap) => gap >= -config.grace_days.min(5) && gap <= config.widest() + config.grace_days,
-        None => true,
+fn features_partners_consistent(export: &Features, import: &Features) -> bool {
+    export.partner.is_none_or(|p| p == import.reporter)
+        && import.partner.is_none_or(|p| p == export.reporter)
+}
+
+fn exact_dates_plausible(export: Option<i32>, import: Option<i32>, config: &LinkConfig) -> bool {
+    match (export, import) {
+        (Some(x), Some(m)) => {
+            let gap = i64::from(m - x);
+            gap >= -config.grace_days.min(5) && gap <= config.widest() + config.grace_days
+        }
+        _ => true,
     }
 }
 
-type KeyIndex<'a> = HashMap<(&'static str, &'a str), Vec<usize>>;
-
-fn exact_keys(leg: &Leg, export_side: bool) -> [Vec<(&'static str, &str)>; 3] {
-    let mut shared = Vec::new();
-    if let Some(u) = &leg.ucr {
-        shared.push(("ucr", u.as_str()));
-    }
-    if export_side {
-        // The export's own numbers, as an import would quote them.
-        if let Some(m) = &leg.mrn {
-            shared.push(("declaration_number", m.as_str()));
-        }
-    } else {
-        for d in &leg.previous_docs {
-            shared.push(("declaration_number", d.as_str()));
-        }
-    }
-    let mut transport: Vec<(&'static str, &str)> = leg
-        .transport_docs
-        .iter()
-        .map(|d| ("transport_document", d.as_str()))
-        .collect();
-    transport.extend(leg.containers.iter().map(|c| ("container", c.as_str())));
-    let commercial = leg
-        .invoice
-        .iter()
-        .map(|i| ("invoice", i.as_str()))
-        .collect();
-    [shared, transport, commercial]
-}
+/// Key kinds, by tag.
+const KINDS: [&str; 5] = [
+    "ucr",
+    "declaration_number",
+    "transport_document",
+    "container",
+    "invoice",
+];
 
 const TIERS: [Tier; 3] = [
     Tier::SharedReference,
@@ -538,7 +646,162 @@ const TIERS: [Tier; 3] = [
     Tier::CommercialReference,
 ];
 
+/// Calls `f(kind tag, slot, key)` for each key of `leg` in `tier`, in the tier's
+/// order. The slot finds the key again in [`import_key`].
+fn each_key<'l>(leg: &'l Leg, tier: usize, export_side: bool, mut f: impl FnMut(u8, u32, &'l str)) {
+    match tier {
+        0 => {
+            if let Some(u) = &leg.ucr {
+                f(0, 0, u);
+            }
+            if export_side {
+                // The export's own number, as an import would quote it.
+                if let Some(m) = &leg.mrn {
+                    f(1, 1, m);
+                }
+            } else {
+                for (k, d) in leg.previous_docs.iter().enumerate() {
+                    f(1, 1 + k as u32, d);
+                }
+            }
+        }
+        1 => {
+            let docs = leg.transport_docs.len();
+            for (k, d) in leg.transport_docs.iter().enumerate() {
+                f(2, k as u32, d);
+            }
+            for (k, c) in leg.containers.iter().enumerate() {
+                f(3, (docs + k) as u32, c);
+            }
+        }
+        _ => {
+            if let Some(i) = &leg.invoice {
+                f(4, 0, i);
+            }
+        }
+    }
+}
+
+/// The key of an import leg at `slot` of `tier` (see [`each_key`]).
+fn import_key(leg: &Leg, tier: usize, slot: u32) -> (u8, &str) {
+    let slot = slot as usize;
+    match tier {
+        0 if slot == 0 => (0, leg.ucr.as_deref().unwrap_or("")),
+        0 => (1, leg.previous_docs[slot - 1].as_str()),
+        1 if slot < leg.transport_docs.len() => (2, leg.transport_docs[slot].as_str()),
+        1 => (3, leg.containers[slot - leg.transport_docs.len()].as_str()),
+        _ => (4, leg.invoice.as_deref().unwrap_or("")),
+    }
+}
+
+/// One tier's import keys: (key hash, import, slot), sorted, so that an export's key
+/// finds its imports by binary search.
+type KeyIndex = Vec<(u64, u32, u32)>;
+
+fn key_indexes(imports: &[Leg]) -> [KeyIndex; 3] {
+    let rows = parallel_ranges(imports.len(), 4_096, |range| {
+        let mut out: [KeyIndex; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for i in range {
+            for (tier, index) in out.iter_mut().enumerate() {
+                each_key(&imports[i], tier, false, |tag, slot, key| {
+                    index.push((key_hash(tag, key), i as u32, slot));
+                });
+            }
+        }
+        vec![out]
+    });
+    let mut indexes: [KeyIndex; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for part in rows {
+        for (index, rows) in indexes.iter_mut().zip(part) {
+            index.extend(rows);
+        }
+    }
+    std::thread::scope(|scope| {
+        for index in &mut indexes {
+            scope.spawn(|| index.sort_unstable());
+        }
+    });
+    indexes
+}
+
+/// The exact edges of one export: the first tier with any candidate.
+struct ExactEdge {
+    export: usize,
+    tier: Tier,
+    imports: Vec<usize>,
+    evidence: Vec<Evidence>,
+}
+
+fn exact_edges(
+    exports: &[Leg],
+    imports: &[Leg],
+    export_days: &[Option<i32>],
+    import_days: &[Option<i32>],
+    config: &LinkConfig,
+) -> Vec<ExactEdge> {
+    let indexes = key_indexes(imports);
+    parallel_ranges(exports.len(), 4_096, |range| {
+        let mut out = Vec::new();
+        let mut candidates: Vec<usize> = Vec::new();
+        let mut evidence: Vec<(u8, &str)> = Vec::new();
+        for e in range {
+            let leg = &exports[e];
+            for (tier, index) in indexes.iter().enumerate() {
+                candidates.clear();
+                evidence.clear();
+                each_key(leg, tier, true, |tag, _, key| {
+                    let h = key_hash(tag, key);
+                    let start = index.partition_point(|r| r.0 < h);
+                    let mut last = None;
+                    for &(rh, i, slot) in &index[start..] {
+                        if rh != h {
+                            break;
+                        }
+                        let i = i as usize;
+                        // The hash is only a filter: the key itself must match.
+                        if last == Some(i) || import_key(&imports[i], tier, slot) != (tag, key) {
+                            continue;
+                        }
+                        last = Some(i);
+                        if partners_consistent(leg, &imports[i])
+                            && exact_dates_plausible(export_days[e], import_days[i], config)
+                        {
+                            candidates.push(i);
+                            if evidence.last() != Some(&(tag, key)) {
+                                evidence.push((tag, key));
+                            }
+                        }
+                    }
+                });
+                candidates.sort_unstable();
+                candidates.dedup();
+                if candidates.is_empty()
+                    || (TIERS[tier] == Tier::CommercialReference && candidates.len() > 1)
+                {
+                    continue;
+                }
+                out.push(ExactEdge {
+                    export: e,
+                    tier: TIERS[tier],
+                    imports: candidates.clone(),
+                    evidence: evidence
+                        .iter()
+                        .map(|&(tag, key)| Evidence::SharedKey {
+                            kind: KINDS[tag as usize],
+                            value: key.to_owned(),
+                        })
+                        .collect(),
+                });
+                break;
+            }
+        }
+        out
+    })
+}
+
 /// Links `exports` (filed in one country) to `imports` (filed in the partner country).
+///
+/// Runs on the machine's cores; the result does not depend on their number.
 pub fn link(
     exports: &[Leg],
     imports: &[Leg],
@@ -546,218 +809,412 @@ pub fn link(
     config: &LinkConfig,
 ) -> Linkage {
     let (n, m) = (exports.len(), imports.len());
-    // Exact tiers.
-    let mut indexes: [KeyIndex<'_>; 3] = [HashMap::new(), HashMap::new(), HashMap::new()];
-    for (i, leg) in imports.iter().enumerate() {
-        for (tier, keys) in exact_keys(leg, false).into_iter().enumerate() {
-            for key in keys {
-                let entry = indexes[tier].entry(key).or_default();
-                if entry.last() != Some(&i) {
-                    entry.push(i);
-                }
-            }
-        }
-    }
+    let export_days: Vec<Option<i32>> = exports.iter().map(|l| day(l.date)).collect();
+    let import_days: Vec<Option<i32>> = imports.iter().map(|l| day(l.date)).collect();
+
+    // Exact tiers: edges, then connected components.
+    let edges = exact_edges(exports, imports, &export_days, &import_days, config);
     let mut groups = Groups::new(n + m);
-    let mut edge_tier: Vec<Option<Tier>> = vec![None; n];
-    let mut edge_keys: Vec<Vec<Evidence>> = vec![Vec::new(); n];
-    for (e, leg) in exports.iter().enumerate() {
-        for (tier, keys) in exact_keys(leg, true).into_iter().enumerate() {
-            let mut candidates: Vec<usize> = Vec::new();
-            let mut evidence = Vec::new();
-            for key in &keys {
-                if let Some(found) = indexes[tier].get(key) {
-                    for &i in found {
-                        let import = &imports[i];
-                        if partners_consistent(leg, import)
-                            && exact_dates_plausible(leg, import, config)
-                        {
-                            candidates.push(i);
-                            evidence.push(Evidence::SharedKey {
-                                kind: key.0,
-                                value: key.1.to_owned(),
-                            });
-                        }
-                    }
-                }
-            }
-            candidates.sort_unstable();
-            candidates.dedup();
-            if candidates.is_empty()
-                || (TIERS[tier] == Tier::CommercialReference && candidates.len() > 1)
-            {
-                continue;
-            }
-            evidence.dedup();
-            for &i in &candidates {
-                groups.union(e, n + i);
-            }
-            edge_tier[e] = Some(TIERS[tier]);
-            edge_keys[e] = evidence;
-            break;
+    for edge in &edges {
+        for &i in &edge.imports {
+            groups.union(edge.export, n + i);
         }
     }
-    let mut by_root: HashMap<usize, (Vec<usize>, Vec<usize>)> = HashMap::new();
-    for (e, tier) in edge_tier.iter().enumerate() {
-        if tier.is_some() {
-            let root = groups.find(e);
-            by_root.entry(root).or_default().0.push(e);
+    const NONE: u32 = u32::MAX;
+    let mut group_of_root = vec![NONE; n + m];
+    // (exports, imports, best tier, evidence) of each group.
+    type Group = (Vec<usize>, Vec<usize>, Tier, Vec<Evidence>);
+    let mut members: Vec<Group> = Vec::new();
+    for edge in edges {
+        let root = groups.find(edge.export);
+        if group_of_root[root] == NONE {
+            group_of_root[root] = members.len() as u32;
+            members.push((Vec::new(), Vec::new(), edge.tier, Vec::new()));
         }
+        let group = &mut members[group_of_root[root] as usize];
+        group.0.push(edge.export);
+        group.2 = group.2.min(edge.tier);
+        group.3.extend(edge.evidence);
     }
     for i in 0..m {
         let root = groups.find(n + i);
-        if let Some(group) = by_root.get_mut(&root) {
-            group.1.push(i);
+        if group_of_root[root] != NONE {
+            members[group_of_root[root] as usize].1.push(i);
         }
     }
-    let mut links: Vec<Link> = Vec::with_capacity(by_root.len());
+    drop(group_of_root);
+    drop(groups);
     let mut linked_export = vec![false; n];
     let mut linked_import = vec![false; m];
-    for (_, (group_exports, group_imports)) in by_root {
-        let tier = group_exports
-            .iter()
-            .filter_map(|&e| edge_tier[e])
-            .min()
-            .unwrap_or(Tier::TransportReference);
-        let mut evidence: Vec<Evidence> = group_exports
-            .iter()
-            .flat_map(|&e| edge_keys[e].iter().cloned())
-            .collect();
-        evidence.dedup();
-        let quantities =
-            quantities_evidence(&group_exports, &group_imports, exports, imports, config);
-        let mut confidence = tier.base_confidence();
-        if let Some(Evidence::Quantities { adds_up: false, .. }) = &quantities {
-            // A consolidation whose masses do not add up is still the same documents,
-            // but less certainly the same goods.
-            if group_exports.len() > 1 || group_imports.len() > 1 {
-                confidence *= 0.9;
+    // Groups were opened in order of their first export: the links come out sorted.
+    let mut links: Vec<Link> = members
+        .into_iter()
+        .map(|(group_exports, group_imports, tier, mut evidence)| {
+            evidence.dedup();
+            let quantities =
+                quantities_evidence(&group_exports, &group_imports, exports, imports, config);
+            let mut confidence = tier.base_confidence();
+            if let Some(Evidence::Quantities { adds_up: false, .. }) = &quantities {
+                // A consolidation whose masses do not add up is still the same documents,
+                // but less certainly the same goods.
+                if group_exports.len() > 1 || group_imports.len() > 1 {
+                    confidence *= 0.9;
+                }
             }
-        }
-        evidence.extend(quantities);
-        for &e in &group_exports {
-            linked_export[e] = true;
-        }
-        for &i in &group_imports {
-            linked_import[i] = true;
-        }
-        links.push(Link {
-            exports: group_exports,
-            imports: group_imports,
-            tier,
-            confidence,
-            evidence,
-        });
-    }
+            evidence.extend(quantities);
+            for &e in &group_exports {
+                linked_export[e] = true;
+            }
+            for &i in &group_imports {
+                linked_import[i] = true;
+            }
+            Link {
+                exports: group_exports,
+                imports: group_imports,
+                tier,
+                confidence,
+                evidence,
+            }
+        })
+        .collect();
 
-    if !config.fuzzy {
-        links.sort_by(|a, b| {
-            (a.exports.first(), a.imports.first()).cmp(&(b.exports.first(), b.imports.first()))
-        });
+    let mut review = Vec::new();
+    if config.fuzzy {
+        review = fuzzy(
+            exports,
+            imports,
+            names,
+            config,
+            &mut links,
+            &mut linked_export,
+            &mut linked_import,
+        );
         for link in &mut links {
             link.exports.sort_unstable();
             link.imports.sort_unstable();
         }
-        return Linkage {
-            links,
-            review: Vec::new(),
-            unmatched_exports: (0..n).filter(|&e| !linked_export[e]).collect(),
-            unmatched_imports: (0..m).filter(|&i| !linked_import[i]).collect(),
-        };
+        links.sort_by(|a, b| {
+            (a.exports.first(), a.imports.first()).cmp(&(b.exports.first(), b.imports.first()))
+        });
     }
+    Linkage {
+        links,
+        review,
+        unmatched_exports: (0..n).filter(|&e| !linked_export[e]).collect(),
+        unmatched_imports: (0..m).filter(|&i| !linked_import[i]).collect(),
+    }
+}
 
-    // Fuzzy tier.
-    let prepared_exports: Vec<Option<Prepared<'_>>> = exports
+/// Blocking key of a party side with no usable token: it blocks with everything.
+const ANY_TOKEN: u32 = u32::MAX;
+
+/// The rarest tokens of a leg's two party names.
+#[derive(Debug, Clone, Default)]
+struct PartyKeys {
+    /// Of the exporter's name; empty when it has none.
+    exporter: Vec<u32>,
+    /// Of the importer's name.
+    importer: Vec<u32>,
+}
+
+/// Up to two of the rarest tokens (seen at least twice in the run) of each party name:
+/// the fuzzy tier's party blocking keys. A token seen once is a typo or a firm with no
+/// counterpart, and cannot block anything together.
+fn party_keys(
+    tables: &Tables<'_>,
+    x: &FeatureTable,
+    m: &FeatureTable,
+) -> (Vec<PartyKeys>, Vec<PartyKeys>) {
+    let mut tokens: Interner<'_> = Interner::default();
+    let name_tokens: Vec<Vec<u32>> = tables
+        .names
         .iter()
-        .enumerate()
-        .map(|(e, leg)| (!linked_export[e]).then(|| prepare(leg, names)))
+        .map(|name| {
+            name.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(|t| tokens.intern(t))
+                .collect()
+        })
         .collect();
-    let prepared_imports: Vec<Option<Prepared<'_>>> = imports
-        .iter()
-        .enumerate()
-        .map(|(i, leg)| (!linked_import[i]).then(|| prepare(leg, names)))
-        .collect();
-    let mut freq: HashMap<&str, u32> = HashMap::new();
-    for p in prepared_exports.iter().chain(&prepared_imports).flatten() {
-        for name in [&p.exporter, &p.importer].into_iter().flatten() {
-            for t in name.split(' ').filter(|t| !t.is_empty()) {
-                *freq.entry(t).or_default() += 1;
-            }
+    let mut uses = vec![0u32; tables.names.len()];
+    for f in x.rows.iter().chain(&m.rows).flatten() {
+        for name in [f.exporter, f.importer].into_iter().flatten() {
+            uses[name as usize] += 1;
         }
     }
-    let import_keys: Vec<Vec<&str>> = prepared_imports
-        .iter()
-        .map(|p| p.as_ref().map(|p| party_keys(p, &freq)).unwrap_or_default())
-        .collect();
-    // Blocks: (HS6 or HS4, party token) → imports by date.
-    type Block<'k> = HashMap<(&'k str, &'k str), Vec<(NaiveDate, usize)>>;
-    let mut block6: Block<'_> = HashMap::new();
-    let mut block4: Block<'_> = HashMap::new();
-    for (i, p) in prepared_imports.iter().enumerate() {
-        let Some(p) = p else { continue };
-        let Some(date) = p.leg.date else { continue };
-        for code in &p.hs6 {
-            for key in &import_keys[i] {
-                block6.entry((code, key)).or_default().push((date, i));
-                block4.entry((&code[..4], key)).or_default().push((date, i));
-            }
+    let mut freq = vec![0u32; tokens.len()];
+    for (name, ts) in name_tokens.iter().enumerate() {
+        for &t in ts {
+            freq[t as usize] += uses[name];
         }
     }
-    for list in block6.values_mut().chain(block4.values_mut()) {
-        list.sort_unstable();
-        list.dedup();
+    let name_keys: Vec<Vec<u32>> = name_tokens
+        .iter()
+        .map(|ts| {
+            let mut ranked: Vec<(u32, &str, u32)> = ts
+                .iter()
+                .filter(|&&t| freq[t as usize] >= 2)
+                .map(|&t| (freq[t as usize], tokens.resolve(t), t))
+                .collect();
+            ranked.sort_unstable();
+            let mut keys: Vec<u32> = ranked.iter().take(2).map(|r| r.2).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
+        .collect();
+    let of = |name: Option<u32>| name.map_or_else(Vec::new, |n| name_keys[n as usize].clone());
+    let keys = |table: &FeatureTable| -> Vec<PartyKeys> {
+        table
+            .rows
+            .iter()
+            .map(|row| {
+                row.as_ref().map_or_else(PartyKeys::default, |f| PartyKeys {
+                    exporter: of(f.exporter),
+                    importer: of(f.importer),
+                })
+            })
+            .collect()
+    };
+    (keys(x), keys(m))
+}
+
+/// What a block is keyed on besides the code: both parties' tokens, one of them, or
+/// none. An export probes the shape that matches the party tokens it has, so that a
+/// side missing on either leg never prevents blocking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Both = 0,
+    ExporterOnly = 1,
+    ImporterOnly = 2,
+    CodeOnly = 3,
+}
+
+impl Shape {
+    fn of(keys: &PartyKeys) -> Shape {
+        match (keys.exporter.is_empty(), keys.importer.is_empty()) {
+            (false, false) => Shape::Both,
+            (false, true) => Shape::ExporterOnly,
+            (true, false) => Shape::ImporterOnly,
+            (true, true) => Shape::CodeOnly,
+        }
     }
-    let widest = config.widest();
-    let mut candidates: Vec<(f64, i64, usize, usize)> = Vec::new();
-    // seen[i] == e + 1 when import i was already scored against export e.
-    let mut seen: Vec<usize> = vec![0; m];
-    for (e, p) in prepared_exports.iter().enumerate() {
-        let Some(p) = p else { continue };
-        let Some(date) = p.leg.date else { continue };
-        let keys = party_keys(p, &freq);
-        // HS6 first; HS4 as a second pass only for an export that found no linkable
-        // candidate under its own codes (reclassified legs).
-        for pass in 0..2 {
-            let mut linkable = false;
-            for code in &p.hs6 {
-                for key in &keys {
-                    let block = if pass == 0 {
-                        block6.get(&(*code, *key))
-                    } else {
-                        block4.get(&(&code[..4], *key))
-                    };
-                    let Some(list) = block else { continue };
-                    let start = list.partition_point(|(d, _)| *d < date);
-                    for &(d, i) in &list[start..] {
-                        if (d - date).num_days() > widest {
-                            break;
-                        }
-                        if seen[i] == e + 1 {
-                            continue;
-                        }
-                        seen[i] = e + 1;
-                        let Some(q) = &prepared_imports[i] else {
-                            continue;
-                        };
-                        let window = config.pair_window(p.leg.mode, q.leg.mode);
-                        let gap = (d - date).num_days();
-                        if gap < window.0 || gap > window.1 || !partners_consistent(p.leg, q.leg) {
-                            continue;
-                        }
-                        let (score, _) =
-                            score_prepared(p, q, names, &config.weights, window, false);
-                        if score >= config.review_threshold {
-                            linkable |= score >= config.link_threshold;
-                            candidates.push((score, gap, e, i));
-                        }
+}
+
+/// Offset of HS4 ids among block codes (HS6 ids below it).
+const HS4_BLOCK: u32 = 1 << 31;
+
+/// A block: shape, code (HS6 id, or [`HS4_BLOCK`] + HS4 id), exporter token and
+/// importer token ([`ANY_TOKEN`] where the shape ignores a side or the leg has none).
+fn block_key(shape: Shape, code: u32, exporter: u32, importer: u32) -> u128 {
+    (u128::from(shape as u8) << 96)
+        | (u128::from(code) << 64)
+        | (u128::from(exporter) << 32)
+        | u128::from(importer)
+}
+
+/// Rows of (block, day, import), sorted: each block is a run of imports by date.
+type Blocks = Vec<(u128, i32, u32)>;
+
+/// A side's tokens, or [`ANY_TOKEN`] alone when it has none.
+fn or_any(tokens: &[u32]) -> &[u32] {
+    if tokens.is_empty() {
+        &[ANY_TOKEN]
+    } else {
+        tokens
+    }
+}
+
+/// Every block an import belongs to, in the shapes `wanted`.
+fn import_blocks(
+    keys: &PartyKeys,
+    codes: &[u32],
+    hs4_of_code: &[u32],
+    wanted: &[bool; 4],
+    mut push: impl FnMut(u128),
+) {
+    let (ex, im) = (or_any(&keys.exporter), or_any(&keys.importer));
+    for &code6 in codes {
+        for code in [code6, HS4_BLOCK | hs4_of_code[code6 as usize]] {
+            if wanted[Shape::Both as usize] {
+                for &tx in ex {
+                    for &tm in im {
+                        push(block_key(Shape::Both, code, tx, tm));
                     }
                 }
             }
-            if linkable {
-                break;
+            if wanted[Shape::ExporterOnly as usize] {
+                for &tx in ex {
+                    push(block_key(Shape::ExporterOnly, code, tx, ANY_TOKEN));
+                }
+            }
+            if wanted[Shape::ImporterOnly as usize] {
+                for &tm in im {
+                    push(block_key(Shape::ImporterOnly, code, ANY_TOKEN, tm));
+                }
+            }
+            if wanted[Shape::CodeOnly as usize] {
+                push(block_key(Shape::CodeOnly, code, ANY_TOKEN, ANY_TOKEN));
             }
         }
     }
+}
+
+/// The blocks an export with `keys` probes for `code`: its own tokens and
+/// [`ANY_TOKEN`] on each side it has, so that it meets the imports that share a token
+/// or lack that side.
+fn export_probes(keys: &PartyKeys, code: u32, mut probe: impl FnMut(u128)) {
+    let shape = Shape::of(keys);
+    let with_any = |tokens: &[u32]| -> Vec<u32> {
+        let mut v = tokens.to_vec();
+        v.push(ANY_TOKEN);
+        v
+    };
+    match shape {
+        Shape::Both => {
+            for tx in with_any(&keys.exporter) {
+                for &tm in &with_any(&keys.importer) {
+                    probe(block_key(shape, code, tx, tm));
+                }
+            }
+        }
+        Shape::ExporterOnly => {
+            for tx in with_any(&keys.exporter) {
+                probe(block_key(shape, code, tx, ANY_TOKEN));
+            }
+        }
+        Shape::ImporterOnly => {
+            for tm in with_any(&keys.importer) {
+                probe(block_key(shape, code, ANY_TOKEN, tm));
+            }
+        }
+        Shape::CodeOnly => probe(block_key(shape, code, ANY_TOKEN, ANY_TOKEN)),
+    }
+}
+
+/// The rows of `block` with a day in `from..=from + widest`.
+fn block_rows(blocks: &Blocks, block: u128, from: i32, widest: i64) -> &[(u128, i32, u32)] {
+    let start = blocks.partition_point(|r| (r.0, r.1) < (block, from));
+    let end = start
+        + blocks[start..]
+            .partition_point(|r| r.0 == block && i64::from(r.1) - i64::from(from) <= widest);
+    &blocks[start..end]
+}
+
+/// The fuzzy tier over the legs the exact tiers left: blocking, scoring, greedy
+/// one-to-one assignment, then split parts. Returns the review pairs.
+///
+/// Blocking: an export meets the imports that share one of its HS6 codes (HS4 in a
+/// second pass, only for an export with no linkable candidate under its own codes),
+/// dated 0 to the widest window after it, and, for each party, share one of its rarest
+/// name tokens unless either leg has no token for that party.
+fn fuzzy(
+    exports: &[Leg],
+    imports: &[Leg],
+    names: &dyn NameSimilarity,
+    config: &LinkConfig,
+    links: &mut Vec<Link>,
+    linked_export: &mut [bool],
+    linked_import: &mut [bool],
+) -> Vec<ReviewPair> {
+    let m = imports.len();
+    let mut tables = Tables::default();
+    let x = features(exports, |e| !linked_export[e], &mut tables, names);
+    let q = features(imports, |i| !linked_import[i], &mut tables, names);
+    let (export_keys, import_keys) = party_keys(&tables, &x, &q);
+    let mut wanted = [false; 4];
+    for (keys, row) in export_keys.iter().zip(&x.rows) {
+        if row.is_some() {
+            wanted[Shape::of(keys) as usize] = true;
+        }
+    }
+    let mut blocks: Blocks = Vec::new();
+    for (i, f) in q.rows.iter().enumerate() {
+        let Some(f) = f else { continue };
+        let Some(d) = f.day else { continue };
+        import_blocks(
+            &import_keys[i],
+            q.codes(f),
+            &tables.hs4_of_code,
+            &wanted,
+            |block| blocks.push((block, d, i as u32)),
+        );
+    }
+    blocks.sort_unstable();
+    blocks.dedup();
+    let widest = config.widest();
+    let w = &config.weights;
+    let (x, q, tables, blocks) = (&x, &q, &tables, &blocks);
+    let mut candidates: Vec<(f64, i64, usize, usize)> =
+        parallel_ranges(exports.len(), 1_024, |range| {
+            let mut memo = NameMemo::new(&tables.names, names);
+            let mut out = Vec::new();
+            // seen[i] == e + 1 when import i was already scored against export e.
+            let mut seen: Vec<u32> = vec![0; m];
+            for e in range {
+                let Some(p) = &x.rows[e] else { continue };
+                let Some(date) = p.day else { continue };
+                let p_codes = x.codes(p);
+                let mark = e as u32 + 1;
+                for pass in 0..2 {
+                    let mut linkable = false;
+                    for &code6 in p_codes {
+                        let code = if pass == 0 {
+                            code6
+                        } else {
+                            HS4_BLOCK | tables.hs4_of_code[code6 as usize]
+                        };
+                        export_probes(&export_keys[e], code, |block| {
+                            for &(_, d, i) in block_rows(blocks, block, date, widest) {
+                                let i = i as usize;
+                                if seen[i] == mark {
+                                    continue;
+                                }
+                                seen[i] = mark;
+                                let Some(f) = &q.rows[i] else { continue };
+                                let window = config.pair_window(p.mode, f.mode);
+                                let gap = i64::from(d - date);
+                                if gap < window.0
+                                    || gap > window.1
+                                    || !features_partners_consistent(p, f)
+                                {
+                                    continue;
+                                }
+                                let f_codes = q.codes(f);
+                                // Names are the dearest fields: bound the score with
+                                // name similarities of 1, then with the exporter's
+                                // known, and stop as soon as the review band is out
+                                // of reach.
+                                let score = |exporter: f64, importer: f64| {
+                                    score_features(
+                                        p, f, p_codes, f_codes, exporter, importer, w, window,
+                                        false,
+                                    )
+                                    .0
+                                };
+                                if score(1.0, 1.0) < config.review_threshold {
+                                    continue;
+                                }
+                                let exporter = memo.opt(p.exporter, f.exporter);
+                                if score(exporter, 1.0) < config.review_threshold {
+                                    continue;
+                                }
+                                let importer = memo.opt(p.importer, f.importer);
+                                let score = score(exporter, importer);
+                                if score >= config.review_threshold {
+                                    linkable |= score >= config.link_threshold;
+                                    out.push((score, gap, e, i));
+                                }
+                            }
+                        });
+                    }
+                    if linkable {
+                        break;
+                    }
+                }
+            }
+            out
+        });
     candidates.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then(a.1.cmp(&b.1))
@@ -765,20 +1222,31 @@ pub fn link(
             .then(a.3.cmp(&b.3))
     });
     let mut review = Vec::new();
-    let mut fuzzy_of_export: HashMap<usize, usize> = HashMap::new();
+    let mut fuzzy_links: Vec<(usize, usize)> = Vec::new();
+    let mut memo = NameMemo::new(&tables.names, names);
     for (score, _, e, i) in candidates {
         if linked_export[e] || linked_import[i] {
             continue;
         }
         if score >= config.link_threshold {
-            let (Some(p), Some(q)) = (&prepared_exports[e], &prepared_imports[i]) else {
+            let (Some(p), Some(f)) = (&x.rows[e], &q.rows[i]) else {
                 continue;
             };
-            let window = config.pair_window(p.leg.mode, q.leg.mode);
-            let (_, evidence) = score_prepared(p, q, names, &config.weights, window, true);
+            let window = config.pair_window(p.mode, f.mode);
+            let (_, evidence) = score_features(
+                p,
+                f,
+                x.codes(p),
+                q.codes(f),
+                memo.opt(p.exporter, f.exporter),
+                memo.opt(p.importer, f.importer),
+                w,
+                window,
+                true,
+            );
             linked_export[e] = true;
             linked_import[i] = true;
-            fuzzy_of_export.insert(e, links.len());
+            fuzzy_links.push((e, links.len()));
             links.push(Link {
                 exports: vec![e],
                 imports: vec![i],
@@ -796,104 +1264,91 @@ pub fn link(
     }
 
     // Split parts without references: join a fuzzy link when the parties agree strongly
-    // and the group's mass moves closer to the export's.
-    let mut parts: Vec<(usize, usize)> = Vec::new();
-    // Fuzzy links by HS6 of their export, sorted by export date, so that each leftover
-    // import only meets the links it could belong to.
-    let mut fuzzy_by_code: HashMap<&str, Vec<(NaiveDate, usize, usize)>> = HashMap::new();
-    for (&e, &l) in &fuzzy_of_export {
-        let Some(p) = &prepared_exports[e] else {
-            continue;
-        };
-        let Some(date) = p.leg.date else { continue };
-        for code in &p.hs6 {
-            fuzzy_by_code.entry(code).or_default().push((date, e, l));
+    // and the group's mass moves closer to the export's. Fuzzy links by HS6 of their
+    // export, sorted by export date, so that each leftover import only meets the links
+    // it could belong to; each link holds one import so far.
+    let mut by_code: FxMap<u32, Vec<(i32, usize, usize, f64)>> = FxMap::default();
+    for &(e, l) in &fuzzy_links {
+        let Some(p) = &x.rows[e] else { continue };
+        let Some(date) = p.day else { continue };
+        let group_net: f64 = links[l]
+            .imports
+            .iter()
+            .filter_map(|&k| imports[k].net_mass())
+            .sum::<f64>();
+        for &code in x.codes(p) {
+            by_code
+                .entry(code)
+                .or_default()
+                .push((date, e, l, group_net));
         }
     }
-    for list in fuzzy_by_code.values_mut() {
-        list.sort_unstable();
+    for list in by_code.values_mut() {
+        list.sort_unstable_by_key(|r| (r.0, r.1, r.2));
     }
-    for (i, q) in prepared_imports.iter().enumerate() {
-        let Some(q) = q else { continue };
-        if linked_import[i] {
-            continue;
-        }
-        let Some(q_date) = q.leg.date else { continue };
-        let mut best: Option<(f64, usize)> = None;
-        for code in &q.hs6 {
-            let Some(list) = fuzzy_by_code.get(code) else {
+    let linked_import_now: &[bool] = linked_import;
+    let parts: Vec<(usize, usize)> = parallel_ranges(m, 1_024, |range| {
+        let mut memo = NameMemo::new(&tables.names, names);
+        let mut out = Vec::new();
+        for i in range {
+            let Some(f) = &q.rows[i] else { continue };
+            if linked_import_now[i] {
                 continue;
-            };
-            let earliest = q_date - chrono::Duration::days(widest);
-            let start = list.partition_point(|(d, _, _)| *d < earliest);
-            for &(_, e, l) in &list[start..] {
-                let Some(p) = &prepared_exports[e] else {
+            }
+            let Some(q_date) = f.day else { continue };
+            let mut best: Option<(f64, usize)> = None;
+            for code in q.codes(f) {
+                let Some(list) = by_code.get(code) else {
                     continue;
                 };
-                let Some(gap) = date_gap(p.leg, q.leg) else {
-                    continue;
-                };
-                if gap < 0 {
-                    break;
-                }
-                let window = config.pair_window(p.leg.mode, q.leg.mode);
-                if gap < window.0 || gap > window.1 {
-                    continue;
-                }
-                let sim = |x: &Option<String>, y: &Option<String>| match (x, y) {
-                    (Some(x), Some(y)) => names.similarity(x, y),
-                    _ => 0.0,
-                };
-                let s = sim(&p.exporter, &q.exporter).min(sim(&p.importer, &q.importer));
-                if s < config.split_name_similarity {
-                    continue;
-                }
-                let (Some(x_net), Some(q_net)) = (p.net, q.net) else {
-                    continue;
-                };
-                let group_net: f64 = links[l]
-                    .imports
-                    .iter()
-                    .filter_map(|&k| imports[k].net_mass())
-                    .sum::<f64>();
-                if (group_net + q_net - x_net).abs() >= (group_net - x_net).abs() {
-                    continue;
-                }
-                if best.is_none_or(|(b, bl)| s > b || (s == b && l < bl)) {
-                    best = Some((s, l));
+                let earliest = i64::from(q_date) - widest;
+                let start = list.partition_point(|r| i64::from(r.0) < earliest);
+                for &(d, e, l, group_net) in &list[start..] {
+                    let gap = i64::from(q_date - d);
+                    if gap < 0 {
+                        break;
+                    }
+                    let Some(p) = &x.rows[e] else { continue };
+                    let window = config.pair_window(p.mode, f.mode);
+                    if gap < window.0 || gap > window.1 {
+                        continue;
+                    }
+                    let (Some(x_net), Some(q_net)) = (p.net, f.net) else {
+                        continue;
+                    };
+                    if (group_net + q_net - x_net).abs() >= (group_net - x_net).abs() {
+                        continue;
+                    }
+                    let s = memo
+                        .opt(p.exporter, f.exporter)
+                        .min(memo.opt(p.importer, f.importer));
+                    if s < config.split_name_similarity {
+                        continue;
+                    }
+                    if best.is_none_or(|(b, bl)| s > b || (s == b && l < bl)) {
+                        best = Some((s, l));
+                    }
                 }
             }
+            if let Some((_, l)) = best {
+                out.push((l, i));
+            }
         }
-        if let Some((_, l)) = best {
-            parts.push((l, i));
-        }
-    }
+        out
+    });
     for (l, i) in parts {
         linked_import[i] = true;
         links[l].imports.push(i);
     }
-    for l in fuzzy_of_export.values() {
-        let link = &mut links[*l];
+    for &(_, l) in &fuzzy_links {
+        let link = &mut links[l];
         if link.imports.len() > 1 {
             link.imports.sort_unstable();
             let q = quantities_evidence(&link.exports, &link.imports, exports, imports, config);
             link.evidence.extend(q);
         }
     }
-
-    for link in &mut links {
-        link.exports.sort_unstable();
-        link.imports.sort_unstable();
-    }
-    links.sort_by(|a, b| {
-        (a.exports.first(), a.imports.first()).cmp(&(b.exports.first(), b.imports.first()))
-    });
-    Linkage {
-        links,
-        review,
-        unmatched_exports: (0..n).filter(|&e| !linked_export[e]).collect(),
-        unmatched_imports: (0..m).filter(|&i| !linked_import[i]).collect(),
-    }
+    review
 }
 
 fn quantities_evidence(

@@ -2,7 +2,9 @@
 
 mod corridor;
 mod discrepancy;
+mod equivalence;
 mod linkage;
 mod rates;
+mod reference;
 mod similarity;
 mod support;
