@@ -71,7 +71,7 @@ impl AgreementState {
 }
 
 /// The agreement's status with the dates of §1.2.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Status {
     pub state: AgreementState,
     pub signed_date: Option<NaiveDate>,

@@ -81,7 +81,7 @@ pub fn is_bcp47(tag: &str) -> bool {
 }
 
 /// A person concerned (§2.2 item 8).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PersonConcerned {
     pub name: String,
     /// `natural` or `legal`.
@@ -90,21 +90,26 @@ pub struct PersonConcerned {
     pub identifiers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PersonKind {
     Natural,
     Legal,
 }
 
 /// Urgency (§2.2 optional content, §1.5 `T_urgent`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Urgency {
     pub justification: String,
     pub reply_by: NaiveDate,
 }
 
 /// A request as drafted: every §2.2 field, possibly empty. Intake decides.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Every field defaults to empty when absent from a document, so intake — not the parser —
+/// reports what is missing, all at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RequestDraft {
     pub requesting_administration: String,
     pub requesting_contact_point: String,

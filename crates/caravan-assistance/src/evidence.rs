@@ -42,7 +42,7 @@ coded_enum! {
 }
 
 /// One custody event, chained to the previous one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CustodyEvent {
     pub kind: CustodyKind,
     pub actor: String,
@@ -55,7 +55,7 @@ pub struct CustodyEvent {
 }
 
 /// A file in an evidence package, with its custody.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EvidenceRecord {
     pub id: String,
     pub name: String,
@@ -136,7 +136,7 @@ fn chain_hash(
 }
 
 /// The manifest entry of one file, as supplied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ManifestEntry {
     pub id: String,
     pub name: String,

@@ -46,6 +46,25 @@ macro_rules! coded_enum {
                 f.write_str(self.code())
             }
         }
+
+        // Stored and sent as the wire code, so a snapshot and a message read the same.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let code = String::deserialize(d)?;
+                $name::parse(&code).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{code:?} is not a {} code",
+                        stringify!($name)
+                    ))
+                })
+            }
+        }
     };
 }
 

@@ -107,6 +107,33 @@ pub enum Carriage {
     LocalLog,
 }
 
+// Stored as the §3.2 action it carries, or `local_log`; the static string comes back from
+// the action table, so a stored record cannot name an action the code does not know.
+impl serde::Serialize for Carriage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Carriage::ToPartner(action) => s.serialize_str(action),
+            Carriage::LocalLog => s.serialize_str("local_log"),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Carriage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = <String as serde::Deserialize>::deserialize(d)?;
+        if code == "local_log" {
+            return Ok(Carriage::LocalLog);
+        }
+        Action::ALL
+            .iter()
+            .find_map(|a| match a.carriage() {
+                Carriage::ToPartner(c) if c == code => Some(Carriage::ToPartner(c)),
+                _ => None,
+            })
+            .ok_or_else(|| serde::de::Error::custom(format!("{code:?} is not a carriage")))
+    }
+}
+
 /// One row of the transition table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -234,15 +261,17 @@ coded_enum! {
 }
 
 /// One item of a reply: markings and permitted uses are mandatory (§3.2 rules).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplyItem {
     pub item_id: String,
     pub markings: Markings,
     pub permitted_uses: Vec<Purpose>,
 }
 
-/// An event with its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event with its content. Serialised with its §3.2 event name in `event`, which is how
+/// the partner receives it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Submit,
     TransportReceipt,
@@ -436,7 +465,7 @@ impl TransitionError {
 }
 
 /// One accepted transition: exactly one per accepted event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaseRecord {
     pub seq: u64,
     pub on: NaiveDate,
@@ -450,7 +479,7 @@ pub struct CaseRecord {
 }
 
 /// A pausable day-count timer (`T_exec`, §1.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExecTimer {
     pub started: NaiveDate,
     pub days: u32,
@@ -495,8 +524,9 @@ pub fn add_working_days(from: NaiveDate, n: u32, holidays: &[NaiveDate]) -> Naiv
     day
 }
 
-/// A case as one node holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A case as one node holds it. It serialises whole, so a store can keep the exact copy the
+/// state machine works on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     pub id: String,
     pub agreement_id: String,

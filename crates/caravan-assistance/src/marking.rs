@@ -50,8 +50,24 @@ impl Pap {
 
 /// A caveat code: `NO-EVIDENCE`, `NO-ONWARD`, `PERSONAL-DATA`, `CONDITIONS:<ref>`, …
 /// Upper-case letters, digits, `-`, and an optional `:<ref>` suffix.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Caveat(String);
+
+impl TryFrom<String> for Caveat {
+    type Error = MarkingError;
+    fn try_from(raw: String) -> Result<Caveat, MarkingError> {
+        Caveat::parse(&raw)
+    }
+}
+
+impl From<Caveat> for String {
+    fn from(c: Caveat) -> String {
+        c.0
+    }
+}
 
 impl Caveat {
     pub const NO_EVIDENCE: &'static str = "NO-EVIDENCE";
@@ -82,7 +98,7 @@ impl Caveat {
 }
 
 /// The markings on one target (item, field, container or agreement default).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Markings {
     pub tlp: Tlp,
     pub pap: Pap,
@@ -123,7 +139,7 @@ impl Markings {
 }
 
 /// An item's markings, object-wide and per field (STIX 2.1 granular markings).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ItemMarkings {
     pub item: Markings,
     pub fields: BTreeMap<String, Markings>,

@@ -203,7 +203,8 @@ coded_enum! {
 }
 
 /// What the receiver did with one item.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ItemCompliance {
     Applied,
     /// Kept under a legal hold; the reason is mandatory and the provider is notified.
@@ -213,14 +214,14 @@ pub enum ItemCompliance {
 }
 
 /// A signed `Data.ComplianceAck`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ComplianceAck {
     pub items: Vec<(String, ItemCompliance)>,
     pub on: NaiveDate,
 }
 
 /// An outstanding propagation on the provider's side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Propagation {
     pub id: String,
     pub kind: PropagationKind,

@@ -27,7 +27,7 @@ pub fn percentile(values: &[i64], p: u32) -> Option<i64> {
 }
 
 /// Median and 90th percentile, with the sample size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Spread {
     pub n: usize,
     pub median: Option<i64>,
@@ -62,7 +62,7 @@ pub struct Outcome {
 }
 
 /// The periodic report (no personal data).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Report {
     pub by_type: BTreeMap<RequestType, u32>,
     pub urgent: u32,

@@ -14,8 +14,9 @@ use crate::agreement::{Agreement, AgreementState, AssuranceState, ConsentRule, P
 use crate::marking::{Caveat, ItemMarkings, Markings, Pap, Tlp};
 use crate::roles::{self, Actor, Capability, Grant, RoleError};
 
-/// §1.4 recipient classes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// §1.4 recipient classes. Serialised as `{"class": "court", "name": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "class", content = "name", rename_all = "snake_case")]
 pub enum Recipient {
     /// Need-to-know staff of the receiving administration.
     SameAdmin,
@@ -303,7 +304,7 @@ coded_enum! {
 }
 
 /// A `Consent.Request` and its life.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConsentCase {
     pub id: String,
     pub items: Vec<String>,
@@ -320,7 +321,8 @@ pub struct ConsentCase {
 }
 
 /// A `Consent.Decision`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
 pub enum ConsentDecision {
     Granted {
         expires_on: Option<NaiveDate>,

@@ -43,6 +43,7 @@
 //!   batch, with `SELECT ... FOR UPDATE` on the log's row as the size compare-and-set.
 
 mod access;
+mod assistance;
 mod exchange;
 mod log;
 mod mirror;
@@ -80,6 +81,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_targeting.sql"),
     ),
     ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
+    (
+        "0008_assistance",
+        include_str!("../migrations/0008_assistance.sql"),
+    ),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

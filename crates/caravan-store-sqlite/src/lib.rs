@@ -8,6 +8,7 @@
 //! (`LogStore`, module `log`) follows the same rule: one fsynced transaction per batch.
 
 mod access;
+mod assistance;
 mod exchange;
 mod log;
 mod mirror;
@@ -43,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_targeting.sql"),
     ),
     ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
+    (
+        "0008_assistance",
+        include_str!("../migrations/0008_assistance.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

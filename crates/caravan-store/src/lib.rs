@@ -11,6 +11,7 @@
 //! crash at any point leaves the store as it was before the batch began.
 
 pub mod access;
+pub mod assistance;
 pub mod exchange;
 pub mod log;
 pub mod mirror;
@@ -93,6 +94,14 @@ pub enum Conflict {
         /// The account name.
         name: String,
     },
+    /// A snapshot row was changed by another writer since it was read (or, for version 1,
+    /// already exists): nothing was written.
+    StaleWrite {
+        /// What kind of row (`case`, `consent`, `message`, …).
+        what: String,
+        /// Its id.
+        id: String,
+    },
 }
 
 impl fmt::Display for Conflict {
@@ -131,6 +140,12 @@ impl fmt::Display for Conflict {
                  concurrent checkpoint moved it"
             ),
             Conflict::AccountExists { name } => write!(f, "account {name:?} already exists"),
+            Conflict::StaleWrite { what, id } => {
+                write!(
+                    f,
+                    "{what} {id:?} was changed by another writer; nothing was written"
+                )
+            }
             Conflict::MessageIdReused { from, message_id } => write!(
                 f,
                 "{from} already used message id {message_id:?} for a different message"
@@ -295,6 +310,7 @@ pub trait Store:
     + log::LogStore
     + exchange::ExchangeStore
     + access::AccessStore
+    + assistance::AssistanceStore
     + mirror::MirrorStore
     + target::TargetStore
 {
@@ -305,6 +321,7 @@ impl<T> Store for T where
         + log::LogStore
         + exchange::ExchangeStore
         + access::AccessStore
+        + assistance::AssistanceStore
         + mirror::MirrorStore
         + target::TargetStore
 {

@@ -1,0 +1,31 @@
+//! The node side of mutual assistance: the pure rules of `caravan-assistance` applied to the
+//! store and the exchange.
+//!
+//! Why a crate between the pure core and the edges: the CLI, the JSON API, the pages and the
+//! demo all do the same things — create a request, send it, acknowledge it, reply with
+//! evidence, ask for and grant consent — and each of those is several steps that must happen
+//! together: check the officer's role, apply the state machine, write the case, its history,
+//! the message to the partner and the audit row in one store transaction, then hand the
+//! message to the exchange. [`service::AssistanceNode`] is that sequence, once. The edges only
+//! translate input and output.
+//!
+//! Two promises shape it:
+//! - **One transaction per user action.** Every change goes through
+//!   `AssistanceStore::commit_assistance` with its audit event; a refusal writes nothing but
+//!   its own audit row, with a stable code.
+//! - **No lost message.** An outbound message is first a `queued` row written with the case
+//!   change, then handed to the exchange's durable outbox ([`service::AssistanceNode::pump`]);
+//!   an inbound message is applied and recorded under its workflow id before the exchange
+//!   inbox row is acknowledged, so a crash in between re-delivers it and the duplicate is
+//!   recognised rather than applied twice.
+//!
+//! Evidence files are stored encrypted with AES-256-GCM under the node's evidence key
+//! ([`crypto::EvidenceKey`]), bound to their evidence id.
+
+pub mod crypto;
+pub mod error;
+pub mod inbound;
+pub mod service;
+pub mod story;
+pub mod views;
+pub mod wire;

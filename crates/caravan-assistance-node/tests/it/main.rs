@@ -1,0 +1,7 @@
+//! The assistance workflow end to end on two in-memory nodes joined by a loopback (no
+//! network): the reference story, the refusals of the issue, tampered evidence, duplicate
+//! delivery, and the property test over random action sequences.
+
+mod loopback;
+mod prop;
+mod story;
