@@ -359,4 +359,24 @@ impl MirrorStore for PgStore {
         .map(gap_row)
         .collect()
     }
+
+    fn mirror_inputs(
+        &self,
+        provenance: &str,
+        direction: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let mut conn = self.lock()?;
+        let limit = i64::from(limit);
+        conn.query(
+            "SELECT id, document FROM declarations
+             WHERE provenance = $1 AND direction = $2 AND id > $3 ORDER BY id LIMIT $4",
+            &[&provenance, &direction, &after_id, &limit],
+        )
+        .map_err(other("list mirror inputs"))?
+        .iter()
+        .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+        .collect()
+    }
 }

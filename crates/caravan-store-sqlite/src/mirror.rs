@@ -346,4 +346,27 @@ impl MirrorStore for SqliteStore {
             .collect::<Result<_, _>>()
             .map_err(other("read mirror gap"))
     }
+
+    fn mirror_inputs(
+        &self,
+        provenance: &str,
+        direction: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, document FROM declarations
+                 WHERE provenance = ?1 AND direction = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+            )
+            .map_err(other("prepare mirror inputs"))?;
+        stmt.query_map(
+            params![provenance, direction, after_id, i64::from(limit)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(other("list mirror inputs"))?
+        .collect::<Result<_, _>>()
+        .map_err(other("read mirror input"))
+    }
 }

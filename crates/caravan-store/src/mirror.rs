@@ -212,6 +212,18 @@ pub trait MirrorStore: Send + Sync {
     /// A run's aggregate rows for one grouping, by direction and key; `NotFound` when
     /// the run does not exist.
     fn mirror_gaps(&self, run_id: i64, group_by: &str) -> Result<Vec<MirrorGap>, StoreError>;
+
+    /// The input of node-mode matching: canonical documents of the stored declarations
+    /// of one provenance (`local` filings, or `partner` data received by bulk exchange)
+    /// and direction (`import`, `export`), with store id above `after_id`, ascending, at
+    /// most `limit`. Paging by id never skips or repeats a row while ingests go on.
+    fn mirror_inputs(
+        &self,
+        provenance: &str,
+        direction: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
 }
 
 /// Checks what every backend refuses before writing anything.

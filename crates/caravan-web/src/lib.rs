@@ -24,6 +24,7 @@ use serde::Serialize;
 pub mod auth;
 pub mod exchange;
 pub mod log;
+pub mod mirror;
 pub mod openapi;
 pub mod ui;
 
@@ -201,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
+        .merge(mirror::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
 }

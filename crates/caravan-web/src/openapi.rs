@@ -15,7 +15,10 @@ use crate::AppState;
 
 /// Every module's fragment, in a fixed order.
 fn fragments() -> Vec<(&'static str, Value)> {
-    vec![("access", access_fragment())]
+    vec![
+        ("access", access_fragment()),
+        ("mirror", crate::mirror::openapi()),
+    ]
 }
 
 /// The routes of this module, with state applied.
