@@ -14,6 +14,7 @@
 
 pub mod country;
 pub mod delta;
+pub mod disposition;
 pub mod error;
 pub mod eval;
 pub mod index;
@@ -24,4 +25,5 @@ pub mod parse;
 pub mod resolve;
 pub mod score;
 pub mod screen;
+pub mod stored;
 pub mod translit;

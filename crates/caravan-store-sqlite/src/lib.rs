@@ -12,6 +12,7 @@ mod assistance;
 mod exchange;
 mod log;
 mod mirror;
+mod screen;
 mod target;
 
 use std::path::Path;
@@ -42,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_targeting",
         include_str!("../migrations/0005_targeting.sql"),
+    ),
+    (
+        "0006_screening",
+        include_str!("../migrations/0006_screening.sql"),
     ),
     ("0007_mirror", include_str!("../migrations/0007_mirror.sql")),
     (

@@ -16,6 +16,7 @@ pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod rows;
+pub mod screen;
 pub mod target;
 
 use std::fmt;
@@ -312,6 +313,7 @@ pub trait Store:
     + access::AccessStore
     + assistance::AssistanceStore
     + mirror::MirrorStore
+    + screen::ScreenStore
     + target::TargetStore
 {
 }
@@ -323,6 +325,7 @@ impl<T> Store for T where
         + access::AccessStore
         + assistance::AssistanceStore
         + mirror::MirrorStore
+        + screen::ScreenStore
         + target::TargetStore
 {
 }

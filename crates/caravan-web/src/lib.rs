@@ -26,6 +26,7 @@ pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod openapi;
+pub mod screen;
 pub mod ui;
 
 /// What every handler can reach.
@@ -202,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
+        .merge(screen::routes(&state))
         .merge(mirror::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))

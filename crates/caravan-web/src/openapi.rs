@@ -18,6 +18,7 @@ fn fragments() -> Vec<(&'static str, Value)> {
     vec![
         ("access", access_fragment()),
         ("mirror", crate::mirror::openapi()),
+        ("screen", crate::screen::openapi()),
     ]
 }
 

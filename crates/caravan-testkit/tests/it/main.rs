@@ -10,5 +10,6 @@ mod exchange_faults;
 mod log;
 mod mirror;
 mod postgres;
+mod screen;
 mod story;
 mod target;

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod auth;
 mod log;
+mod screen;
 mod mirror;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
