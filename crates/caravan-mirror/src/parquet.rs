@@ -181,24 +181,7 @@ impl Table {
         required: bool,
         data: ColumnData,
     ) -> Result<(), ParquetError> {
-        if name.is_empty() || self.columns.iter().any(|c| c.name == name) {
-            return Err(ParquetError::BadName(name.to_owned()));
-        }
-        if let Some(first) = self.columns.first()
-            && first.data.len() != data.len()
-        {
-            return Err(ParquetError::Ragged {
-                column: name.to_owned(),
-                len: data.len(),
-                rows: first.data.len(),
-            });
-        }
-        if required && let Some(row) = (0..data.len()).find(|&r| data.is_null(r)) {
-            return Err(ParquetError::NullInRequired {
-                column: name.to_owned(),
-                row,
-            });
-        }
+        check_column(&self.columns, name, required, &data)?;
         self.columns.push(Column {
             name: name.to_owned(),
             required,
@@ -214,12 +197,40 @@ impl Table {
 
     /// Re-checks what [`Table::push`] checks, for tables built field by field.
     pub fn check(&self) -> Result<(), ParquetError> {
-        let mut checked = Table::default();
-        for c in &self.columns {
-            checked.push(&c.name, c.required, c.data.clone())?;
+        for (i, c) in self.columns.iter().enumerate() {
+            check_column(&self.columns[..i], &c.name, c.required, &c.data)?;
         }
         Ok(())
     }
+}
+
+/// A column may join `before` if its name is new and non-empty, its length is the
+/// table's, and a required column holds no null.
+fn check_column(
+    before: &[Column],
+    name: &str,
+    required: bool,
+    data: &ColumnData,
+) -> Result<(), ParquetError> {
+    if name.is_empty() || before.iter().any(|c| c.name == name) {
+        return Err(ParquetError::BadName(name.to_owned()));
+    }
+    if let Some(first) = before.first()
+        && first.data.len() != data.len()
+    {
+        return Err(ParquetError::Ragged {
+            column: name.to_owned(),
+            len: data.len(),
+            rows: first.data.len(),
+        });
+    }
+    if required && let Some(row) = (0..data.len()).find(|&r| data.is_null(r)) {
+        return Err(ParquetError::NullInRequired {
+            column: name.to_owned(),
+            row,
+        });
+    }
+    Ok(())
 }
 
 /// Layout choices.
