@@ -174,28 +174,11 @@ fn main() {
     for _ in 0..n_runs {
         let start = Instant::now();
         let cpu_start = cpu_seconds();
-        let chunk = queries.len().div_ceil(n_threads);
-        n_hits = std::thread::scope(|scope| {
-            let handles: Vec<_> = queries
-                .chunks(chunk)
-                .map(|part| {
-                    let screener = &screener;
-                    scope.spawn(move || {
-                        let mut scratch = screener.index.scratch();
-                        let mut hits = 0usize;
-                        for name in part {
-                            let party = ScreenedParty {
-                                name: name.clone(),
-                                ..ScreenedParty::default()
-                            };
-                            hits += screener.screen(&party, &mut scratch).map_or(0, |h| h.len());
-                        }
-                        hits
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("worker")).sum()
-        });
+        n_hits = screener
+            .screen_names(&queries, n_threads)
+            .iter()
+            .map(|r| r.as_ref().map_or(0, Vec::len))
+            .sum();
         rates.push(queries.len() as f64 / start.elapsed().as_secs_f64());
         cpu_rates.push(queries.len() as f64 / (cpu_seconds() - cpu_start).max(1e-3));
     }

@@ -58,6 +58,38 @@ pub struct NameToken {
     pub numeric: bool,
     /// Letters in the primary variant (at least 1): the token's weight.
     pub len: usize,
+    /// Sketch of each variant, for the scorer's cheap rejections.
+    pub variant_sketches: Vec<SpellingSketch>,
+    /// Sketch of each key.
+    pub key_sketches: Vec<SpellingSketch>,
+}
+
+/// What the scorer needs to know of a spelling to rule out an edit match without running
+/// the edit distance: its length in characters and the set of its letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SpellingSketch {
+    /// Characters.
+    pub chars: usize,
+    /// Only ASCII (then `letters` is meaningful).
+    pub ascii: bool,
+    /// Bit `b % 64` for each byte `b`.
+    pub letters: u64,
+}
+
+impl SpellingSketch {
+    /// Sketches one spelling.
+    pub fn of(spelling: &str) -> SpellingSketch {
+        SpellingSketch {
+            chars: spelling.chars().count(),
+            ascii: spelling.is_ascii(),
+            letters: letter_set(spelling.as_bytes()),
+        }
+    }
+}
+
+/// Bit `b % 64` for each byte `b`: two spellings' sets bound their edit distance from below.
+pub fn letter_set(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |m, &c| m | (1u64 << (c & 63)))
 }
 
 /// A normalised name: tokens, legal forms found, and the fingerprint (tokens joined).
@@ -272,11 +304,16 @@ pub fn expand_token(text: String) -> NameToken {
         variant_texts.push(text.clone());
         systems.push(None);
     }
-    let keys = variant_texts
+    let keys: Vec<String> = variant_texts
         .iter()
         .map(|v| if v.is_ascii() { fold_key(v) } else { v.clone() })
         .collect();
     NameToken {
+        variant_sketches: variant_texts
+            .iter()
+            .map(|v| SpellingSketch::of(v))
+            .collect(),
+        key_sketches: keys.iter().map(|k| SpellingSketch::of(k)).collect(),
         len: variant_texts[0].chars().count().max(1),
         stop: STOP_WORDS.contains(&text.as_str()),
         numeric: text.chars().all(|c| c.is_ascii_digit()),

@@ -6,7 +6,7 @@
 //! tokens matched, under which spelling, and why; the officer decides, so the explanation
 //! matters as much as the score.
 
-use crate::normalize::{NameToken, NormalizedName, normalize_name};
+use crate::normalize::{NameToken, NormalizedName, SpellingSketch, letter_set, normalize_name};
 use crate::translit::System;
 
 /// Scorer and configuration versions recorded with every hit.
@@ -226,6 +226,25 @@ fn edit_rows(a: &[u8], b: &[u8], confusable_cost: f64, limit: f64, rows: &mut [f
     rows[previous + n]
 }
 
+/// Margin by which a lower bound must exceed a budget before the DP is skipped, so that
+/// rounding in the DP's sums can never make a skipped pair one the DP would have kept.
+const BOUND_SLACK: f64 = 1e-9;
+
+/// A lower bound on [`weighted_edit_cost`] from the letters alone: every letter of one
+/// spelling that the other lacks needs an edit, and no edit costs less than the cheapest
+/// operation. (Bag distance, on a 64-bit set of letters; letters sharing a bit only make
+/// the bound weaker, never wrong.) Most candidate token pairs fail the budget here, without
+/// the DP.
+fn letters_lower_bound(a: &[u8], b: &[u8], confusable_cost: f64) -> f64 {
+    letter_sets_lower_bound(letter_set(a), letter_set(b), confusable_cost)
+}
+
+fn letter_sets_lower_bound(ma: u64, mb: u64, confusable_cost: f64) -> f64 {
+    let missing = (ma & !mb).count_ones().max((mb & !ma).count_ones());
+    let cheapest = confusable_cost.min(TRANSPOSITION_COST).clamp(0.0, 1.0);
+    f64::from(missing) * cheapest
+}
+
 /// Weighted edit similarity of two spellings with the cliff: 0 beyond the length budget.
 pub fn edit_similarity(a: &str, b: &str, config: &ScoreConfig) -> f64 {
     if a == b {
@@ -262,11 +281,39 @@ pub fn edit_similarity(a: &str, b: &str, config: &ScoreConfig) -> f64 {
     if a_units.len().abs_diff(b_units.len()) as f64 > limit {
         return 0.0;
     }
+    if letters_lower_bound(a_units, b_units, config.confusable_cost) > limit + BOUND_SLACK {
+        return 0.0;
+    }
     let cost = weighted_edit_cost(a_units, b_units, config.confusable_cost, limit);
     if cost > limit {
         return 0.0;
     }
     (1.0 - cost / len as f64).max(0.0)
+}
+
+/// False only when [`edit_similarity`] of the two sketched spellings is certainly 0: their
+/// lengths differ by more than the budget, or (ASCII) their letter sets differ by more.
+/// `None` (a token built without sketches) never rules out.
+fn may_edit_match(
+    a: Option<&SpellingSketch>,
+    b: Option<&SpellingSketch>,
+    config: &ScoreConfig,
+) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return true;
+    };
+    let len = a.chars.max(b.chars);
+    if len == 0 {
+        return true;
+    }
+    let limit = budget(config, len);
+    if a.chars.abs_diff(b.chars) as f64 > limit {
+        return false;
+    }
+    !(a.ascii
+        && b.ascii
+        && letter_sets_lower_bound(a.letters, b.letters, config.confusable_cost)
+            > limit + BOUND_SLACK)
 }
 
 /// The best similarity of two tokens over their variant pairs (spec §6.1).
@@ -332,6 +379,13 @@ pub fn token_similarity(query: &NameToken, list: &NameToken, config: &ScoreConfi
     }
     for (qi, qv) in query.variants.iter().enumerate() {
         for (li, lv) in list.variants.iter().enumerate() {
+            if !may_edit_match(
+                query.variant_sketches.get(qi),
+                list.variant_sketches.get(li),
+                config,
+            ) {
+                continue;
+            }
             let score = edit_similarity(qv, lv, config);
             if score > best.score {
                 best = TokenScore {
@@ -343,6 +397,13 @@ pub fn token_similarity(query: &NameToken, list: &NameToken, config: &ScoreConfi
             }
         }
         for (li, lk) in list.keys.iter().enumerate() {
+            if !may_edit_match(
+                query.key_sketches.get(qi),
+                list.key_sketches.get(li),
+                config,
+            ) {
+                continue;
+            }
             // Keys meet spellings that differ in both romanisation and a typo.
             let score = edit_similarity(&query.keys[qi], lk, config) * config.equal_key;
             if score > best.score {
@@ -502,15 +563,14 @@ pub fn join_split_tokens(
     if side.len() < 2 || other.is_empty() {
         return None;
     }
-    let targets: Vec<&NameToken> = other
-        .iter()
-        .zip(other_open)
-        .filter(|(t, open)| **open && t.len > 3)
-        .map(|(t, _)| t)
-        .collect();
-    if targets.is_empty() {
-        return None;
-    }
+    let targets = || {
+        other
+            .iter()
+            .zip(other_open)
+            .filter(|(t, open)| **open && t.len > 3)
+            .map(|(t, _)| t)
+    };
+    targets().next()?;
     for span in (2..=4usize).rev() {
         for start in 0..side.len().saturating_sub(span - 1) {
             let parts = &side[start..start + span];
@@ -520,19 +580,18 @@ pub fn join_split_tokens(
             }
             let joined_len: usize = parts.iter().map(|t| t.len).sum();
             let first = parts[0].variants[0].chars().next();
-            let reachable: Vec<&&NameToken> = targets
-                .iter()
-                .filter(|t| {
+            let reachable = || {
+                targets().filter(move |t| {
                     t.len.abs_diff(joined_len) <= 2
                         && t.variants.iter().any(|v| v.chars().next() == first)
                 })
-                .collect();
-            if joined_len > 24 || reachable.is_empty() {
+            };
+            if joined_len > 24 || reachable().next().is_none() {
                 continue;
             }
             let joined_text: String = parts.iter().map(|t| t.text.as_str()).collect();
             let joined = crate::normalize::expand_token(joined_text);
-            for target in reachable {
+            for target in reachable() {
                 if token_similarity(&joined, target, config).score >= 0.9 {
                     let mut out = side[..start].to_vec();
                     out.push(joined);
@@ -562,13 +621,11 @@ pub fn improve_by_joining(
     list: &[NameToken],
     config: &ScoreConfig,
 ) -> NameMatch {
-    let mut best = plain;
     // A join only helps when tokens were left over on both sides of the alignment (or
     // matched only weakly).
-    let weak = |line: &TokenLine| line.score.is_none_or(|s| s.score < 0.9);
     let mut query_open = vec![false; query.len()];
     let mut list_open = vec![false; list.len()];
-    for line in best.lines.iter().filter(|l| weak(l)) {
+    for line in plain.lines.iter().filter(|l| is_open(l.score)) {
         if let Some(q) = line.query {
             query_open[q] = true;
         }
@@ -576,22 +633,147 @@ pub fn improve_by_joining(
             list_open[l] = true;
         }
     }
-    if best.score >= 0.999 || !query_open.contains(&true) || !list_open.contains(&true) {
-        return best;
+    joined_alternative(plain.score, query, list, &query_open, &list_open, config).unwrap_or(plain)
+}
+
+/// An aligned pair below this, or a token left unmatched, may be part of a split token.
+const JOIN_OPEN_BELOW: f64 = 0.9;
+
+fn is_open(score: Option<TokenScore>) -> bool {
+    score.is_none_or(|s| s.score < JOIN_OPEN_BELOW)
+}
+
+/// The best alignment with joined tokens on either side, when it beats `plain_score`;
+/// `query_open` and `list_open` flag the tokens the plain alignment left open.
+pub fn joined_alternative(
+    plain_score: f64,
+    query: &[NameToken],
+    list: &[NameToken],
+    query_open: &[bool],
+    list_open: &[bool],
+    config: &ScoreConfig,
+) -> Option<NameMatch> {
+    if plain_score >= 0.999 || !query_open.contains(&true) || !list_open.contains(&true) {
+        return None;
     }
-    let joined_query = join_split_tokens(query, list, &query_open, &list_open, config);
-    let joined_list = join_split_tokens(list, query, &list_open, &query_open, config);
+    let joined_query = join_split_tokens(query, list, query_open, list_open, config);
+    let joined_list = join_split_tokens(list, query, list_open, query_open, config);
     let alternatives = [
         joined_query.as_deref().map(|q| (q, list)),
         joined_list.as_deref().map(|l| (query, l)),
     ];
+    let mut best: Option<NameMatch> = None;
     for (q, l) in alternatives.into_iter().flatten() {
         let candidate = compare_names(q, l, config);
-        if candidate.score > best.score {
-            best = candidate;
+        if candidate.score > best.as_ref().map_or(plain_score, |b| b.score) {
+            best = Some(candidate);
         }
     }
     best
+}
+
+/// Most tokens [`align`] takes on either side ([`crate::normalize::MAX_TOKENS`] is 16).
+pub const ALIGN_MAX_TOKENS: usize = 64;
+
+/// The score of a plain alignment and the tokens it left open, without its lines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alignment {
+    /// Exactly [`compare_names_with`]'s score for the same similarities.
+    pub score: f64,
+    /// Bit `i`: query token `i` is unmatched or matched below 0.9.
+    pub query_open: u64,
+    /// Bit `i`: list token `i` is unmatched or matched below 0.9.
+    pub list_open: u64,
+}
+
+/// [`compare_names_with`] for the screener's inner loop: the same greedy alignment and the
+/// same arithmetic in the same order (so the same `f64`), but from a row-major matrix of
+/// similarities (`sims[qi * list.len() + li]`), into a reused buffer, without building lines.
+/// `None` when either side has more than [`ALIGN_MAX_TOKENS`] tokens.
+pub fn align(
+    query: &[NameToken],
+    list: &[NameToken],
+    sims: &[f64],
+    config: &ScoreConfig,
+    pairs: &mut Vec<(f64, u8, u8)>,
+) -> Option<Alignment> {
+    if query.len() > ALIGN_MAX_TOKENS || list.len() > ALIGN_MAX_TOKENS {
+        return None;
+    }
+    pairs.clear();
+    for qi in 0..query.len() {
+        for li in 0..list.len() {
+            let score = sims[qi * list.len() + li];
+            if score > 0.0 {
+                pairs.push((score, qi as u8, li as u8));
+            }
+        }
+    }
+    pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (mut query_used, mut list_used) = (0u64, 0u64);
+    let (mut query_open, mut list_open) = (0u64, 0u64);
+    let mut total = 0.0;
+    let mut weight_sum = 0.0;
+    let stop = |t: &NameToken| if t.stop { config.stop_weight } else { 1.0 };
+    for &(score, qi, li) in pairs.iter() {
+        let (qbit, lbit) = (1u64 << qi, 1u64 << li);
+        if query_used & qbit != 0 || list_used & lbit != 0 {
+            continue;
+        }
+        query_used |= qbit;
+        list_used |= lbit;
+        if score < JOIN_OPEN_BELOW {
+            query_open |= qbit;
+            list_open |= lbit;
+        }
+        let (q, l) = (&query[qi as usize], &list[li as usize]);
+        let weight = (token_len(q) + token_len(l)) / 2.0 * stop(q).min(stop(l));
+        total += score * weight;
+        weight_sum += weight;
+    }
+    let mut n_unmatched_query = 0;
+    for (qi, token) in query.iter().enumerate() {
+        if query_used & (1u64 << qi) == 0 {
+            query_open |= 1u64 << qi;
+            n_unmatched_query += 1;
+            weight_sum += config.unmatched_query * token_len(token) * stop(token);
+        }
+    }
+    // The `n_unmatched_query` longest leftover list tokens (ties: the first) conflict.
+    let mut conflicting = 0u64;
+    for _ in 0..n_unmatched_query {
+        let longest = (0..list.len())
+            .filter(|&li| (list_used | conflicting) & (1u64 << li) == 0)
+            .fold(None, |best: Option<usize>, li| match best {
+                Some(b) if list[b].len >= list[li].len => Some(b),
+                _ => Some(li),
+            });
+        match longest {
+            Some(li) => conflicting |= 1u64 << li,
+            None => break,
+        }
+    }
+    for (li, token) in list.iter().enumerate() {
+        if list_used & (1u64 << li) == 0 {
+            list_open |= 1u64 << li;
+            let per_letter = if conflicting & (1u64 << li) != 0 {
+                config.unmatched_conflict
+            } else {
+                config.unmatched_list
+            };
+            weight_sum += per_letter * token_len(token) * stop(token);
+        }
+    }
+    let score = if weight_sum > 0.0 {
+        (total / weight_sum).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Some(Alignment {
+        score,
+        query_open,
+        list_open,
+    })
 }
 
 /// Symmetric similarity of two normalised names: the better direction, so a name that is
@@ -619,6 +801,10 @@ pub fn numbers_penalty(a: &NormalizedName, b: &NormalizedName) -> f64 {
             .collect();
         v.sort_unstable();
         v
+    }
+    let has_number = |n: &NormalizedName| n.tokens.iter().any(|t| t.numeric);
+    if !has_number(a) || !has_number(b) {
+        return 0.0;
     }
     let (x, y) = (numbers(a), numbers(b));
     if !x.is_empty() && !y.is_empty() && x != y {
@@ -719,5 +905,69 @@ mod tests {
     fn numbers_must_agree() {
         below("AYAS 2000 LLC", "AYAS 2001 LLC", 0.75);
         above("AYAS 2000 LLC", "AYAS 2000", 0.95);
+    }
+
+    mod pruning {
+        //! The screener's shortcuts must not move a single bit: the letter-set bound never
+        //! exceeds the DP's cost, and `align` reproduces `compare_names_with`.
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn spelling() -> impl Strategy<Value = String> {
+            prop_oneof!["[a-z]{0,14}", "[aeiouhkxy0-9]{0,10}", "[a-d]{0,6}"]
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[A-Za-z]{1,9}( [A-Za-z]{1,9}){0,4}",
+                "(mohammad|ali|al|bin|trading|tashkent|toshkent|xaydarov|khaydarov|[a-z]{2,7})( (mohammad|ali|al|bin|trading|tashkent|[a-z]{1,7}|[0-9]{1,4})){0,5}",
+                "[А-Яа-яЎўҚқҒғҲҳ]{1,8}( [А-Яа-я]{1,8}){0,3}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn letter_bound_never_exceeds_the_edit_cost(a in spelling(), b in spelling(), cc in 0.0f64..1.2) {
+                let cost = weighted_edit_cost(a.as_bytes(), b.as_bytes(), cc, f64::INFINITY);
+                let bound = letters_lower_bound(a.as_bytes(), b.as_bytes(), cc);
+                prop_assert!(bound <= cost + 1e-12, "{a} / {b}: bound {bound} > cost {cost}");
+            }
+
+            #[test]
+            fn sketch_rejection_means_zero_similarity(a in spelling(), b in spelling()) {
+                let config = ScoreConfig::default();
+                let (sa, sb) = (SpellingSketch::of(&a), SpellingSketch::of(&b));
+                if a != b && !may_edit_match(Some(&sa), Some(&sb), &config) {
+                    // The DP without any shortcut.
+                    let len = a.len().max(b.len());
+                    let limit = budget(&config, len);
+                    let cost = weighted_edit_cost(a.as_bytes(), b.as_bytes(), config.confusable_cost, f64::INFINITY);
+                    prop_assert!(cost > limit, "{a} / {b}: cost {cost} within {limit}");
+                }
+            }
+
+            #[test]
+            fn align_equals_compare_names_with(q in name(), l in name()) {
+                let config = ScoreConfig::default();
+                let (Ok(q), Ok(l)) = (normalize_name(&q, true), normalize_name(&l, true)) else {
+                    return Ok(());
+                };
+                let (q, l) = (&q.tokens, &l.tokens);
+                let reference = compare_names(q, l, &config);
+                let sims: Vec<f64> = q
+                    .iter()
+                    .flat_map(|qt| l.iter().map(|lt| token_similarity(qt, lt, &config).score))
+                    .collect();
+                let fast = align(q, l, &sims, &config, &mut Vec::new()).unwrap();
+                prop_assert_eq!(fast.score.to_bits(), reference.score.to_bits());
+                let (mut query_open, mut list_open) = (0u64, 0u64);
+                for line in reference.lines.iter().filter(|line| is_open(line.score)) {
+                    if let Some(i) = line.query { query_open |= 1 << i; }
+                    if let Some(i) = line.list { list_open |= 1 << i; }
+                }
+                prop_assert_eq!(fast.query_open, query_open);
+                prop_assert_eq!(fast.list_open, list_open);
+            }
+        }
     }
 }

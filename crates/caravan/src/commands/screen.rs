@@ -222,35 +222,24 @@ type BatchResult = Result<Vec<(String, f64)>, caravan_screen::error::NameError>;
 /// Screens names on every core; results in input order. Entity ids are `list:entry`.
 pub(super) fn screen_parallel(screener: &Screener, queries: &[String]) -> Vec<BatchResult> {
     let n_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = queries.len().div_ceil(n_threads).max(1);
-    let mut out: Vec<BatchResult> = Vec::with_capacity(queries.len());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = queries
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut scratch = screener.index.scratch();
-                    part.iter()
-                        .map(|name| {
-                            let party = ScreenedParty {
-                                name: name.clone(),
-                                ..ScreenedParty::default()
-                            };
-                            screener.screen(&party, &mut scratch).map(|hits| {
-                                hits.into_iter()
-                                    .map(|h| (format!("{}:{}", h.list_id, h.entry_id), h.score))
-                                    .collect()
-                            })
-                        })
-                        .collect::<Vec<_>>()
-                })
+    screener
+        .screen_names(queries, n_threads)
+        .into_iter()
+        .map(|result| {
+            result.map(|scores| {
+                scores
+                    .into_iter()
+                    .map(|s| {
+                        let entry = &screener.index.entries[s.entry_index as usize];
+                        (
+                            format!("{}:{}", screener.list_id_of(s.entry_index), entry.entry_id),
+                            s.score,
+                        )
+                    })
+                    .collect()
             })
-            .collect();
-        for handle in handles {
-            out.extend(handle.join().unwrap_or_default());
-        }
-    });
-    out
+        })
+        .collect()
 }
 
 /// Opens a CSV and finds two required columns by name.
