@@ -7,6 +7,7 @@ use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod auth;
+mod routes;
 mod log;
 mod screen;
 mod mirror;
