@@ -431,15 +431,36 @@ pub enum MirrorCommand {
     /// Evaluate linkage and detection on the synthetic corridor's ground truth across
     /// seeds and difficulty levels (exit 1 when linkage precision or recall < 0.99).
     Eval(MirrorEvalArgs),
+    /// Send a stored finding to the partner as spontaneous information
+    /// (`Spontaneous.Inform`): the finding, both declarations' references and the
+    /// discrepancies, queued in the node's outbox.
+    Share(MirrorShareArgs),
+}
+
+/// `caravan mirror share`.
+#[derive(Debug, Args)]
+pub struct MirrorShareArgs {
+    /// Id of the stored finding (from the API or the analyst's page).
+    #[arg(long)]
+    pub finding: i64,
+    /// Partner party id to send to, as registered (`caravan partner list`).
+    #[arg(long)]
+    pub to: String,
+    /// Print the message body and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `caravan mirror link`.
 #[derive(Debug, Args)]
 pub struct MirrorLinkArgs {
-    /// Export declarations: a file (csv, json, xml, edi) or a store URL (sqlite://…).
+    /// Export declarations: a file (csv, json, xml, edi), a store URL (sqlite://…), or
+    /// `node`: the node's own stored exports (local filings). With `node` on either
+    /// side the run is also stored in the node, for the API and the analyst's page.
     #[arg(long)]
     pub exports: String,
-    /// Import declarations of the partner: a file or a store URL.
+    /// Import declarations of the partner: a file, a store URL, or `node`: the partner's
+    /// imports the node received by bulk exchange (stored with partner provenance).
     #[arg(long)]
     pub imports: String,
     /// ISO country of the exporting administration.
@@ -492,8 +513,12 @@ pub struct MirrorReportArgs {
     /// Chapters with fewer valued links get no Fisman–Wei regression.
     #[arg(long, default_value_t = 200)]
     pub min_chapter_links: usize,
+    /// File format of the tables: csv, or parquet (typed columns, nulls for unknowns,
+    /// plus the discrepancies, data issues and unmatched legs as tables of their own).
+    #[arg(long, default_value = "csv", value_parser = ["csv", "parquet"])]
+    pub format: String,
     /// Output directory.
-    #[arg(long, short = 'o')]
+    #[arg(long, short = 'o', alias = "output")]
     pub out: PathBuf,
 }
 

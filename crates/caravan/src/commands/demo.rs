@@ -165,7 +165,8 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     let truth: Vec<TruthRow> = shipments(&config).map(|s| s.truth).collect();
-    let mirror_features = super::mirror::demo_stage(&stores, &truth, config.year)?;
+    let us_ui = format!("http://{}", args.us_listen);
+    let mirror_features = super::mirror::demo_stage(&stores, &truth, config.year, &us_ui)?;
     super::target::demo_stage(
         &corridor_dir.join("us/declarations.csv"),
         &truth,

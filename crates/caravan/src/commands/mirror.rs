@@ -33,11 +33,12 @@ use crate::backend::open_store;
 use crate::cli::{MirrorCommand, MirrorEvalArgs, MirrorLinkArgs, MirrorReportArgs};
 use crate::config::parse_store_url;
 
-pub(crate) fn run(command: MirrorCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(config: Option<&Path>, command: MirrorCommand) -> anyhow::Result<ExitCode> {
     match command {
-        MirrorCommand::Link(args) => link(&args),
+        MirrorCommand::Link(args) => link(config, &args),
         MirrorCommand::Report(args) => report(&args),
         MirrorCommand::Eval(args) => eval(&args),
+        MirrorCommand::Share(args) => super::mirror_store::share(config, &args),
     }
 }
 
@@ -66,18 +67,7 @@ fn read_legs(source: &str, country: &str) -> anyhow::Result<Vec<Leg>> {
             push(record.draft);
         }
     }
-    if !rejected.is_empty() {
-        eprintln!(
-            "{source}: {} declarations fail validation and are left out of mirror matching: {}",
-            rejected.len(),
-            rejected
-                .iter()
-                .take(10)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    super::mirror_store::print_rejected(source, &rejected);
     Ok(legs)
 }
 
@@ -134,9 +124,24 @@ fn config(as_of: Option<NaiveDate>) -> MirrorConfig {
     }
 }
 
-fn link(args: &MirrorLinkArgs) -> anyhow::Result<ExitCode> {
-    let exports = read_legs(&args.exports, &args.exporter)?;
-    let imports = read_legs(&args.imports, &args.importer)?;
+fn link(config_path: Option<&Path>, args: &MirrorLinkArgs) -> anyhow::Result<ExitCode> {
+    let node = if args.exports == "node" || args.imports == "node" {
+        Some(open_store(&super::load_config(config_path)?.store)?)
+    } else {
+        None
+    };
+    let exports = match &node {
+        Some(store) if args.exports == "node" => {
+            super::mirror_store::node_legs(store.as_ref(), "local", "export", &args.exporter)?
+        }
+        _ => read_legs(&args.exports, &args.exporter)?,
+    };
+    let imports = match &node {
+        Some(store) if args.imports == "node" => {
+            super::mirror_store::node_legs(store.as_ref(), "partner", "import", &args.importer)?
+        }
+        _ => read_legs(&args.imports, &args.importer)?,
+    };
     let rates = read_rates(args.rates.as_ref(), &args.currency)?;
     let analysis = analyse(
         (&args.exporter, &exports),
@@ -152,6 +157,11 @@ fn link(args: &MirrorLinkArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("write {}", path.display()))?;
     }
     print_summary(&analysis);
+    if let Some(store) = &node {
+        let sources = (args.exports.as_str(), args.imports.as_str());
+        let id = super::mirror_store::store_run(store.as_ref(), &analysis, &rates, sources)?;
+        println!("stored as mirror run {id} (GET /api/v1/mirror/runs, page /ui/mirror?run={id})");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -167,6 +177,20 @@ fn report(args: &MirrorReportArgs) -> anyhow::Result<ExitCode> {
         &config(args.as_of),
     );
     std::fs::create_dir_all(&args.out).with_context(|| format!("create {}", args.out.display()))?;
+    if args.format == "parquet" {
+        super::mirror_store::write_parquet_report(
+            &args.out,
+            &analysis,
+            &rates,
+            args.min_chapter_links,
+        )?;
+        print_summary(&analysis);
+        println!(
+            "wrote links, discrepancies, data issues, unmatched legs, findings, gaps by partner/chapter/HS6/month and the Fisman–Wei view as Parquet to {}",
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = |name: &str| args.out.join(name);
     write_links(create(&path("links.csv"))?, &analysis).context("write links.csv")?;
     write_findings(create(&path("findings.csv"))?, &analysis).context("write findings.csv")?;
@@ -332,6 +356,7 @@ pub(crate) fn demo_stage(
     stores: &[Arc<dyn Store>],
     truth: &[TruthRow],
     year: i32,
+    us_ui: &str,
 ) -> anyhow::Result<Vec<caravan_mirror::findings::TargetingFeature>> {
     let [us_store, uz_store] = stores else {
         bail!("the mirror stage needs the two nodes' stores");
@@ -359,6 +384,7 @@ pub(crate) fn demo_stage(
     println!("Mirror matching (US exports ↔ UZ imports and back):");
     print_summary(&analysis);
     print_evaluation("  against the corridor's truth", &eval);
+    super::mirror_store::demo_store(us_store, &analysis, &corridor_rates(year), us_ui)?;
     Ok(analysis
         .findings
         .iter()

@@ -7,6 +7,7 @@ mod ingest;
 pub mod log;
 mod messages;
 mod mirror;
+mod mirror_store;
 mod partner;
 mod screen;
 mod serve;
@@ -34,7 +35,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Partner(command) => partner::run(cli.config.as_deref(), command),
         Command::Keys(command) => partner::keys(cli.config.as_deref(), command),
         Command::Messages(command) => messages::run(cli.config.as_deref(), command),
-        Command::Mirror(command) => mirror::run(command),
+        Command::Mirror(command) => mirror::run(cli.config.as_deref(), command),
         Command::Target(command) => target::run(command),
         Command::Account(command) => account::run(&load_config(cli.config.as_deref())?, command),
         Command::Audit(command) => {
