@@ -220,11 +220,46 @@ fn name_trigrams(name: &NormalizedName, primary_only: bool) -> Vec<u64> {
 impl ScreenIndex {
     /// Indexes the lists. Names that normalise to nothing are skipped (they cannot match).
     pub fn build(lists: &[ScreeningList]) -> ScreenIndex {
+        let mut versions = Vec::new();
+        let mut entries = Vec::new();
+        let mut entry_version = Vec::new();
+        let mut names = Vec::new();
+        for (version_idx, list) in lists.iter().enumerate() {
+            versions.push(list.version.clone());
+            for entry in &list.entries {
+                let entry_idx = entries.len() as u32;
+                let strip = entry.kind != EntryKind::Person;
+                for name in &entry.names {
+                    let Ok(normalized) = normalize_name(&name.text, strip) else {
+                        continue;
+                    };
+                    names.push(IndexedName {
+                        entry: entry_idx,
+                        kind: name.kind,
+                        text: name.text.clone(),
+                        normalized,
+                    });
+                }
+                entries.push(entry.clone());
+                entry_version.push(version_idx as u16);
+            }
+        }
+        ScreenIndex::assemble(versions, entries, entry_version, names)
+    }
+
+    /// The index over already normalised names (from [`ScreenIndex::build`] or an index
+    /// file): token ids, postings, identifier lookups and limits.
+    pub(crate) fn assemble(
+        versions: Vec<ListVersion>,
+        entries: Vec<ListEntry>,
+        entry_version: Vec<u16>,
+        names: Vec<IndexedName>,
+    ) -> ScreenIndex {
         let mut index = ScreenIndex {
-            versions: Vec::new(),
-            entries: Vec::new(),
-            entry_version: Vec::new(),
-            names: Vec::new(),
+            versions,
+            entries,
+            entry_version,
+            names,
             token_ids: Vec::new(),
             n_distinct_tokens: 0,
             trigrams: FastMap::default(),
@@ -234,31 +269,13 @@ impl ScreenIndex {
             trigram_limit: 0,
             key_limit: 0,
         };
-        for (version_idx, list) in lists.iter().enumerate() {
-            index.versions.push(list.version.clone());
-            for entry in &list.entries {
-                let entry_idx = index.entries.len() as u32;
-                let strip = entry.kind != EntryKind::Person;
-                for name in &entry.names {
-                    let Ok(normalized) = normalize_name(&name.text, strip) else {
-                        continue;
-                    };
-                    index.names.push(IndexedName {
-                        entry: entry_idx,
-                        kind: name.kind,
-                        text: name.text.clone(),
-                        normalized,
-                    });
-                }
-                for id in &entry.identifiers {
-                    index
-                        .identifiers
-                        .entry((id.scheme.clone(), id.value.clone()))
-                        .or_default()
-                        .push(entry_idx);
-                }
-                index.entries.push(entry.clone());
-                index.entry_version.push(version_idx as u16);
+        for (entry_idx, entry) in index.entries.iter().enumerate() {
+            for id in &entry.identifiers {
+                index
+                    .identifiers
+                    .entry((id.scheme.clone(), id.value.clone()))
+                    .or_default()
+                    .push(entry_idx as u32);
             }
         }
         let mut interned: FastMap<String, u32> = FastMap::default();

@@ -18,6 +18,7 @@ pub mod disposition;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod index_file;
 pub mod legal_form;
 pub mod model;
 pub mod normalize;

@@ -27,6 +27,7 @@ pub mod log;
 pub mod mirror;
 pub mod openapi;
 pub mod screen;
+pub mod target;
 pub mod ui;
 
 /// What every handler can reach.
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
         .merge(screen::routes(&state))
+        .merge(target::routes(&state))
         .merge(mirror::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))

@@ -83,6 +83,103 @@ pub enum TargetCommand {
     Train(TargetTrainArgs),
     /// Score declarations with a model file and print the ranked worklist.
     Score(TargetScoreArgs),
+    /// Inspection outcomes in the node's store (the labels models learn from).
+    #[command(subcommand)]
+    Outcome(TargetOutcomeCommand),
+    /// The node's model registry.
+    #[command(subcommand)]
+    Models(TargetModelsCommand),
+    /// The node's rule files: load one (a refused file leaves the old one in force), list.
+    #[command(subcommand)]
+    Rules(TargetRulesCommand),
+    /// Train a candidate on the stored declarations that have outcomes, evaluate it on a
+    /// temporal hold-out against the active model, register it, and promote it when it is
+    /// at least as good.
+    Retrain {
+        /// Register the candidate without promoting it.
+        #[arg(long)]
+        no_promote: bool,
+    },
+    /// The node's worklist: uninspected declarations ranked by the active model and the
+    /// rules in force, with lanes, quotas and explanations.
+    Worklist {
+        /// Rows to print.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Without a rule file: inspection budget in percent.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+    },
+}
+
+/// `caravan target outcome …`.
+#[derive(Debug, Subcommand)]
+pub enum TargetOutcomeCommand {
+    /// Record what an inspection found.
+    Record {
+        /// LRN or MRN of the declaration.
+        #[arg(long)]
+        declaration: String,
+        /// Declarant, when the reference is not unique.
+        #[arg(long)]
+        declarant: Option<String>,
+        /// no_irregularity, irregularity or seizure.
+        #[arg(long)]
+        result: String,
+        /// What was seized.
+        #[arg(long)]
+        seizure: Option<String>,
+        /// Revenue recovered (e.g. 1250.50), with --currency.
+        #[arg(long)]
+        revenue: Option<String>,
+        /// ISO 4217 currency of the revenue.
+        #[arg(long)]
+        currency: Option<String>,
+        /// Inspecting officer's account (default: the OS user).
+        #[arg(long)]
+        inspector: Option<String>,
+        /// Supersede the recorded outcome (the old one stays in the history).
+        #[arg(long)]
+        correct: bool,
+        /// Why the correction.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Current outcomes, newest first.
+    List {
+        /// Rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+/// `caravan target models …`.
+#[derive(Debug, Subcommand)]
+pub enum TargetModelsCommand {
+    /// The registry, newest first.
+    List,
+    /// One model's training and evaluation.
+    Show {
+        /// Version.
+        version: u32,
+    },
+    /// Make a model the active one (the previous is retired), in one transaction.
+    Promote {
+        /// Version.
+        version: u32,
+    },
+}
+
+/// `caravan target rules …`.
+#[derive(Debug, Subcommand)]
+pub enum TargetRulesCommand {
+    /// Check a rule file and put it in force.
+    Load {
+        /// The rule file.
+        file: PathBuf,
+    },
+    /// Registered rule files, newest first.
+    List,
 }
 
 /// Input data shared by the targeting subcommands.

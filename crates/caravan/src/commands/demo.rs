@@ -168,6 +168,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let us_ui = format!("http://{}", args.us_listen);
     let mirror_features = super::mirror::demo_stage(&stores, &truth, config.year, &us_ui)?;
     super::target::demo_stage(
+        stores[0].as_ref(),
         &corridor_dir.join("us/declarations.csv"),
         &truth,
         &mirror_features,
@@ -197,6 +198,7 @@ fn node_config(
         log: None,
         partners: Vec::new(),
         exchange: None,
+        targeting: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod partner;
 mod screen;
 mod serve;
 mod target;
+mod target_node;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -36,7 +37,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(command) => partner::keys(cli.config.as_deref(), command),
         Command::Messages(command) => messages::run(cli.config.as_deref(), command),
         Command::Mirror(command) => mirror::run(cli.config.as_deref(), command),
-        Command::Target(command) => target::run(command),
+        Command::Target(command) => target::run(cli.config.as_deref(), command),
         Command::Account(command) => account::run(&load_config(cli.config.as_deref())?, command),
         Command::Audit(command) => {
             account::audit_run(&load_config(cli.config.as_deref())?, command)

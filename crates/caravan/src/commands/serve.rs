@@ -25,6 +25,7 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
         tracing::info!(node = %config.node_name, addr = %config.listen, store = %config.store, "serving");
         let log = super::log::open_log_node(config, &store)?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        super::target_node::spawn_retraining(store.clone(), config.targeting);
         let log_task = log.clone().map(|node| {
             let mut stopped = stopped.clone();
             tokio::spawn(node.run(async move {

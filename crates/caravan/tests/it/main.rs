@@ -2,4 +2,5 @@
 
 mod cli;
 mod log;
+mod target;
 mod tidy;
