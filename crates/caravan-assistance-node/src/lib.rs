@@ -25,6 +25,7 @@
 pub mod crypto;
 pub mod error;
 pub mod inbound;
+pub mod runtime;
 pub mod service;
 pub mod story;
 pub mod views;

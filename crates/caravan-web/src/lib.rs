@@ -21,13 +21,13 @@ use axum::routing::get;
 use caravan_store::Store;
 use serde::Serialize;
 
+pub mod assistance;
 pub mod auth;
 pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod openapi;
 pub mod screen;
-pub mod target;
 pub mod ui;
 
 /// What every handler can reach.
@@ -204,8 +204,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
+        .merge(assistance::routes(&state))
         .merge(screen::routes(&state))
-        .merge(target::routes(&state))
         .merge(mirror::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))

@@ -6,11 +6,11 @@ use caravan_store_sqlite::SqliteStore;
 use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod assistance;
 mod auth;
 mod routes;
 mod log;
 mod screen;
-mod target;
 mod mirror;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {

@@ -1,0 +1,1397 @@
+//! Mutual assistance over HTTP: the JSON API under `/api/v1/` (agreements, requests and
+//! their transitions, evidence, consents, overdue lists, statistics) and the desk officer's
+//! pages under `/ui/desk/` (inbox, request form, case view, overdue).
+//!
+//! Why so thin: every rule lives in `caravan-assistance` and every multi-step action in
+//! `caravan_assistance_node::service::AssistanceNode`, which also writes the audit rows. This
+//! module authenticates (the [`Principal`] extractor), checks the §13 table where a handler
+//! names one capability, moves the blocking work off the async workers, and turns the
+//! workflow's coded errors into responses. The node's workflow is found through
+//! `caravan_assistance_node::runtime` (the binary registers it with the node's evidence key);
+//! without it the routes answer 404 `assistance_not_configured`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine;
+use caravan_assistance::agreement::Purpose;
+use caravan_assistance::catalogue::{PersonConcerned, PersonKind, RequestDraft, RequestType};
+use caravan_assistance::evidence::Form as EvidenceForm;
+use caravan_assistance::lifecycle::{Event, Ground};
+use caravan_assistance::marking::{Markings, Pap, Tlp};
+use caravan_assistance::roles::Capability;
+use caravan_assistance::usecontrol::{ConsentDecision, Recipient, UseAction};
+use caravan_assistance_node::error::{AssistError, ErrorKind};
+use caravan_assistance_node::service::{AssistanceNode, ConsentAsk, EvidenceUpload, today};
+use caravan_store::Store;
+use caravan_store::assistance::CaseQuery;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::{Principal, now_ms, same_origin};
+use crate::{ApiError, AppState, ErrorCode};
+
+#[derive(Clone)]
+struct AssistState {
+    store: Arc<dyn Store>,
+    node_name: Arc<str>,
+}
+
+/// The routes of this module, with state applied.
+pub fn routes(state: &AppState) -> Router {
+    let state = AssistState {
+        store: state.store.clone(),
+        node_name: state.node_name.clone(),
+    };
+    Router::new()
+        .route("/api/v1/agreements", get(api_agreements))
+        .route("/api/v1/requests", get(api_requests).post(api_create))
+        .route("/api/v1/requests/{id}", get(api_request))
+        .route(
+            "/api/v1/requests/{id}/transitions",
+            get(api_transitions).post(api_transition),
+        )
+        .route(
+            "/api/v1/requests/{id}/evidence",
+            get(api_evidence).post(api_reply),
+        )
+        .route(
+            "/api/v1/requests/{id}/evidence/{evidence_id}/content",
+            get(api_evidence_content),
+        )
+        .route("/api/v1/consents", get(api_consents).post(api_consent))
+        .route("/api/v1/consents/{id}/decision", post(api_decision))
+        .route("/api/v1/overdue", get(api_overdue))
+        .route("/api/v1/stats", get(api_stats))
+        .route("/ui/desk/inbox", get(page_inbox))
+        .route("/ui/desk/requests/new", get(page_new))
+        .route("/ui/desk/requests", post(page_create))
+        .route("/ui/desk/requests/{id}", get(page_case))
+        .route("/ui/desk/requests/{id}/act", post(page_act))
+        .route("/ui/desk/overdue", get(page_overdue))
+        .with_state(state)
+}
+
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Refused => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::BadInput => StatusCode::BAD_REQUEST,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn api_error(e: AssistError) -> ApiError {
+    match e.kind {
+        ErrorKind::Internal => ApiError::new(ErrorCode::Internal, e.message),
+        ErrorKind::Unavailable => ApiError::new(ErrorCode::StoreUnavailable, e.message),
+        kind => ApiError::custom(status_of(kind), e.code, e.message),
+    }
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::custom(StatusCode::BAD_REQUEST, code, message.into())
+}
+
+fn node(state: &AssistState) -> Result<Arc<AssistanceNode>, ApiError> {
+    caravan_assistance_node::runtime::lookup(&state.store).ok_or_else(|| {
+        // Not a failure of the node: it runs without the assistance workflow (no evidence
+        // key registered), so there is nothing at this address.
+        ApiError::custom(
+            StatusCode::NOT_FOUND,
+            "assistance_not_configured",
+            "mutual assistance is not configured on this node",
+        )
+    })
+}
+
+/// Runs workflow work on the blocking pool, after a pump so the view is current.
+async fn blocking<T: Send + 'static>(
+    node: Arc<AssistanceNode>,
+    work: impl FnOnce(&AssistanceNode, i64) -> Result<T, AssistError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        // Messages waiting in either direction are moved first; a failure here leaves them
+        // for the next pump and does not fail the officer's request.
+        let _ = node.pump(now);
+        work(&node, now)
+    })
+    .await
+    .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
+    .map_err(api_error)
+}
+
+fn parse_date(raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| bad("date_invalid", format!("{s:?} is not a date (YYYY-MM-DD)")))
+        })
+        .transpose()
+}
+
+// ---- JSON API ----------------------------------------------------------------------------
+
+async fn api_agreements(
+    State(state): State<AssistState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let _ = &principal;
+    let agreement = blocking(node, |n, _| n.agreement()).await?;
+    Ok(Json(json!({ "agreements": [agreement_json(&agreement)] })))
+}
+
+fn agreement_json(a: &caravan_assistance::agreement::Agreement) -> Value {
+    json!({
+        "agreement_id": a.id,
+        "version": a.version,
+        "title": a.title,
+        "status": a.status,
+        "assurance": a.assurance.state,
+        "parties": a.parties.iter().map(|p| json!({ "code": p.code, "administration": p.administration })).collect::<Vec<_>>(),
+        "capabilities": a.capabilities,
+        "permitted_uses": a.permitted_uses.iter().map(|(p, r)| json!({
+            "purpose": p, "allowed": r.allowed,
+            "consent": if r.consent == caravan_assistance::agreement::ConsentRule::PriorWritten { "prior_written" } else { "none" },
+            "conditions": r.conditions,
+        })).collect::<Vec<_>>(),
+        "deadlines": {
+            "ack_working_days": a.deadlines.ack_working_days,
+            "exec_days": a.deadlines.exec_days,
+            "urgent_cap_days": a.deadlines.urgent_cap_days,
+            "confirm_days": a.deadlines.confirm_days,
+        },
+        "languages": a.languages.accepted,
+        "directory_version": a.directory.version,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    holder: Option<String>,
+    state: Option<String>,
+    desk: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn api_requests(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    if let Some(h) = &q.holder
+        && h != "requester"
+        && h != "requested"
+    {
+        return Err(bad("holder_invalid", "holder is requester or requested"));
+    }
+    let actor = principal.actor().clone();
+    let query = CaseQuery {
+        holder: q.holder,
+        state: q.state,
+        desk: q.desk,
+        limit: q.limit.unwrap_or(200).min(1_000),
+    };
+    let cases = blocking(node, move |n, _| n.list_cases(&actor, &query)).await?;
+    Ok(Json(json!({ "requests": cases })))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    desk: String,
+    request: RequestDraft,
+}
+
+async fn api_create(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Json(body): Json<CreateBody>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| {
+        n.create_request(&actor, body.request, &body.desk, now)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "case_id": row.case_id, "state": row.state, "desk": row.desk })),
+    )
+        .into_response())
+}
+
+async fn api_request(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    Ok(Json(
+        blocking(node, move |n, now| n.case_view(&actor, &id, now)).await?,
+    ))
+}
+
+async fn api_transitions(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let list = blocking(node, move |n, _| n.transitions_view(&actor, &id)).await?;
+    Ok(Json(json!({ "transitions": list })))
+}
+
+#[derive(Debug, Deserialize)]
+struct TransitionBody {
+    event: Event,
+}
+
+fn audit_action(event: &Event) -> &'static str {
+    match event {
+        Event::Submit => "request.send",
+        Event::Acknowledge => "request.acknowledge",
+        Event::Accept | Event::AcceptWithConditions { .. } => "request.accept",
+        Event::Refuse { .. } => "request.refuse",
+        Event::Withdraw { .. } => "request.withdraw",
+        Event::Close => "request.close",
+        Event::Postpone { .. } => "request.postpone",
+        Event::Resume => "request.resume",
+        Event::ReturnForCorrection { .. } => "request.return_for_correction",
+        Event::Delegate { .. } => "request.delegate",
+        Event::DelayNotice { .. } => "request.delay_notice",
+        Event::ConditionsAccept | Event::ConditionsDecline { .. } => "request.conditions",
+        Event::PartialReply { .. } | Event::Reply { .. } => "request.reply",
+        Event::TransportReceipt | Event::CorrectionExpired | Event::Reminder => {
+            "request.node_event"
+        }
+    }
+}
+
+async fn api_transition(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<TransitionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    if matches!(body.event, Event::Reply { .. } | Event::PartialReply { .. }) {
+        return Err(bad(
+            "reply_needs_evidence_route",
+            "replies are posted to /api/v1/requests/{id}/evidence with their files",
+        ));
+    }
+    let actor = principal.actor().clone();
+    let action = audit_action(&body.event);
+    let row = blocking(node, move |n, now| {
+        n.act(&actor, None, &id, body.event, action, now)
+    })
+    .await?;
+    Ok(Json(
+        json!({ "case_id": row.case_id, "state": row.state, "reply_due": row.reply_due }),
+    ))
+}
+
+async fn api_evidence(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let list = blocking(node, move |n, now| n.evidence_list(&actor, &id, now)).await?;
+    Ok(Json(json!({ "evidence": list })))
+}
+
+#[derive(Debug, Deserialize)]
+struct MarkingsBody {
+    tlp: String,
+    pap: String,
+    #[serde(default)]
+    caveats: Vec<String>,
+}
+
+impl MarkingsBody {
+    fn parse(&self) -> Result<Markings, ApiError> {
+        let tlp = Tlp::parse_tag(&self.tlp).ok_or_else(|| {
+            bad(
+                "tlp_invalid",
+                format!("{:?} is not a TLP 2.0 value", self.tlp),
+            )
+        })?;
+        let pap = Pap::parse_tag(&self.pap)
+            .ok_or_else(|| bad("pap_invalid", format!("{:?} is not a PAP value", self.pap)))?;
+        let mut m = Markings::new(tlp, pap);
+        for c in &self.caveats {
+            m = m
+                .with_caveat(c)
+                .map_err(|e| bad("caveat_invalid", e.to_string()))?;
+        }
+        Ok(m)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FileBody {
+    name: String,
+    media_type: String,
+    content_base64: String,
+    form: EvidenceForm,
+    certification: Option<String>,
+    markings: MarkingsBody,
+    permitted_uses: Vec<Purpose>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PartialBody {
+    outstanding: Vec<String>,
+    expected_on: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReplyBody {
+    files: Vec<FileBody>,
+    partial: Option<PartialBody>,
+}
+
+async fn api_reply(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<ReplyBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let mut files = Vec::new();
+    for f in body.files {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(f.content_base64.as_bytes())
+            .map_err(|_| {
+                bad(
+                    "content_invalid",
+                    format!("{}: content is not base64", f.name),
+                )
+            })?;
+        files.push(EvidenceUpload {
+            name: f.name,
+            media_type: f.media_type,
+            bytes,
+            form: f.form,
+            certification: f.certification,
+            markings: f.markings.parse()?,
+            permitted_uses: f.permitted_uses,
+        });
+    }
+    let partial = match body.partial {
+        Some(p) => {
+            let date = parse_date(Some(&p.expected_on))?
+                .ok_or_else(|| bad("date_invalid", "expected_on is required"))?;
+            Some((p.outstanding, date))
+        }
+        None => None,
+    };
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| {
+        n.reply(&actor, None, &id, files, partial, now)
+    })
+    .await?;
+    Ok(Json(json!({ "case_id": row.case_id, "state": row.state })))
+}
+
+#[derive(Debug, Deserialize)]
+struct UseQuery {
+    purpose: Option<String>,
+    recipient: Option<String>,
+    recipient_name: Option<String>,
+    action: Option<String>,
+}
+
+fn recipient(class: Option<&str>, name: Option<&str>) -> Result<Recipient, ApiError> {
+    let name = name.unwrap_or("").to_owned();
+    Ok(match class.unwrap_or("same_admin") {
+        "same_admin" => Recipient::SameAdmin,
+        "domestic_agency" => Recipient::DomesticAgency(name),
+        "court" => Recipient::Court(name),
+        "third_country" => Recipient::ThirdCountry(name),
+        "intl_org" => Recipient::IntlOrg(name),
+        other => {
+            return Err(bad(
+                "recipient_invalid",
+                format!("{other:?} is not a recipient class"),
+            ));
+        }
+    })
+}
+
+async fn api_evidence_content(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path((id, evidence_id)): Path<(String, String)>,
+    Query(q): Query<UseQuery>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let purpose = Purpose::parse(q.purpose.as_deref().unwrap_or("ADMIN")).ok_or_else(|| {
+        bad(
+            "purpose_invalid",
+            "purpose is INTEL, ADMIN, CIVIL or CRIMINAL",
+        )
+    })?;
+    let action = UseAction::parse(q.action.as_deref().unwrap_or("view"))
+        .ok_or_else(|| bad("use_action_invalid", "not a use action"))?;
+    let recipient = recipient(q.recipient.as_deref(), q.recipient_name.as_deref())?;
+    let actor = principal.actor().clone();
+    let (record, bytes) = blocking(node, move |n, now| {
+        let row = n
+            .store()
+            .evidence_row(&evidence_id)
+            .map_err(AssistError::from)?;
+        if row.case_id != id {
+            return Err(AssistError::not_found("evidence", &evidence_id));
+        }
+        n.use_evidence(&actor, &evidence_id, action, purpose, recipient, now)
+    })
+    .await?;
+    let media = axum::http::HeaderValue::from_str(&record.media_type).unwrap_or(
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    Ok(([(header::CONTENT_TYPE, media)], bytes).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ConsentsQuery {
+    case_id: Option<String>,
+}
+
+async fn api_consents(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<ConsentsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let list = blocking(node, move |n, _| {
+        n.consents_view(&actor, q.case_id.as_deref())
+    })
+    .await?;
+    Ok(Json(json!({ "consents": list })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ConsentBody {
+    case_id: String,
+    items: Vec<String>,
+    purpose: Purpose,
+    recipient: Recipient,
+    justification: String,
+    proceedings_reference: Option<String>,
+    needed_by: String,
+}
+
+async fn api_consent(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Json(body): Json<ConsentBody>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let needed_by = parse_date(Some(&body.needed_by))?
+        .ok_or_else(|| bad("date_invalid", "needed_by is required"))?;
+    let ask = ConsentAsk {
+        case_id: body.case_id,
+        items: body.items,
+        purpose: body.purpose,
+        recipient: body.recipient,
+        justification: body.justification,
+        proceedings_reference: body.proceedings_reference,
+        needed_by,
+    };
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| n.request_consent(&actor, ask, now)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "consent_id": row.consent_id, "state": row.state })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionBody {
+    decision: ConsentDecision,
+}
+
+async fn api_decision(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<DecisionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| {
+        n.decide_consent(&actor, &id, body.decision, now)
+    })
+    .await?;
+    Ok(Json(
+        json!({ "consent_id": row.consent_id, "state": row.state }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct OnQuery {
+    on: Option<String>,
+    format: Option<String>,
+}
+
+async fn api_overdue(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<OnQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let on = parse_date(q.on.as_deref())?;
+    let actor = principal.actor().clone();
+    let lists = blocking(node, move |n, now| {
+        n.overdue(&actor, on.unwrap_or(today(now)))
+    })
+    .await?;
+    Ok(Json(json!({ "overdue": overdue_json(&lists) })))
+}
+
+fn overdue_json(
+    lists: &std::collections::BTreeMap<String, Vec<caravan_assistance::lifecycle::OverdueItem>>,
+) -> Value {
+    Value::Object(
+        lists
+            .iter()
+            .map(|(desk, items)| {
+                (
+                    desk.clone(),
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|i| {
+                                json!({
+                                    "case_id": i.case_id, "state": i.state, "timer": i.timer,
+                                    "due": i.due, "days_late": i.days_late,
+                                })
+                            })
+                            .collect(),
+                    ),
+                )
+            })
+            .collect(),
+    )
+}
+
+async fn api_stats(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<OnQuery>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    principal
+        .require(Capability::ReadStatistics, "assistance.stats", "stats")
+        .await?;
+    let on = parse_date(q.on.as_deref())?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(bad("format_invalid", format!("{other:?}: json or csv"))),
+    };
+    let actor = principal.actor().clone();
+    let report = blocking(node, move |n, now| {
+        n.stats(&actor, on.unwrap_or(today(now)))
+    })
+    .await?;
+    if csv {
+        Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            caravan_assistance::stats::to_csv(&report),
+        )
+            .into_response())
+    } else {
+        Ok(Json(serde_json::to_value(&report).unwrap_or_default()).into_response())
+    }
+}
+
+// ---- pages -------------------------------------------------------------------------------
+
+fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => ApiError::new(ErrorCode::Internal, err.to_string()).into_response(),
+    }
+}
+
+/// One row of a case table on a page.
+struct CaseLine {
+    case_id: String,
+    holder: String,
+    state: String,
+    subject: String,
+    types: String,
+    desk: String,
+    reply_due: String,
+    overdue: bool,
+}
+
+fn case_line(v: &Value) -> CaseLine {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+    CaseLine {
+        case_id: s("case_id"),
+        holder: s("holder"),
+        state: s("state"),
+        subject: s("subject"),
+        types: v["types"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default(),
+        desk: s("desk"),
+        reply_due: s("reply_due"),
+        overdue: v["overdue"].as_bool().unwrap_or(false),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "assistance/inbox.html")]
+struct InboxPage<'a> {
+    node_name: &'a str,
+    incoming: Vec<CaseLine>,
+    outgoing: Vec<CaseLine>,
+}
+
+async fn page_inbox(
+    State(state): State<AssistState>,
+    principal: Principal,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let cases = blocking(node, move |n, _| {
+        n.list_cases(&actor, &CaseQuery::default())
+    })
+    .await?;
+    let lines: Vec<CaseLine> = cases.iter().map(case_line).collect();
+    let (incoming, outgoing) = lines.into_iter().partition(|l| l.holder == "requested");
+    Ok(render(&InboxPage {
+        node_name: &state.node_name,
+        incoming,
+        outgoing,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "assistance/new.html")]
+struct NewPage<'a> {
+    node_name: &'a str,
+    problem: Option<String>,
+    types: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProblemQuery {
+    problem: Option<String>,
+    notice: Option<String>,
+}
+
+async fn page_new(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<ProblemQuery>,
+) -> Result<Response, ApiError> {
+    principal
+        .require(Capability::DraftRequests, "request.form", "new")
+        .await?;
+    Ok(render(&NewPage {
+        node_name: &state.node_name,
+        problem: q.problem.map(|p| p.chars().take(500).collect()),
+        types: RequestType::ALL
+            .iter()
+            .map(|t| (t.code(), t.title()))
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewForm {
+    desk: String,
+    requesting_contact_point: String,
+    agreement_article: String,
+    subject: String,
+    types: String,
+    object: String,
+    reason: String,
+    case_statement: String,
+    enquiries_already_carried_out: String,
+    legal_provisions: String,
+    person_name: String,
+    person_kind: String,
+    person_identifiers: String,
+    nature_of_proceedings: String,
+    link_to_matter: String,
+    language: String,
+    declaration_references: String,
+    hs_codes: String,
+    purposes_sought: String,
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn cross_origin(headers: &HeaderMap) -> Option<ApiError> {
+    (!same_origin(headers)).then(|| {
+        ApiError::custom(
+            StatusCode::FORBIDDEN,
+            "cross_origin_refused",
+            "a form sent from another site is refused (CSRF protection)",
+        )
+    })
+}
+
+async fn page_create(
+    State(state): State<AssistState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Form(form): Form<NewForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let node = node(&state)?;
+    let list = |s: &str| -> Vec<String> {
+        s.split([',', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let types = list(&form.types)
+        .iter()
+        .map(|t| RequestType::parse(t).ok_or_else(|| format!("{t} is not a request type")))
+        .collect::<Result<Vec<_>, _>>();
+    let purposes = list(&form.purposes_sought)
+        .iter()
+        .map(|p| Purpose::parse(p).ok_or_else(|| format!("{p} is not a purpose")))
+        .collect::<Result<Vec<_>, _>>();
+    let (types, purposes) = match (types, purposes) {
+        (Ok(t), Ok(p)) => (t, p),
+        (Err(e), _) | (_, Err(e)) => {
+            return Ok(
+                Redirect::to(&format!("/ui/desk/requests/new?problem={}", encode(&e)))
+                    .into_response(),
+            );
+        }
+    };
+    let mut draft = RequestDraft {
+        requesting_contact_point: form.requesting_contact_point,
+        agreement_article: form.agreement_article,
+        subject: form.subject,
+        types,
+        object: form.object,
+        reason: form.reason,
+        case_statement: form.case_statement,
+        enquiries_already_carried_out: form.enquiries_already_carried_out,
+        legal_provisions: form.legal_provisions,
+        persons: if form.person_name.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![PersonConcerned {
+                name: form.person_name,
+                kind: if form.person_kind == "natural" {
+                    PersonKind::Natural
+                } else {
+                    PersonKind::Legal
+                },
+                identifiers: list(&form.person_identifiers),
+            }]
+        },
+        nature_of_proceedings: form.nature_of_proceedings,
+        link_to_matter: form.link_to_matter,
+        language: form.language,
+        purposes_sought: purposes,
+        ..RequestDraft::default()
+    };
+    draft
+        .extra
+        .insert("declaration_references".into(), form.declaration_references);
+    draft.extra.insert("hs_codes".into(), form.hs_codes);
+    let actor = principal.actor().clone();
+    let desk = form.desk;
+    match blocking(node, move |n, now| {
+        n.create_request(&actor, draft, &desk, now)
+    })
+    .await
+    {
+        Ok(row) => Ok(
+            Redirect::to(&format!("/ui/desk/requests/{}", encode(&row.case_id))).into_response(),
+        ),
+        Err(e) if e.status().is_client_error() => Ok(Redirect::to(&format!(
+            "/ui/desk/requests/new?problem={}",
+            encode(&format!("{}: {}", e.code(), e.status()))
+        ))
+        .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "assistance/case.html")]
+struct CasePage<'a> {
+    node_name: &'a str,
+    case: CaseLine,
+    problem: Option<String>,
+    notice: Option<String>,
+    grounds: String,
+    reasons: Vec<String>,
+    request: Vec<(String, String)>,
+    timeline: Vec<[String; 6]>,
+    messages: Vec<[String; 5]>,
+    evidence: Vec<EvidenceLine>,
+    consents: Vec<[String; 6]>,
+}
+
+struct EvidenceLine {
+    id: String,
+    name: String,
+    form: String,
+    supplier: String,
+    sha256: String,
+    markings: String,
+    uses: String,
+    custody: String,
+    erased: bool,
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn page_case(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<ProblemQuery>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let view = blocking(node, move |n, now| n.case_view(&actor, &id, now)).await?;
+    let request = view["request"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| {
+                    !v.is_null() && v.as_str() != Some("") && v != &&json!([]) && v != &&json!({})
+                })
+                .map(|(k, v)| (k.replace('_', " "), text_of(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let arr = |k: &str| view[k].as_array().cloned().unwrap_or_default();
+    let page = CasePage {
+        node_name: &state.node_name,
+        case: case_line(&view),
+        problem: q.problem.map(|p| p.chars().take(500).collect()),
+        notice: q.notice.map(|p| p.chars().take(200).collect()),
+        grounds: arr("grounds")
+            .iter()
+            .map(text_of)
+            .collect::<Vec<_>>()
+            .join(", "),
+        reasons: arr("reasons").iter().map(text_of).collect(),
+        request,
+        timeline: arr("transitions")
+            .iter()
+            .map(|t| ["seq", "on", "action", "from", "to", "account"].map(|k| text_of(&t[k])))
+            .collect(),
+        messages: arr("messages")
+            .iter()
+            .map(|m| {
+                [
+                    "direction",
+                    "action",
+                    "state",
+                    "code",
+                    "exchange_message_id",
+                ]
+                .map(|k| text_of(&m[k]))
+            })
+            .collect(),
+        evidence: arr("evidence")
+            .iter()
+            .map(|e| EvidenceLine {
+                id: text_of(&e["evidence_id"]),
+                name: text_of(&e["name"]),
+                form: text_of(&e["form"]),
+                supplier: format!(
+                    "{} ({})",
+                    text_of(&e["supplier"]),
+                    text_of(&e["supplied_on"])
+                ),
+                sha256: text_of(&e["sha256"]),
+                markings: {
+                    let m = &e["markings"]["strictest"];
+                    format!(
+                        "TLP:{} PAP:{} {}",
+                        text_of(&m["tlp"]),
+                        text_of(&m["pap"]),
+                        m["caveats"]
+                            .as_array()
+                            .map(|c| c.iter().map(text_of).collect::<Vec<_>>().join(" "))
+                            .unwrap_or_default()
+                    )
+                },
+                uses: e["permitted_uses"]
+                    .as_array()
+                    .map(|u| u.iter().map(text_of).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+                custody: e["custody"]
+                    .as_array()
+                    .map(|c| {
+                        c.iter()
+                            .map(|x| text_of(&x["kind"]))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
+                    })
+                    .unwrap_or_default(),
+                erased: e["erased"].as_bool().unwrap_or(false),
+            })
+            .collect(),
+        consents: arr("consents")
+            .iter()
+            .map(|c| {
+                [
+                    text_of(&c["consent_id"]),
+                    text_of(&c["direction"]),
+                    text_of(&c["purpose"]),
+                    format!(
+                        "{} {}",
+                        text_of(&c["recipient"]["class"]),
+                        text_of(&c["recipient"]["name"])
+                    ),
+                    text_of(&c["state"]),
+                    text_of(&c["decided_by"]),
+                ]
+            })
+            .collect(),
+    };
+    Ok(render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+struct ActForm {
+    action: String,
+    #[serde(default)]
+    grounds: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn page_act(
+    State(state): State<AssistState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ActForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let node = node(&state)?;
+    let grounds: Result<Vec<Ground>, String> = form
+        .grounds
+        .split([',', ' '])
+        .filter(|g| !g.is_empty())
+        .map(|g| Ground::parse(g).ok_or_else(|| format!("{g} is not a ground code")))
+        .collect();
+    let back =
+        |q: String| Redirect::to(&format!("/ui/desk/requests/{}?{q}", encode(&id))).into_response();
+    let grounds = match grounds {
+        Ok(g) => g,
+        Err(e) => return Ok(back(format!("problem={}", encode(&e)))),
+    };
+    let event = match form.action.as_str() {
+        "submit" => Event::Submit,
+        "acknowledge" => Event::Acknowledge,
+        "accept" => Event::Accept,
+        "refuse" => Event::Refuse {
+            grounds,
+            reason: form.reason,
+        },
+        "withdraw" => Event::Withdraw {
+            reason: form.reason,
+        },
+        "close" => Event::Close,
+        other => {
+            return Ok(back(format!(
+                "problem={}",
+                encode(&format!("{other} is not an action on this page"))
+            )));
+        }
+    };
+    let action = audit_action(&event);
+    let actor = principal.actor().clone();
+    let case_id = id.clone();
+    match blocking(node, move |n, now| {
+        n.act(&actor, None, &case_id, event, action, now)
+    })
+    .await
+    {
+        Ok(row) => Ok(back(format!(
+            "notice={}",
+            encode(&format!("now {}", row.state))
+        ))),
+        Err(e) if e.status().is_client_error() => Ok(back(format!("problem={}", encode(e.code())))),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "assistance/overdue.html")]
+struct OverduePage<'a> {
+    node_name: &'a str,
+    on: String,
+    desks: Vec<(String, Vec<[String; 5]>)>,
+}
+
+async fn page_overdue(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<OnQuery>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let on = parse_date(q.on.as_deref())?;
+    let actor = principal.actor().clone();
+    let (day, lists) = blocking(node, move |n, now| {
+        let day = on.unwrap_or(today(now));
+        Ok((day, n.overdue(&actor, day)?))
+    })
+    .await?;
+    let desks = lists
+        .into_iter()
+        .map(|(desk, items)| {
+            let rows = items
+                .iter()
+                .map(|i| {
+                    [
+                        i.case_id.clone(),
+                        i.state.to_string(),
+                        i.timer.to_owned(),
+                        i.due.to_string(),
+                        i.days_late.to_string(),
+                    ]
+                })
+                .collect();
+            (desk, rows)
+        })
+        .collect();
+    Ok(render(&OverduePage {
+        node_name: &state.node_name,
+        on: day.to_string(),
+        desks,
+    }))
+}
+
+// ---- OpenAPI -----------------------------------------------------------------------------
+
+fn errors(codes: &[&str]) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "401".into(),
+        json!({ "$ref": "#/components/responses/Unauthenticated" }),
+    );
+    for code in codes {
+        let r = match *code {
+            "400" => json!({ "$ref": "#/components/responses/BadRequest" }),
+            "403" => json!({ "$ref": "#/components/responses/Forbidden" }),
+            "404" => json!({ "$ref": "#/components/responses/NotFound" }),
+            "409" => {
+                json!({ "description": "Changed by someone else meanwhile (`stale_write`); read again and retry", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+            }
+            "422" => {
+                json!({ "description": "Refused by a rule of the agreement, the catalogue or the state machine (`request_incomplete`, `transition_not_allowed`, `agreement_not_in_force`, `partner_assurance_withdrawn`, `purpose_not_permitted`, `consent_required`, `marking_loosened`, …); audited", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+            }
+            _ => json!({ "$ref": "#/components/responses/Unavailable" }),
+        };
+        out.insert((*code).into(), r);
+    }
+    out.insert(
+        "503".into(),
+        json!({ "$ref": "#/components/responses/Unavailable" }),
+    );
+    Value::Object(out)
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn path_param(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+fn query_param(name: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "schema": schema })
+}
+
+/// This module's OpenAPI 3.1 fragment: its paths and schemas.
+pub fn openapi() -> Value {
+    let r = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    let date = json!({ "type": "string", "format": "date" });
+    let mut paths = serde_json::Map::new();
+    let mut add = |path: &str, method: &str, op: Value| {
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = op;
+    };
+    let with = |ok_code: &str, okv: Value, codes: &[&str]| -> Value {
+        let mut m = errors(codes).as_object().cloned().unwrap_or_default();
+        m.insert(ok_code.into(), okv);
+        Value::Object(m)
+    };
+    add(
+        "/api/v1/agreements",
+        "get",
+        json!({
+            "summary": "The agreement this node works under, with its status and assurance",
+            "tags": ["assistance"],
+            "responses": with("200", ok("Agreements", json!({ "type": "object", "required": ["agreements"], "properties": { "agreements": { "type": "array", "items": { "type": "object" } } } })), &[]),
+        }),
+    );
+    add(
+        "/api/v1/requests",
+        "get",
+        json!({
+            "summary": "Requests on this node (both sides), most recently changed first",
+            "tags": ["assistance"],
+            "parameters": [
+                query_param("holder", json!({ "type": "string", "enum": ["requester", "requested"] })),
+                query_param("state", json!({ "type": "string" })),
+                query_param("desk", json!({ "type": "string" })),
+                query_param("limit", json!({ "type": "integer", "minimum": 0, "maximum": 4294967295u64 })),
+            ],
+            "responses": with("200", ok("Requests", json!({ "type": "object", "required": ["requests"], "properties": { "requests": { "type": "array", "items": r("CaseSummary") } } })), &["400", "403"]),
+        }),
+    );
+    add(
+        "/api/v1/requests",
+        "post",
+        json!({
+            "summary": "Create a written request in draft; every missing §2.2 item is listed at once",
+            "tags": ["assistance"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("CreateRequest") } } },
+            "responses": with("201", ok("Created", json!({ "type": "object", "required": ["case_id", "state", "desk"], "properties": { "case_id": { "type": "string" }, "state": { "type": "string" }, "desk": { "type": "string" } } })), &["400", "403", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}",
+        "get",
+        json!({
+            "summary": "One request: content, state, timers, timeline, messages, evidence metadata, consents (audited view)",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "responses": with("200", ok("The case", r("CaseView")), &["403", "404"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/transitions",
+        "get",
+        json!({
+            "summary": "The case's transitions, oldest first",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "responses": with("200", ok("Transitions", json!({ "type": "object", "required": ["transitions"], "properties": { "transitions": { "type": "array", "items": { "type": "object" } } } })), &["403", "404"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/transitions",
+        "post",
+        json!({
+            "summary": "Apply one §3.2 event of this node's side (submit, acknowledge, accept, refuse with grounds, postpone, withdraw, close…); it is sent to the partner",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("TransitionRequest") } } },
+            "responses": with("200", ok("New state", json!({ "type": "object", "required": ["case_id", "state"], "properties": { "case_id": { "type": "string" }, "state": { "type": "string" }, "reply_due": { "type": ["string", "null"] } } })), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/evidence",
+        "get",
+        json!({
+            "summary": "Evidence metadata of a case: digest, supplier, form, markings, permitted uses, custody (audited)",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "responses": with("200", ok("Evidence", json!({ "type": "object", "required": ["evidence"], "properties": { "evidence": { "type": "array", "items": { "type": "object" } } } })), &["403", "404"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/evidence",
+        "post",
+        json!({
+            "summary": "Reply (in full or in part) with evidence files; each is digested, encrypted at rest and sent as its own part",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("ReplyRequest") } } },
+            "responses": with("200", ok("New state", json!({ "type": "object", "required": ["case_id", "state"], "properties": { "case_id": { "type": "string" }, "state": { "type": "string" } } })), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/evidence/{evidence_id}/content",
+        "get",
+        json!({
+            "summary": "Use an evidence file (view, export, present in proceedings…) for a declared purpose and recipient; the use check and custody apply",
+            "tags": ["assistance"],
+            "parameters": [
+                path_param("id"), path_param("evidence_id"),
+                query_param("purpose", json!({ "type": "string", "enum": ["INTEL", "ADMIN", "CIVIL", "CRIMINAL"] })),
+                query_param("action", json!({ "type": "string", "enum": UseAction::ALL.iter().map(|a| a.code()).collect::<Vec<_>>() })),
+                query_param("recipient", json!({ "type": "string", "enum": ["same_admin", "domestic_agency", "court", "third_country", "intl_org"] })),
+                query_param("recipient_name", json!({ "type": "string" })),
+            ],
+            "responses": with("200", json!({ "description": "The file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/consents",
+        "get",
+        json!({
+            "summary": "Consent-for-other-use cases, asked by us or of us",
+            "tags": ["assistance"],
+            "parameters": [query_param("case_id", json!({ "type": "string" }))],
+            "responses": with("200", ok("Consents", json!({ "type": "object", "required": ["consents"], "properties": { "consents": { "type": "array", "items": { "type": "object" } } } })), &["400", "403"]),
+        }),
+    );
+    add(
+        "/api/v1/consents",
+        "post",
+        json!({
+            "summary": "Ask the provider for prior written consent to another use (§10.3)",
+            "tags": ["assistance"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("ConsentRequest") } } },
+            "responses": with("201", ok("Requested", json!({ "type": "object", "required": ["consent_id", "state"], "properties": { "consent_id": { "type": "string" }, "state": { "type": "string" } } })), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/consents/{id}/decision",
+        "post",
+        json!({
+            "summary": "The provider's decision on a consent request it received (supervisor)",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": r("ConsentDecisionRequest") } } },
+            "responses": with("200", ok("Decided", json!({ "type": "object", "required": ["consent_id", "state"], "properties": { "consent_id": { "type": "string" }, "state": { "type": "string" } } })), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/overdue",
+        "get",
+        json!({
+            "summary": "Overdue lists per desk on a day (today by default)",
+            "tags": ["assistance"],
+            "parameters": [query_param("on", date.clone())],
+            "responses": with("200", ok("Overdue items by desk", json!({ "type": "object", "required": ["overdue"], "properties": { "overdue": { "type": "object", "additionalProperties": { "type": "array", "items": { "type": "object" } } } } })), &["400", "403"]),
+        }),
+    );
+    add(
+        "/api/v1/stats",
+        "get",
+        json!({
+            "summary": "The joint committee's statistics (§15), as JSON or CSV",
+            "tags": ["assistance"],
+            "parameters": [query_param("on", date.clone()), query_param("format", json!({ "type": "string", "enum": ["json", "csv"] }))],
+            "responses": with("200", json!({ "description": "The report", "content": { "application/json": { "schema": { "type": "object" } }, "text/csv": { "schema": { "type": "string" } } } }), &["400", "403"]),
+        }),
+    );
+    let markings = json!({ "type": "object", "required": ["tlp", "pap"], "properties": {
+        "tlp": { "type": "string", "enum": Tlp::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() },
+        "pap": { "type": "string", "enum": Pap::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() },
+        "caveats": { "type": "array", "items": { "type": "string" } } } });
+    let purposes = json!({ "type": "array", "items": { "type": "string", "enum": ["INTEL", "ADMIN", "CIVIL", "CRIMINAL"] } });
+    let recipient = json!({ "type": "object", "required": ["class"], "properties": {
+        "class": { "type": "string", "enum": ["same_admin", "domestic_agency", "court", "third_country", "intl_org"] },
+        "name": { "type": "string" } } });
+    json!({
+        "paths": Value::Object(paths),
+        "components": { "schemas": {
+            "CaseSummary": { "type": "object", "required": ["case_id", "state", "holder"], "properties": {
+                "case_id": { "type": "string" }, "agreement_id": { "type": "string" },
+                "holder": { "type": "string", "enum": ["requester", "requested"] },
+                "partner": { "type": "string" }, "desk": { "type": "string" },
+                "types": { "type": "array", "items": { "type": "string" } },
+                "state": { "type": "string" }, "subject": { "type": "string" },
+                "reply_due": { "type": ["string", "null"] }, "overdue": { "type": "boolean" },
+                "created_at": { "type": "integer" }, "updated_at": { "type": "integer" } } },
+            "CaseView": { "type": "object", "required": ["case_id", "state"], "properties": {
+                "case_id": { "type": "string" }, "state": { "type": "string" },
+                "request": { "type": ["object", "null"] },
+                "transitions": { "type": "array", "items": { "type": "object" } },
+                "messages": { "type": "array", "items": { "type": "object" } },
+                "evidence": { "type": "array", "items": { "type": "object" } },
+                "consents": { "type": "array", "items": { "type": "object" } } } },
+            "RequestDraft": { "type": "object", "description": "The §2.2 content; absent fields are empty and reported as missing", "properties": {
+                "requesting_contact_point": { "type": "string" }, "agreement_article": { "type": "string" },
+                "subject": { "type": "string" },
+                "types": { "type": "array", "items": { "type": "string", "enum": RequestType::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() } },
+                "object": { "type": "string" }, "reason": { "type": "string" },
+                "case_statement": { "type": "string" }, "enquiries_already_carried_out": { "type": "string" },
+                "legal_provisions": { "type": "string" },
+                "persons": { "type": "array", "items": { "type": "object", "required": ["name", "kind", "identifiers"], "properties": {
+                    "name": { "type": "string" }, "kind": { "type": "string", "enum": ["natural", "legal"] },
+                    "identifiers": { "type": "array", "items": { "type": "string" } } } } },
+                "nature_of_proceedings": { "type": "string" }, "link_to_matter": { "type": "string" },
+                "language": { "type": "string" }, "purposes_sought": purposes.clone(),
+                "extra": { "type": "object", "additionalProperties": { "type": "string" } } } },
+            "CreateRequest": { "type": "object", "required": ["desk", "request"], "properties": {
+                "desk": { "type": "string" }, "request": r("RequestDraft") } },
+            "TransitionRequest": { "type": "object", "required": ["event"], "properties": {
+                "event": { "type": "object", "required": ["event"], "description": "A §3.2 event: `{\"event\": \"acknowledge\"}`, `{\"event\": \"refuse\", \"grounds\": [\"G05\"], \"reason\": \"…\"}`, …", "properties": {
+                    "event": { "type": "string", "enum": ["submit", "return_for_correction", "acknowledge", "accept", "accept_with_conditions", "conditions_accept", "conditions_decline", "refuse", "delegate", "postpone", "resume", "withdraw", "close", "delay_notice"] } } } } },
+            "EvidenceFile": { "type": "object", "required": ["name", "media_type", "content_base64", "form", "markings", "permitted_uses"], "properties": {
+                "name": { "type": "string" }, "media_type": { "type": "string" },
+                "content_base64": { "type": "string", "contentEncoding": "base64" },
+                "form": { "type": "string", "enum": ["certified_copy", "copy", "original"] },
+                "certification": { "type": ["string", "null"] },
+                "markings": markings, "permitted_uses": purposes.clone() } },
+            "ReplyRequest": { "type": "object", "required": ["files"], "properties": {
+                "files": { "type": "array", "items": r("EvidenceFile") },
+                "partial": { "type": ["object", "null"], "required": ["outstanding", "expected_on"], "properties": {
+                    "outstanding": { "type": "array", "items": { "type": "string" } }, "expected_on": date.clone() } } } },
+            "ConsentRequest": { "type": "object", "required": ["case_id", "items", "purpose", "recipient", "justification", "needed_by"], "properties": {
+                "case_id": { "type": "string" }, "items": { "type": "array", "items": { "type": "string" } },
+                "purpose": { "type": "string", "enum": ["INTEL", "ADMIN", "CIVIL", "CRIMINAL"] },
+                "recipient": recipient, "justification": { "type": "string" },
+                "proceedings_reference": { "type": ["string", "null"] }, "needed_by": date } },
+            "ConsentDecisionRequest": { "type": "object", "required": ["decision"], "properties": {
+                "decision": { "type": "object", "required": ["decision"], "properties": {
+                    "decision": { "type": "string", "enum": ["granted", "granted_with_conditions", "refused"] },
+                    "expires_on": { "type": ["string", "null"] },
+                    "conditions": { "type": "array", "items": { "type": "string" } },
+                    "reasons": { "type": "string" } } } } }
+        } }
+    })
+}
