@@ -20,7 +20,7 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
     "$VENV/bin/pip" install -q 'schemathesis>=4.3,<5'
 fi
 cargo build --locked -q -p caravan
-BIN="$PWD/target/debug/caravan"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/caravan"
 WORK="$(mktemp -d)"
 export CARAVAN__NODE__DATA_DIR="$WORK/node"
 export CARAVAN__STORE__URL="sqlite://$WORK/node/caravan.sqlite"

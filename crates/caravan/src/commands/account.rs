@@ -107,7 +107,8 @@ fn issue_token(
     label: &str,
     expires_at: Option<i64>,
 ) -> anyhow::Result<String> {
-    let secret = new_token_secret().context("draw a random token")?;
+    let secret =
+        new_token_secret().map_err(|e| anyhow::anyhow!("draw a random token: {e}"))?;
     store
         .add_api_token(&ApiToken {
             sha256: token_digest(&secret),
