@@ -107,8 +107,7 @@ fn issue_token(
     label: &str,
     expires_at: Option<i64>,
 ) -> anyhow::Result<String> {
-    let secret =
-        new_token_secret().map_err(|e| anyhow::anyhow!("draw a random token: {e}"))?;
+    let secret = new_token_secret().map_err(|e| anyhow::anyhow!("draw a random token: {e}"))?;
     store
         .add_api_token(&ApiToken {
             sha256: token_digest(&secret),
