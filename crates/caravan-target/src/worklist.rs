@@ -63,6 +63,18 @@ pub struct Entry {
     pub missing: Vec<&'static str>,
 }
 
+/// The tail of a worklist line: `; rules: R1, R2; missing: value` (empty parts left out).
+pub fn notes(rules_fired: &[String], missing: &[&str]) -> String {
+    let mut out = String::new();
+    if !rules_fired.is_empty() {
+        out.push_str(&format!("; rules: {}", rules_fired.join(", ")));
+    }
+    if !missing.is_empty() {
+        out.push_str(&format!("; missing: {}", missing.join(", ")));
+    }
+    out
+}
+
 /// How full one lane is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quota {
@@ -188,6 +200,19 @@ pub fn build(
                     random: 0,
                 },
             ];
+            // The model's picks first, best first; then exploration, then the random draw.
+            let mut selected = selected;
+            let order = |r: crate::select::Reason| match r {
+                crate::select::Reason::Score => 0,
+                crate::select::Reason::Exploration => 1,
+                crate::select::Reason::Random => 2,
+            };
+            selected.sort_by(|a, b| {
+                order(a.reason)
+                    .cmp(&order(b.reason))
+                    .then(ranking[b.index].total_cmp(&ranking[a.index]))
+                    .then_with(|| ids[a.index].cmp(ids[b.index]))
+            });
             for s in selected {
                 chosen.push((s.index, s.reason.name(), Lane::Red, Vec::new(), None));
             }
@@ -298,6 +323,15 @@ mod tests {
         assert!(w.entries.iter().all(|e| e.lane == Lane::Red));
         let by_score: Vec<&Entry> = w.entries.iter().filter(|e| e.reason == "score").collect();
         assert!(!by_score.is_empty());
+        // The model's picks lead, best first.
+        assert!(
+            w.entries[..by_score.len()]
+                .iter()
+                .all(|e| e.reason == "score")
+        );
+        for pair in by_score.windows(2) {
+            assert!(pair[0].ranking >= pair[1].ranking);
+        }
         // The model's picks are the planted pattern, and each says why.
         assert!(
             by_score

@@ -55,6 +55,25 @@ pub struct RawConfig {
     pub partners: Vec<RawPartner>,
     /// `[exchange]`; without it the node exchanges no messages.
     pub exchange: Option<RawExchange>,
+    /// `[targeting]`; without it `caravan serve` never retrains on its own.
+    pub targeting: Option<RawTargeting>,
+}
+
+/// `[targeting]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTargeting {
+    /// Retrain at most this often, e.g. `"7d"` (s, m, h, d, w).
+    pub retrain_every: Option<String>,
+    /// Outcomes recorded since the last training needed to retrain (default 20).
+    pub min_new_outcomes: Option<u64>,
+}
+
+/// Scheduled retraining of the targeting model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetingSettings {
+    /// The due check's policy.
+    pub policy: caravan_target::schedule::RetrainPolicy,
 }
 
 /// `[exchange]` as written.
@@ -235,6 +254,8 @@ pub struct Config {
     pub partners: Vec<PartnerSettings>,
     /// The node-to-node exchange, if configured.
     pub exchange: Option<ExchangeSettings>,
+    /// Scheduled retraining, if configured.
+    pub targeting: Option<TargetingSettings>,
 }
 
 /// Replaces the password of a URL with `***`.
@@ -356,6 +377,20 @@ impl RawConfig {
             log,
             partners,
             exchange,
+            targeting: self
+                .targeting
+                .map(|t| -> anyhow::Result<TargetingSettings> {
+                    let every = t.retrain_every.unwrap_or_else(|| "7d".to_owned());
+                    let every_ms = caravan_target::schedule::parse_interval(&every)
+                        .map_err(|e| anyhow::anyhow!("targeting.retrain_every: {e}"))?;
+                    Ok(TargetingSettings {
+                        policy: caravan_target::schedule::RetrainPolicy {
+                            every_ms,
+                            min_new_outcomes: t.min_new_outcomes.unwrap_or(20),
+                        },
+                    })
+                })
+                .transpose()?,
         })
     }
 }

@@ -15,17 +15,19 @@ use caravan_target::features::{FeatureConfig, Matrix, Protocol};
 use caravan_target::gbdt::TrainConfig;
 use caravan_target::model_file;
 use caravan_target::record::TargetRecord;
-use caravan_target::rules::{Lane, LaneReason, RuleSet};
-use caravan_target::select::{SelectionConfig, select};
+use caravan_target::rules::{Lane, RuleSet};
+use caravan_target::select::SelectionConfig;
 use caravan_target::simulate::{SimConfig, weekly};
+use caravan_target::worklist::{self, WorklistConfig};
 
 use crate::cli::{TargetCommand, TargetDataArgs, TargetEvalArgs, TargetScoreArgs, TargetTrainArgs};
 
-pub(crate) fn run(command: TargetCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(config: Option<&Path>, command: TargetCommand) -> anyhow::Result<ExitCode> {
     match command {
         TargetCommand::Eval(args) => eval(&args),
         TargetCommand::Train(args) => train(&args),
         TargetCommand::Score(args) => score(&args),
+        node => super::target_node::run(&super::load_config(config)?, node),
     }
 }
 
@@ -309,48 +311,53 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
     for r in &mut rows {
         r.outcome = None; // scoring never sees outcomes
     }
-    let mut features = feature_config(&args.data)?;
-    if let Some(p) = file.meta("protocol").and_then(Protocol::parse) {
-        features.protocol = p;
-    }
-    features.profiles = file.meta("profiles") != Some("false");
-    let builder = caravan_target::features::FeatureBuilder::fit(features, &history);
-    file.classifier.check_features(builder.names())?;
-    let ranker = Ranker { builder, file };
+    // A model file that carries its feature vocabulary scores with it; an older one is
+    // re-encoded from the history it was trained on.
+    let ranker = if file.meta(caravan_target::features::SIGNALS_KEY).is_some() {
+        Ranker::from_file(file).with_context(|| format!("{}", args.model.display()))?
+    } else {
+        let mut features = feature_config(&args.data)?;
+        if let Some(p) = file.meta("protocol").and_then(Protocol::parse) {
+            features.protocol = p;
+        }
+        features.profiles = file.meta("profiles") != Some("false");
+        let builder = caravan_target::features::FeatureBuilder::fit(features, &history);
+        file.classifier.check_features(builder.names())?;
+        Ranker { builder, file }
+    };
+    let rules = match &args.rules {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("read {}", path.display()))?;
+            Some(RuleSet::parse(&text).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                anyhow::anyhow!(
+                    "{}: the rule file was refused:\n{}",
+                    path.display(),
+                    lines.join("\n")
+                )
+            })?)
+        }
+    };
+    let config = WorklistConfig {
+        rate: args.rate,
+        selection: SelectionConfig {
+            exploration_share: args.exploration,
+            ..SelectionConfig::default()
+        },
+        ..WorklistConfig::default()
+    };
     let started = Instant::now();
-    let (x, p, ranking) = ranker.score(&history, &rows, threads())?;
+    let w = worklist::build(&ranker, &history, &rows, rules.as_ref(), &config, threads())?;
     let elapsed = started.elapsed();
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    // (row, why selected, lane, fired rules), in worklist order.
-    let mut worklist: Vec<(usize, &str, &str, Vec<String>)> = Vec::new();
-    if let Some(path) = &args.rules {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-        let set = RuleSet::parse(&text).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!(
-                "{}: the rule file was refused:\n{}",
-                path.display(),
-                lines.join("\n")
-            )
-        })?;
-        let assessments: Vec<_> = rows
-            .iter()
-            .zip(&p)
-            .map(|(r, p)| set.assess(r, Some(*p)))
-            .collect();
-        let lanes = set.assign_lanes(&assessments, &ids, 0);
-        let mut order: Vec<usize> = (0..rows.len())
-            .filter(|&i| lanes[i].0 != Lane::Green)
-            .collect();
-        order.sort_by(|&a, &b| {
-            lanes[a]
-                .0
-                .cmp(&lanes[b].0)
-                .then(assessments[b].score.total_cmp(&assessments[a].score))
-                .then_with(|| ids[a].cmp(ids[b]))
-        });
-        let count = |lane: Lane| lanes.iter().filter(|l| l.0 == lane).count();
+    if let Some(set) = &rules {
+        let count = |lane: Lane| {
+            w.quotas
+                .iter()
+                .find(|q| q.lane == lane)
+                .map_or(0, |q| q.used)
+        };
         println!(
             "rule set {} v{}: red {}, yellow {}, green {}",
             set.name,
@@ -359,63 +366,27 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
             count(Lane::Yellow),
             count(Lane::Green)
         );
-        for i in order {
-            let reason = match lanes[i].1 {
-                LaneReason::Random => "random",
-                LaneReason::Risk => "risk",
-                LaneReason::Release => "release",
-            };
-            worklist.push((i, reason, lanes[i].0.name(), assessments[i].fired.clone()));
-        }
-    } else {
-        let budget = ((args.rate / 100.0) * rows.len() as f64).round() as usize;
-        let config = SelectionConfig {
-            exploration_share: args.exploration,
-            ..SelectionConfig::default()
-        };
-        for s in select(&ranking, &p, &ids, budget, &config) {
-            worklist.push((s.index, s.reason.name(), "red", Vec::new()));
-        }
     }
     println!(
         "scored {} declarations in {:.3} s; worklist of {}",
         rows.len(),
         elapsed.as_secs_f64(),
-        worklist.len()
+        w.entries.len()
     );
-    for (i, reason, lane, fired) in worklist.iter().take(args.top) {
-        let r = &rows[*i];
-        let (_, contrib) = ranker.file.classifier.contributions(x.row(*i));
-        let mut top: Vec<(usize, f64)> = contrib
+    for e in w.entries.iter().take(args.top) {
+        let why: Vec<String> = e
+            .contributions
             .iter()
-            .copied()
-            .enumerate()
-            .filter(|c| c.1 != 0.0)
+            .map(|(f, c)| format!("{f} {c:+.2}"))
             .collect();
-        top.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-        let why: Vec<String> = top
-            .iter()
-            .take(3)
-            .map(|(f, c)| format!("{} {:+.2}", x.names[*f], c))
-            .collect();
-        let missing = r.missing_fields();
         println!(
-            "{:<14} {:<6} p={:.3} {:<11} features: {}{}{}",
-            r.id,
-            lane,
-            p[*i],
-            reason,
+            "{:<14} {:<6} p={:.3} {:<11} features: {}{}",
+            e.id,
+            e.lane.name(),
+            e.p,
+            e.reason,
             why.join(", "),
-            if fired.is_empty() {
-                String::new()
-            } else {
-                format!("; rules: {}", fired.join(", "))
-            },
-            if missing.is_empty() {
-                String::new()
-            } else {
-                format!("; missing: {}", missing.join(", "))
-            }
+            caravan_target::worklist::notes(&e.rules_fired, &e.missing)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -431,6 +402,7 @@ fn score(args: &TargetScoreArgs) -> anyhow::Result<ExitCode> {
 /// findings on the US declarations as `signal_mirror_<kind>` features, so the demo shows
 /// what the partner's data adds.
 pub(crate) fn demo_stage(
+    us_store: &dyn caravan_store::Store,
     us_declarations: &Path,
     truth: &[TruthRow],
     mirror: &[caravan_mirror::findings::TargetingFeature],
@@ -520,6 +492,7 @@ pub(crate) fn demo_stage(
         }
     }
     let best = &ranked[1];
+    super::target_node::demo_feedback(us_store, &history, &kind_of)?;
     println!("  worklist with mirror findings (top 5 of {k}):");
     for &i in best.order.iter().take(5) {
         let (_, contrib) = best.ranker.file.classifier.contributions(best.x.row(i));
@@ -541,11 +514,7 @@ pub(crate) fn demo_stage(
             live_m[i].id,
             best.p[i],
             why.join(", "),
-            if missing.is_empty() {
-                String::new()
-            } else {
-                format!("; missing: {}", missing.join(", "))
-            }
+            caravan_target::worklist::notes(&[], &missing)
         );
     }
     Ok(())
