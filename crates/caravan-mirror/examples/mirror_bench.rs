@@ -2,10 +2,17 @@
 //! 1,000,000 import goods items from the synthetic corridor (moderate difficulty, no
 //! mirror gap so that both sides are the same size), linked on 2 cores.
 //!
-//! `cargo run --release -p caravan-mirror --example mirror_bench -- [SHIPMENTS] [OUT_DIR]`
+//! `cargo run --release -p caravan-mirror --example mirror_bench -- [SHIPMENTS] [OUT_DIR] [RUNS]`
 //! prints the timings and peak RSS, and writes `OUT_DIR/exports.csv` and
 //! `OUT_DIR/imports.csv` (one row per declaration: keys, date, values, masses) for the
 //! DuckDB peer, `bench/mirror_duckdb.py`. `bench/mirror.sh` runs both.
+//!
+//! What the clock covers: from legs in memory, already split by direction, to links
+//! and their discrepancy vectors (`analysis::link_direction` for both directions, one
+//! thread each, each spreading its work over the machine's cores). Building the legs
+//! (generation, validation, reduction) is outside it, as loading the CSV files is
+//! outside DuckDB's. The runs move the legs in and take them back, so the process holds
+//! one copy of them.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,9 +21,13 @@ use std::time::Instant;
 use caravan_corridor::{CorridorConfig, Difficulty, UZS_PER_USD, shipments};
 use caravan_mirror::analysis::{DirectionAnalysis, MirrorConfig, link_direction};
 use caravan_mirror::leg::{Flow, Leg, legs_from_drafts};
+use caravan_mirror::link::{Tier, link};
 use caravan_mirror::rates::Rates;
 use caravan_mirror::similarity::TokenSimilarity;
 use chrono::NaiveDate;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -30,10 +41,13 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn write_side(path: &std::path::Path, legs: &[&Leg]) -> std::io::Result<()> {
+fn write_side<'a>(
+    path: &std::path::Path,
+    legs: impl Iterator<Item = &'a Leg>,
+) -> std::io::Result<()> {
     let mut w = BufWriter::new(File::create(path)?);
     writeln!(w, "id,direction,date,keys,value,freight,net")?;
-    for (id, leg) in legs.iter().enumerate() {
+    for (id, leg) in legs.enumerate() {
         let direction = match leg.flow {
             Flow::Export => format!(
                 "{}-{}",
@@ -66,66 +80,84 @@ fn write_side(path: &std::path::Path, legs: &[&Leg]) -> std::io::Result<()> {
     w.flush()
 }
 
-/// Both directions on 2 threads, from legs already split by direction (the split is a
-/// filter and a copy, done before the clock starts, as DuckDB's tables are loaded first).
+type Split = [(Vec<Leg>, Vec<Leg>); 2];
+
+/// Both directions, one thread each, timed; the legs go back into `split`.
 fn run_both(
-    split: &[(Vec<Leg>, Vec<Leg>); 2],
+    split: &mut Split,
     rates: &Rates,
     config: &MirrorConfig,
 ) -> (f64, Vec<DirectionAnalysis>) {
-    let inputs = split.clone();
+    let [(x1, m1), (x2, m2)] = std::mem::take(split);
     let t = Instant::now();
-    let [(x1, m1), (x2, m2)] = inputs;
     let result = std::thread::scope(|scope| {
         let a = scope.spawn(|| link_direction("US", "UZ", x1, m1, rates, &TokenSimilarity, config));
         let b = scope.spawn(|| link_direction("UZ", "US", x2, m2, rates, &TokenSimilarity, config));
         vec![a.join().expect("US-UZ"), b.join().expect("UZ-US")]
     });
-    (t.elapsed().as_secs_f64(), result)
+    let secs = t.elapsed().as_secs_f64();
+    let mut result = result;
+    for (slot, d) in split.iter_mut().zip(&mut result) {
+        *slot = (
+            std::mem::take(&mut d.exports),
+            std::mem::take(&mut d.imports),
+        );
+    }
+    (secs, result)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(430_000);
     let out = std::path::PathBuf::from(args.next().unwrap_or_else(|| "target/mirror-bench".into()));
+    let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
     std::fs::create_dir_all(&out)?;
     let config = Difficulty::Moderate.apply(CorridorConfig {
         uz_to_us_mirror_gap: 0.0,
         ..CorridorConfig::with(7, n)
     });
     let started = Instant::now();
-    let (mut us, mut uz) = (Vec::new(), Vec::new());
+    let mut split: Split = Default::default();
+    let (mut us_n, mut uz_n) = (0, 0);
     for s in shipments(&config) {
-        us.extend(legs_from_drafts("US", &s.us).0);
-        uz.extend(legs_from_drafts("UZ", &s.uz).0);
+        let (us, _) = legs_from_drafts("US", &s.us);
+        let (uz, _) = legs_from_drafts("UZ", &s.uz);
+        us_n += us.len();
+        uz_n += uz.len();
+        for leg in us {
+            match leg.flow {
+                Flow::Export => split[0].0.push(leg),
+                Flow::Import => split[1].1.push(leg),
+            }
+        }
+        for leg in uz {
+            match leg.flow {
+                Flow::Export => split[1].0.push(leg),
+                Flow::Import => split[0].1.push(leg),
+            }
+        }
     }
-    let items = |legs: &[Leg], flow: Flow| -> usize {
-        legs.iter()
-            .filter(|l| l.flow == flow)
-            .map(|l| l.items.len())
-            .sum()
-    };
-    let export_items = items(&us, Flow::Export) + items(&uz, Flow::Export);
-    let import_items = items(&us, Flow::Import) + items(&uz, Flow::Import);
+    let items = |legs: &[Leg]| -> usize { legs.iter().map(|l| l.items.len()).sum() };
+    let export_items = items(&split[0].0) + items(&split[1].0);
+    let import_items = items(&split[0].1) + items(&split[1].1);
     println!(
-        "corridor: {n} shipments, {} + {} declarations, {export_items} export items, {import_items} import items (generated and validated in {:.1} s); peak RSS so far {:.0} MiB",
-        us.len(),
-        uz.len(),
+        "corridor: {n} shipments, {us_n} + {uz_n} declarations, {export_items} export items, {import_items} import items (generated and validated in {:.1} s); peak RSS so far {:.0} MiB",
         started.elapsed().as_secs_f64(),
         peak_rss_mib()
     );
-    let exports: Vec<&Leg> = us
-        .iter()
-        .chain(&uz)
-        .filter(|l| l.flow == Flow::Export)
-        .collect();
-    let imports: Vec<&Leg> = us
-        .iter()
-        .chain(&uz)
-        .filter(|l| l.flow == Flow::Import)
-        .collect();
-    write_side(&out.join("exports.csv"), &exports)?;
-    write_side(&out.join("imports.csv"), &imports)?;
+    write_side(
+        &out.join("exports.csv"),
+        split[0].0.iter().chain(&split[1].0),
+    )?;
+    write_side(
+        &out.join("imports.csv"),
+        split[0].1.iter().chain(&split[1].1),
+    )?;
 
     let mut rates = Rates::empty("USD");
     if let (Some(from), Some(to)) = (
@@ -137,48 +169,30 @@ fn main() -> std::io::Result<()> {
     let mut exact = MirrorConfig::default();
     exact.link.fuzzy = false;
     let full = MirrorConfig::default();
-    let pick = |legs: &[Leg], flow: Flow| -> Vec<Leg> {
-        legs.iter().filter(|l| l.flow == flow).cloned().collect()
-    };
-    let split = [
-        (pick(&us, Flow::Export), pick(&uz, Flow::Import)),
-        (pick(&uz, Flow::Export), pick(&us, Flow::Import)),
-    ];
     {
-        // Breakdown of one direction, for the record.
+        // Breakdown of one direction, linkage alone, for the record.
+        let (x, m) = &split[0];
         let t = Instant::now();
-        let x: Vec<Leg> = us
-            .iter()
-            .filter(|l| l.flow == Flow::Export)
-            .cloned()
-            .collect();
-        let m: Vec<Leg> = uz
-            .iter()
-            .filter(|l| l.flow == Flow::Import)
-            .cloned()
-            .collect();
-        let split = t.elapsed().as_secs_f64();
+        let exact_linkage = link(x, m, &TokenSimilarity, &exact.link);
+        let exact_secs = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let linkage = caravan_mirror::link::link(&x, &m, &TokenSimilarity, &exact.link);
-        let exact_link = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let fuzzy_linkage = caravan_mirror::link::link(&x, &m, &TokenSimilarity, &full.link);
-        let fuzzy_link = t.elapsed().as_secs_f64();
+        let fuzzy_linkage = link(x, m, &TokenSimilarity, &full.link);
+        let fuzzy_secs = t.elapsed().as_secs_f64();
         println!(
-            "US-UZ breakdown: split {split:.3} s, exact link {exact_link:.3} s ({} links), exact+fuzzy link {fuzzy_link:.3} s ({} links)",
-            linkage.links.len(),
+            "US-UZ breakdown (linkage alone): exact {exact_secs:.3} s ({} links), exact+fuzzy {fuzzy_secs:.3} s ({} links)",
+            exact_linkage.links.len(),
             fuzzy_linkage.links.len()
         );
     }
     let (mut exact_secs, mut full_secs) = (Vec::new(), Vec::new());
     let mut summary = String::new();
-    for run in 0..3 {
-        let (secs, result) = run_both(&split, &rates, &exact);
+    for run in 0..runs {
+        let (secs, result) = run_both(&mut split, &rates, &exact);
         exact_secs.push(secs);
         let links: usize = result.iter().map(|d| d.linkage.links.len()).sum();
         println!("run {run}: exact keys + date window + discrepancies: {secs:.2} s, {links} links");
         drop(result);
-        let (secs, result) = run_both(&split, &rates, &full);
+        let (secs, result) = run_both(&mut split, &rates, &full);
         full_secs.push(secs);
         let links: usize = result.iter().map(|d| d.linkage.links.len()).sum();
         let fuzzy: usize = result
@@ -187,7 +201,7 @@ fn main() -> std::io::Result<()> {
                 d.linkage
                     .links
                     .iter()
-                    .filter(|l| l.tier == caravan_mirror::link::Tier::Fuzzy)
+                    .filter(|l| l.tier == Tier::Fuzzy)
                     .count()
             })
             .sum();
@@ -196,12 +210,8 @@ fn main() -> std::io::Result<()> {
             "run {run}: whole linkage (exact + fuzzy) + discrepancies: {secs:.2} s, {summary}"
         );
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     println!(
-        "median of 3: exact {:.2} s, whole {:.2} s ({summary}); peak RSS {:.0} MiB",
+        "median of {runs}: exact {:.2} s, whole {:.2} s ({summary}); peak RSS {:.0} MiB",
         median(&mut exact_secs),
         median(&mut full_secs),
         peak_rss_mib()

@@ -3,22 +3,27 @@
 //!
 //! Input is two sets of [`Leg`]s (one per administration); the caller reads them from
 //! files or a store. Output is plain data that the CLI, the API, the demo and the
-//! evaluation all read. The analysis is retrospective: cell statistics are those of the
-//! analysed period, and a leg counts as unmatched once its window plus the grace period
-//! has closed before [`MirrorConfig::as_of`] (by default the latest date in the data).
+//! evaluation all read. Valuation thresholds use past data only: a link is judged
+//! against the links exported in the year before it ([`MirrorConfig::value_window_days`]),
+//! never against later ones. A leg counts as unmatched once its window plus the grace
+//! period has closed before [`MirrorConfig::as_of`] (by default the latest date in the
+//! data).
 
 use std::collections::HashMap;
 
 use caravan_domain::refdata::chpl;
 use chrono::{Datelike, Duration, NaiveDate};
 
-use crate::discrepancy::{Discrepancy, DiscrepancyContext, Tariff, ValuationConfig, discrepancy};
+use crate::discrepancy::{
+    Discrepancy, DiscrepancyContext, NormalisedNames, Tariff, ValuationConfig,
+    discrepancy_with_names,
+};
 use crate::findings::{Finding, FindingKind, Unit};
 use crate::leg::{Flow, Leg};
 use crate::link::{LinkConfig, Linkage, link};
 use crate::rates::Rates;
 use crate::similarity::NameSimilarity;
-use crate::stats::{median_mad, robust_z};
+use crate::stats::{TrailingCell, robust_z};
 
 /// Analysis parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,9 +38,17 @@ pub struct MirrorConfig {
     pub value_z: f64,
     /// |g| a value gap must also exceed (log points) to be material.
     pub value_min_gap: f64,
-    /// Smallest cell for valuation statistics before backing off (HS6×quarter → HS6 →
-    /// HS4 → chapter → direction).
+    /// Smallest cell for valuation statistics before backing off (HS6 → HS4 → chapter
+    /// → direction).
     pub min_cell: usize,
+    /// Smallest past sample of the last back-off level (the whole direction), below
+    /// which a link is not judged: early in a corridor's history the direction has fewer
+    /// than [`MirrorConfig::min_cell`] earlier links, and nothing coarser exists. The MAD
+    /// floor keeps a small sample from turning noise into findings.
+    pub min_history: usize,
+    /// Days before a link's export date whose links form its valuation cells: the
+    /// thresholds use past data only (spec: "rolling 12 months, past data only").
+    pub value_window_days: i32,
     /// Import value below which a split part is "below the threshold" (comparison
     /// currency; USD 2,500 is the US informal-entry limit, 19 CFR 143.21(a)).
     pub split_threshold: f64,
@@ -54,6 +67,8 @@ impl Default for MirrorConfig {
             value_z: 3.5,
             value_min_gap: 0.2,
             min_cell: 20,
+            min_history: 5,
+            value_window_days: 365,
             split_threshold: 2_500.0,
             diversion_countries: ["RU", "BY", "KZ", "KG"].map(str::to_owned).to_vec(),
             reexport_days: 180,
@@ -222,11 +237,15 @@ pub fn link_direction(
         link: &config.link,
         names,
     };
-    let discrepancies = linkage
-        .links
-        .iter()
-        .map(|l| discrepancy(l, &exports, &imports, &ctx))
-        .collect();
+    let normalised = NormalisedNames::of(exports.iter().chain(&imports), names);
+    // Links are independent: contiguous chunks on the machine's cores, in link order.
+    let discrepancies = crate::columnar::parallel_ranges(linkage.links.len(), 4_096, |range| {
+        linkage.links[range]
+            .iter()
+            .map(|l| discrepancy_with_names(l, &exports, &imports, &ctx, &normalised))
+            .collect()
+    });
+    drop(normalised);
     DirectionAnalysis {
         exporter: from.to_owned(),
         importer: to.to_owned(),
@@ -250,11 +269,6 @@ fn link_legs(dir: &DirectionAnalysis, l: usize) -> Vec<crate::leg::LegRef> {
         .collect()
 }
 
-fn quarter(date: Option<NaiveDate>) -> String {
-    date.map(|d| format!("{}Q{}", d.year(), d.month0() / 3 + 1))
-        .unwrap_or_default()
-}
-
 #[allow(clippy::too_many_arguments)]
 fn detect(
     d: usize,
@@ -276,43 +290,61 @@ fn detect(
             .map(str::to_owned)
     };
 
-    // Valuation: robust z of g within cells, with back-off.
-    let mut cells: HashMap<String, Vec<f64>> = HashMap::new();
-    let keys = |l: usize| -> Vec<String> {
+    // Valuation: robust z of g within cells of the links exported in the trailing year
+    // before this one (past data only), with back-off HS6 → HS4 → HS2 → direction. A
+    // link without an export date cannot be placed in time and is not judged.
+    let mut cell_ids: HashMap<String, usize> = HashMap::new();
+    let mut cells: Vec<(String, TrailingCell)> = Vec::new();
+    let cells_of = |l: usize,
+                    cell_ids: &mut HashMap<String, usize>,
+                    cells: &mut Vec<(String, TrailingCell)>| {
         let hs6 = main_hs6(l).unwrap_or_default();
-        let date = links[l].exports.first().and_then(|&e| dir.exports[e].date);
-        vec![
-            format!("hs6={hs6} period={}", quarter(date)),
+        [
             format!("hs6={hs6}"),
             format!("hs4={}", hs6.get(..4).unwrap_or("")),
             format!("hs2={}", hs6.get(..2).unwrap_or("")),
             "all".to_owned(),
         ]
-    };
-    for (l, disc) in dir.discrepancies.iter().enumerate() {
-        if let Some(g) = disc.log_gap {
-            for key in keys(l) {
-                cells.entry(key).or_default().push(g);
-            }
-        }
-    }
-    let cell_stats: HashMap<&String, (f64, f64, usize)> = cells
-        .iter()
-        .map(|(k, v)| {
-            let (med, mad) = median_mad(v);
-            (k, (med, mad, v.len()))
+        .map(|key| {
+            *cell_ids.entry(key.clone()).or_insert_with(|| {
+                cells.push((key, TrailingCell::default()));
+                cells.len() - 1
+            })
         })
-        .collect();
+    };
+    let export_day = |l: usize| {
+        links[l]
+            .exports
+            .first()
+            .and_then(|&e| dir.exports[e].date)
+            .map(|d| d.num_days_from_ce())
+    };
+    let mut judged: Vec<(usize, f64, i32, [usize; 4])> = Vec::new();
     for (l, disc) in dir.discrepancies.iter().enumerate() {
-        let Some(g) = disc.log_gap else { continue };
-        let Some((cell, (med, mad, n))) = keys(l).into_iter().find_map(|k| {
-            cell_stats
-                .get(&k)
-                .filter(|s| s.2 >= config.min_cell)
-                .map(|s| (k, *s))
+        let (Some(g), Some(day)) = (disc.log_gap, export_day(l)) else {
+            continue;
+        };
+        let ids = cells_of(l, &mut cell_ids, &mut cells);
+        for &id in &ids {
+            cells[id].1.push(day, g);
+        }
+        judged.push((l, g, day, ids));
+    }
+    for (l, g, day, ids) in judged {
+        let disc = &dir.discrepancies[l];
+        let last = ids.len() - 1;
+        let Some((cell, (med, mad, n))) = ids.iter().enumerate().find_map(|(level, &id)| {
+            let stats = cells[id].1.before(day, config.value_window_days);
+            let min = if level == last {
+                config.min_history
+            } else {
+                config.min_cell
+            };
+            (stats.2 >= min).then_some((id, stats))
         }) else {
             continue;
         };
+        let cell = cells[cell].0.as_str();
         // The MAD floor (0.02 log points) is the noise of honest FX and rounding.
         let z = robust_z(g, med, mad, 0.02);
         if z.abs() >= config.value_z && (g - med).abs() >= config.value_min_gap {
@@ -329,12 +361,13 @@ fn detect(
                 legs: link_legs(dir, l),
                 hs6: main_hs6(l),
                 detail: format!(
-                    "g = {g:.3} (import FOB {:.2} vs export FOB {:.2} {}; CIF/FOB factor {:.3} from {}); cell {cell}: n = {n}, median {med:.3}, MAD {mad:.3}; z = {z:.1}; duty at risk {}",
+                    "g = {g:.3} (import FOB {:.2} vs export FOB {:.2} {}; CIF/FOB factor {:.3} from {}); cell {cell}, {} days before the export: n = {n}, median {med:.3}, MAD {mad:.3}; z = {z:.1}; duty at risk {}",
                     disc.import_fob.unwrap_or_default(),
                     disc.export_fob.unwrap_or_default(),
                     rates.base(),
                     disc.cif_factor.unwrap_or_default(),
                     disc.factor_source.map_or("unknown", |f| f.as_str()),
+                    config.value_window_days,
                     disc.duty_at_risk.map_or("unknown".to_owned(), |v| format!("{v:.2}")),
                 ),
             });

@@ -8,8 +8,10 @@
 //! [`DataIssue`] naming the leg, so the run goes on and the analyst sees why a number is
 //! missing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::columnar::FxMap;
 use crate::leg::{Leg, LegItem, LegRef, Mode};
 use crate::link::{Link, LinkConfig};
 use crate::rates::Rates;
@@ -316,12 +318,58 @@ fn sorted_unique(values: impl Iterator<Item = String>) -> Vec<String> {
     v
 }
 
+/// The normalised party names of a run's legs, one per distinct spelling, so that
+/// discrepancies do not normalise two names on both sides of every link again.
+#[derive(Default)]
+pub(crate) struct NormalisedNames<'a> {
+    map: FxMap<&'a str, String>,
+}
+
+impl<'a> NormalisedNames<'a> {
+    /// The exporter and importer names of `legs`, normalised.
+    pub(crate) fn of<'l: 'a>(
+        legs: impl Iterator<Item = &'l Leg>,
+        names: &dyn NameSimilarity,
+    ) -> NormalisedNames<'a> {
+        let mut map: FxMap<&'a str, String> = FxMap::default();
+        for leg in legs {
+            for raw in [&leg.exporter_name, &leg.importer_name]
+                .into_iter()
+                .flatten()
+            {
+                if !map.contains_key(raw.as_str()) {
+                    map.insert(raw, names.normalise(raw));
+                }
+            }
+        }
+        NormalisedNames { map }
+    }
+
+    fn get<'s>(&'s self, raw: &str, names: &dyn NameSimilarity) -> Cow<'s, str> {
+        match self.map.get(raw) {
+            Some(n) => Cow::Borrowed(n),
+            None => Cow::Owned(names.normalise(raw)),
+        }
+    }
+}
+
 /// Computes the discrepancy vector of `link`.
 pub fn discrepancy(
     link: &Link,
     exports: &[Leg],
     imports: &[Leg],
     ctx: &DiscrepancyContext<'_>,
+) -> Discrepancy {
+    discrepancy_with_names(link, exports, imports, ctx, &NormalisedNames::default())
+}
+
+/// [`discrepancy`] with the run's names normalised beforehand.
+pub(crate) fn discrepancy_with_names(
+    link: &Link,
+    exports: &[Leg],
+    imports: &[Leg],
+    ctx: &DiscrepancyContext<'_>,
+    normalised: &NormalisedNames<'_>,
 ) -> Discrepancy {
     let xs: Vec<&Leg> = link.exports.iter().map(|&e| &exports[e]).collect();
     let ms: Vec<&Leg> = link.imports.iter().map(|&i| &imports[i]).collect();
@@ -483,7 +531,7 @@ pub fn discrepancy(
     let sim = |a: &Option<String>, b: &Option<String>| match (a, b) {
         (Some(a), Some(b)) => Some(
             ctx.names
-                .similarity(&ctx.names.normalise(a), &ctx.names.normalise(b)),
+                .similarity(&normalised.get(a, ctx.names), &normalised.get(b, ctx.names)),
         ),
         _ => None,
     };

@@ -1,5 +1,13 @@
-//! Robust statistics the detectors and aggregates share: median, MAD, robust z-scores
-//! and a Huber M-estimator for the Fisman–Wei regression.
+//! Robust statistics the detectors and aggregates share: median, MAD, robust z-scores,
+//! trailing (past-only) cells and a Huber M-estimator for the Fisman–Wei regression.
+//!
+//! A threshold that judges a declaration must not know the future of it (spec
+//! `analytics.md`, targeting: "rolling 12 months, past data only"; "no row of a later
+//! period informs any statistic used on an earlier one"). [`TrailingCell`] answers
+//! "median and MAD of this cell over the days before day d" so that the detectors can
+//! keep to that rule.
+
+use std::collections::HashMap;
 
 /// Median of `values` (sorted in place); NaN-free input assumed, 0 for empty input.
 pub fn median(values: &mut [f64]) -> f64 {
@@ -27,6 +35,45 @@ pub fn median_mad(values: &[f64]) -> (f64, f64) {
 /// identical values does not turn every small difference into an infinite score.
 pub fn robust_z(x: f64, median: f64, mad: f64, min_mad: f64) -> f64 {
     (x - median) / (1.4826 * mad.max(min_mad))
+}
+
+/// One statistics cell whose values carry a day: median, MAD and count over a trailing
+/// window that ends the day before the one asked about.
+#[derive(Debug, Clone, Default)]
+pub struct TrailingCell {
+    values: Vec<(i32, f64)>,
+    sorted: bool,
+    memo: HashMap<(i32, i32), (f64, f64, usize)>,
+}
+
+impl TrailingCell {
+    /// Adds `value` observed on `day` (any day count, e.g. days since the Common Era).
+    pub fn push(&mut self, day: i32, value: f64) {
+        self.values.push((day, value));
+        self.sorted = false;
+        self.memo.clear();
+    }
+
+    /// (median, MAD, n) of the values observed on days `day - window ..= day - 1`;
+    /// (0, 0, 0) when there are none. Memoised per day and window.
+    pub fn before(&mut self, day: i32, window: i32) -> (f64, f64, usize) {
+        if !self.sorted {
+            self.values
+                .sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            self.sorted = true;
+        }
+        if let Some(&s) = self.memo.get(&(day, window)) {
+            return s;
+        }
+        let from = day.saturating_sub(window.max(0));
+        let start = self.values.partition_point(|v| v.0 < from);
+        let end = self.values.partition_point(|v| v.0 < day);
+        let past: Vec<f64> = self.values[start..end].iter().map(|v| v.1).collect();
+        let (med, mad) = median_mad(&past);
+        let stats = (med, mad, past.len());
+        self.memo.insert((day, window), stats);
+        stats
+    }
 }
 
 /// Result of a robust linear regression.
@@ -140,4 +187,44 @@ pub fn huber_regression(y: &[f64], x: &[Vec<f64>]) -> Option<Regression> {
         std_errors,
         n,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn trailing_cell_sees_only_the_window_before_the_day(
+            values in proptest::collection::vec((0i32..60, -5.0f64..5.0), 0..80),
+            day in 0i32..70,
+            window in 0i32..40,
+        ) {
+            let mut cell = TrailingCell::default();
+            for &(d, v) in &values {
+                cell.push(d, v);
+            }
+            let past: Vec<f64> = values
+                .iter()
+                .filter(|(d, _)| *d < day && *d >= day - window)
+                .map(|(_, v)| *v)
+                .collect();
+            let (med, mad) = median_mad(&past);
+            prop_assert_eq!(cell.before(day, window), (med, mad, past.len()));
+            // Memoised answers are the same answers.
+            prop_assert_eq!(cell.before(day, window), (med, mad, past.len()));
+        }
+    }
+
+    #[test]
+    fn a_value_on_the_day_itself_or_later_is_not_seen() {
+        let mut cell = TrailingCell::default();
+        cell.push(10, 1.0);
+        cell.push(11, 100.0);
+        cell.push(9, 3.0);
+        assert_eq!(cell.before(10, 365), (3.0, 0.0, 1));
+        assert_eq!(cell.before(9, 365), (0.0, 0.0, 0));
+        assert_eq!(cell.before(12, 1), (100.0, 0.0, 1));
+    }
 }
