@@ -28,6 +28,7 @@ pub mod log;
 pub mod mirror;
 pub mod openapi;
 pub mod screen;
+pub mod target;
 pub mod ui;
 
 /// What every handler can reach.
@@ -206,6 +207,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes(&state))
         .merge(assistance::routes(&state))
         .merge(screen::routes(&state))
+        .merge(target::routes(&state))
         .merge(mirror::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))

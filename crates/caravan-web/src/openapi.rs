@@ -17,6 +17,7 @@ use crate::AppState;
 fn fragments() -> Vec<(&'static str, Value)> {
     vec![
         ("access", access_fragment()),
+        ("target", crate::target::openapi()),
         ("assistance", crate::assistance::openapi()),
         ("mirror", crate::mirror::openapi()),
         ("screen", crate::screen::openapi()),

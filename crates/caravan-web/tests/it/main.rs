@@ -11,6 +11,7 @@ mod auth;
 mod routes;
 mod log;
 mod screen;
+mod target;
 mod mirror;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
