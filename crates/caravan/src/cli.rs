@@ -656,6 +656,74 @@ pub enum ScreenCommand {
     /// Entity resolution: cluster the parties of a CSV (`record_id,name`, optional
     /// `country,scheme,identifier,address`) and write `record_id,cluster_id`.
     Resolve(ScreenResolveArgs),
+    /// Load a list file into the node's store as the list's new active version; the delta
+    /// against the active version is stored and every known party re-screened against it.
+    Load(ScreenLoadArgs),
+    /// Screen the parties of the stored declarations (new and changed ones, or --all)
+    /// against the active lists, storing the hits.
+    Run(ScreenRunArgs),
+    /// List stored hits, best score first.
+    Hits(ScreenHitsArgs),
+    /// Record a disposition of a hit: a true match or a false positive, with a reason.
+    Decide(ScreenDecideArgs),
+}
+
+/// `caravan screen load`.
+#[derive(Debug, Args)]
+pub struct ScreenLoadArgs {
+    /// The list file (OFAC sdn.csv with alt.csv/add.csv beside it, UN .xml, FtM .json,
+    /// lookout .csv).
+    #[arg(long)]
+    pub list: PathBuf,
+    /// The format: ofac, un, ftm or lookout (default: from the file name).
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+/// `caravan screen run`.
+#[derive(Debug, Args)]
+pub struct ScreenRunArgs {
+    /// Re-screen every party, not only new and changed ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `caravan screen hits`.
+#[derive(Debug, Args)]
+pub struct ScreenHitsArgs {
+    /// Only hits waiting for a disposition.
+    #[arg(long)]
+    pub open: bool,
+    /// Print each hit's explanation (tokens, evidence for and against).
+    #[arg(long)]
+    pub explain: bool,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+}
+
+/// `caravan screen decide`.
+#[derive(Debug, Args)]
+pub struct ScreenDecideArgs {
+    /// The hit id (`caravan screen hits`).
+    pub hit: i64,
+    /// The party is the listed entry.
+    #[arg(long)]
+    pub true_match: bool,
+    /// The party is not the listed entry; the hit stays suppressed until the party or the
+    /// entry changes.
+    #[arg(long)]
+    pub false_positive: bool,
+    /// Reason code: name_only_similarity, different_birth_date, different_country,
+    /// different_identifier, known_party or other.
+    #[arg(long)]
+    pub reason: String,
+    /// Free-text note (required with reason `other`).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// The deciding account (default: the local operator, `cli:<user>`).
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 /// `caravan screen lists`.

@@ -10,6 +10,7 @@ mod mirror;
 mod mirror_store;
 mod partner;
 mod screen;
+mod screen_store;
 mod serve;
 mod target;
 mod target_node;
@@ -32,7 +33,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Log(command) => log::run(cli.config.as_deref(), command),
-        Command::Screen(command) => screen::run(command),
+        Command::Screen(command) => screen::run(cli.config.as_deref(), command),
         Command::Partner(command) => partner::run(cli.config.as_deref(), command),
         Command::Keys(command) => partner::keys(cli.config.as_deref(), command),
         Command::Messages(command) => messages::run(cli.config.as_deref(), command),

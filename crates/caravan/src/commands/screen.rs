@@ -27,7 +27,7 @@ use crate::cli::{
 };
 
 /// Runs a `caravan screen` subcommand.
-pub(super) fn run(command: ScreenCommand) -> anyhow::Result<ExitCode> {
+pub(super) fn run(config: Option<&Path>, command: ScreenCommand) -> anyhow::Result<ExitCode> {
     match command {
         ScreenCommand::Lists(args) => lists(&args),
         ScreenCommand::Party(args) => party(&args),
@@ -35,6 +35,10 @@ pub(super) fn run(command: ScreenCommand) -> anyhow::Result<ExitCode> {
         ScreenCommand::Pairs(args) => pairs(&args),
         ScreenCommand::Eval(args) => eval(&args),
         ScreenCommand::Resolve(args) => resolve(&args),
+        ScreenCommand::Load(args) => super::screen_store::load(config, &args),
+        ScreenCommand::Run(args) => super::screen_store::run(config, &args),
+        ScreenCommand::Hits(args) => super::screen_store::hits(config, &args),
+        ScreenCommand::Decide(args) => super::screen_store::decide(config, &args),
     }
 }
 
@@ -500,92 +504,6 @@ fn eval(args: &ScreenEvalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The demo's screening stage: the parties of both corridor sides, screened against the
-/// sanctions sample the corridor plants from (compiled into `caravan-corridor`), with the
-/// hits and their explanations printed and checked against the ground truth.
-pub(super) fn demo_stage(
-    corridor_dir: &Path,
-    truth: &[caravan_corridor::TruthRow],
-) -> anyhow::Result<()> {
-    use caravan_ingest::format::caravan_csv::CsvReader;
-
-    let mut lookout = String::from("list_id,entry_id,name,entry_kind\n");
-    let mut sample = csv::Reader::from_reader(caravan_corridor::sanctions_sample_csv().as_bytes());
-    for record in sample.records() {
-        let record = record.context("the compiled sanctions sample")?;
-        let kind = if record.get(2) == Some("individual") {
-            "person"
-        } else {
-            "organization"
-        };
-        let mut row = csv::Writer::from_writer(Vec::new());
-        row.write_record(["corridor-sdn-sample", &record[0], &record[1], kind])?;
-        lookout.push_str(&String::from_utf8(row.into_inner()?)?);
-    }
-    let list = lookout_csv::parse(lookout.as_bytes(), &fetched_at())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let screener = Screener::new(ScreenIndex::build(&[list]), ScoreConfig::default());
-    let planted: std::collections::HashSet<String> = truth
-        .iter()
-        .filter_map(|t| t.watchlist_party.as_ref())
-        .filter_map(|p| p.split_once(':').map(|(ent, _)| ent.to_owned()))
-        .collect();
-    println!(
-        "  screening: both sides' parties against the corridor's sanctions sample ({} entries)",
-        screener.index.entries.len()
-    );
-    let mut scratch = screener.index.scratch();
-    for side in ["us", "uz"] {
-        let path = corridor_dir.join(side).join("declarations.csv");
-        let file = fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut parties: BTreeMap<String, ScreenedParty> = BTreeMap::new();
-        for record in CsvReader::new(std::io::BufReader::new(file)).map_while(Result::ok) {
-            for party in record.draft.parties {
-                let Some(name) = party.name else { continue };
-                parties
-                    .entry(name.clone())
-                    .or_insert_with(|| ScreenedParty {
-                        role: PartyRole::from_edifact_3035(&party.role),
-                        name,
-                        country: party.address.country.clone(),
-                        ..ScreenedParty::default()
-                    });
-            }
-        }
-        let mut hits = Vec::new();
-        for party in parties.values() {
-            if let Ok(found) = screener.screen(party, &mut scratch) {
-                hits.extend(
-                    found
-                        .into_iter()
-                        .take(1)
-                        .map(|hit| (party.name.clone(), hit)),
-                );
-            }
-        }
-        // Respelt hits first: they are the point of the stage.
-        hits.sort_by(|a, b| a.1.score.total_cmp(&b.1.score).then_with(|| a.0.cmp(&b.0)));
-        let found_planted = hits
-            .iter()
-            .filter(|(_, h)| planted.contains(&h.entry_id))
-            .count();
-        println!(
-            "  screening {side}: {} distinct parties, {} hits at ≥ {:.2} ({} of them planted sanctioned parties)",
-            parties.len(),
-            hits.len(),
-            screener.config.review,
-            found_planted
-        );
-        for (name, hit) in hits.iter().take(3) {
-            println!("    declared {name:?}");
-            for line in hit.explain(&screener.config).lines() {
-                println!("      {line}");
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
