@@ -667,3 +667,110 @@ pub fn parquet_tables(
     out.push(t.finish("tariff_elasticity")?);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use caravan_corridor::{CorridorConfig, generate};
+
+    use super::parquet_tables;
+    use crate::aggregate::{GroupBy, gaps, tariff_elasticity};
+    use crate::analysis::{MirrorConfig, analyse};
+    use crate::leg::legs_from_drafts;
+    use crate::parquet::{ColumnData, Table, WriteOptions, read::read, write};
+    use crate::rates::Rates;
+    use crate::similarity::TokenSimilarity;
+
+    fn column<'t>(t: &'t Table, name: &str) -> &'t ColumnData {
+        &t.columns.iter().find(|c| c.name == name).unwrap().data
+    }
+
+    /// Compared in a currency no rate table covers, every value is a per-record
+    /// `MIRROR_RATE_MISSING`: the Parquet tables name each one and leave the value null,
+    /// never zero.
+    #[test]
+    fn parquet_tables_report_missing_rates_per_record_and_keep_unknowns_null() {
+        let corridor = generate(&CorridorConfig::with(3, 150));
+        let (us, _) = legs_from_drafts("US", &corridor.us);
+        let (uz, _) = legs_from_drafts("UZ", &corridor.uz);
+        let rates = Rates::empty("EUR");
+        let analysis = analyse(
+            ("US", &us),
+            ("UZ", &uz),
+            &rates,
+            &TokenSimilarity,
+            &MirrorConfig::default(),
+        );
+        let gaps_by: Vec<_> = [GroupBy::Partner, GroupBy::Month]
+            .into_iter()
+            .map(|by| (by, gaps(&analysis, by, &rates)))
+            .collect();
+        let tables = parquet_tables(
+            &analysis,
+            &gaps_by,
+            &tariff_elasticity(&analysis, &rates, 1),
+        )
+        .unwrap();
+        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "links",
+                "discrepancies",
+                "data_issues",
+                "unmatched",
+                "findings",
+                "gaps_by_partner",
+                "gaps_by_month",
+                "tariff_elasticity"
+            ]
+        );
+        let table = |n: &str| &tables.iter().find(|t| t.name == n).unwrap().table;
+        let links: usize = analysis
+            .directions
+            .iter()
+            .map(|d| d.linkage.links.len())
+            .sum();
+        assert_eq!(table("links").rows(), links);
+        assert_eq!(table("discrepancies").rows(), links);
+        assert_eq!(table("findings").rows(), analysis.findings.len());
+        let issues: usize = analysis
+            .directions
+            .iter()
+            .flat_map(|d| &d.discrepancies)
+            .map(|d| d.issues.len())
+            .sum();
+        assert!(issues > 0);
+        assert_eq!(table("data_issues").rows(), issues);
+        let ColumnData::Utf8(codes) = column(table("data_issues"), "code") else {
+            panic!("code is a string column");
+        };
+        assert!(
+            codes
+                .iter()
+                .any(|c| c.as_deref() == Some("MIRROR_RATE_MISSING"))
+        );
+        // A link whose value could not be converted has a null gap, not 0.
+        let ColumnData::Double(g) = column(table("discrepancies"), "log_gap") else {
+            panic!("log_gap is a double column");
+        };
+        let expected_nulls = analysis
+            .directions
+            .iter()
+            .flat_map(|d| &d.discrepancies)
+            .filter(|d| d.log_gap.is_none())
+            .count();
+        assert!(expected_nulls > 0);
+        assert_eq!(g.iter().filter(|v| v.is_none()).count(), expected_nulls);
+        // Every table survives the file format.
+        for t in &tables {
+            let mut bytes = Vec::new();
+            write(&mut bytes, &t.table, &WriteOptions::default()).unwrap();
+            assert_eq!(
+                read(&bytes).unwrap().table.rows(),
+                t.table.rows(),
+                "{}",
+                t.name
+            );
+        }
+    }
+}
