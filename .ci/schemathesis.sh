@@ -14,13 +14,15 @@ EXAMPLES="${CARAVAN_ST_EXAMPLES:-25}"
 VENV=target/ci-venv
 if [ ! -x "$VENV/bin/schemathesis" ]; then
     if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        apt-get update -q >/dev/null
         apt-get install -y -q python3-venv >/dev/null
         python3 -m venv "$VENV"
     fi
     "$VENV/bin/pip" install -q 'schemathesis>=4.3,<5'
 fi
 cargo build --locked -q -p caravan
-BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/caravan"
+BIN="$PWD/target/debug/caravan"
 WORK="$(mktemp -d)"
 export CARAVAN__NODE__DATA_DIR="$WORK/node"
 export CARAVAN__STORE__URL="sqlite://$WORK/node/caravan.sqlite"
@@ -37,7 +39,8 @@ done
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+    python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+        "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
     sleep 0.2
 done
 status=0
