@@ -11,6 +11,7 @@
 //! force. Every view of the worklist and every outcome is audited; reading and recording
 //! need `RunAnalytics`.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use askama::Template;
@@ -23,6 +24,8 @@ use axum::{Form, Json, Router};
 use caravan_assistance::roles::Capability;
 use caravan_domain::declaration::validate::{ValidationContext, validate};
 use caravan_ingest::format::caravan_json::JsonReader;
+use caravan_screen::disposition::DeclaredParty;
+use caravan_store::screen::{HitFilter, HitStatus};
 use caravan_store::target::{
     InspectionResult, ModelSummary, NewOutcome, OutcomeWrite, StoredOutcome,
 };
@@ -58,10 +61,53 @@ pub fn label(outcome: &StoredOutcome) -> Outcome {
     }
 }
 
+/// The signal screening feeds targeting: the best score among a declaration's parties'
+/// screening hits that are open or confirmed (a hit an officer dismissed as a false
+/// positive, suppressed, or whose entry was delisted does not count).
+pub const SCREEN_SIGNAL: &str = "screen_best";
+
+/// Best live hit score per screened party key.
+pub fn screening_scores(store: &dyn Store) -> Result<HashMap<String, f64>, StoreError> {
+    let hits = store.screen_hits(&HitFilter {
+        statuses: vec![HitStatus::Open, HitStatus::TrueMatch],
+        party_key: None,
+        limit: u32::MAX,
+        offset: 0,
+    })?;
+    let mut best: HashMap<String, f64> = HashMap::new();
+    for h in hits {
+        let e = best.entry(h.hit.party_key).or_insert(0.0);
+        *e = e.max(h.hit.score);
+    }
+    Ok(best)
+}
+
+/// The screening signal of one declaration: the best score over its parties, keyed as
+/// screening keys them; `None` when no party has a live hit.
+pub fn screening_signal(
+    declaration: &caravan_domain::declaration::model::Declaration,
+    scores: &HashMap<String, f64>,
+) -> Option<f64> {
+    caravan_store::rows::party_rows(declaration)
+        .filter_map(|row| {
+            let party = DeclaredParty {
+                role: row.role.to_owned(),
+                name: row.name?,
+                country: row.country,
+                id_scheme: row.id_scheme.map(str::to_owned),
+                id_value: row.id_value,
+            };
+            scores.get(&party.key()).copied()
+        })
+        .reduce(f64::max)
+}
+
 /// Reads every stored declaration as targeting rows. Labels come only from recorded
-/// outcomes (the feedback loop), never from what a filing says about itself.
+/// outcomes (the feedback loop), never from what a filing says about itself. Screening
+/// hits on a declaration's parties become the [`SCREEN_SIGNAL`] signal.
 pub fn load_records(store: &dyn Store) -> Result<NodeRecords, StoreError> {
     let documents = store.targeting_documents()?;
+    let scores = screening_scores(store)?;
     let ctx = ValidationContext::partner("");
     let mut out = NodeRecords::default();
     for doc in documents {
@@ -73,8 +119,12 @@ pub fn load_records(store: &dyn Store) -> Result<NodeRecords, StoreError> {
             out.skipped += 1;
             continue;
         };
+        let screened = screening_signal(&validated.declaration, &scores);
         for mut r in caravan_target::declaration::records(&validated.declaration) {
             r.outcome = doc.outcome.as_ref().map(label);
+            if let Some(score) = screened {
+                r.signals.push((SCREEN_SIGNAL.to_owned(), score));
+            }
             out.records.push(r);
             out.declaration_ids.push(doc.id);
         }

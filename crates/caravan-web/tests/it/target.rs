@@ -327,3 +327,37 @@ async fn without_an_active_model_the_worklist_says_so() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body.contains("no_active_model"));
 }
+
+#[test]
+fn screening_hits_become_the_declarations_signal() {
+    use caravan_screen::disposition::DeclaredParty;
+    use caravan_web::target::screening_signal;
+    let corridor = caravan_corridor::generate(&caravan_corridor::CorridorConfig::with(3, 5));
+    let ctx = ValidationContext::partner("US");
+    let declaration = caravan_domain::declaration::validate::validate(&corridor.us[0], &ctx)
+        .unwrap()
+        .declaration;
+    // The keys screening gives the declaration's parties, from the stored party rows.
+    let keys: Vec<String> = caravan_store::rows::party_rows(&declaration)
+        .filter_map(|row| {
+            Some(
+                DeclaredParty {
+                    role: row.role.to_owned(),
+                    name: row.name?,
+                    country: row.country,
+                    id_scheme: row.id_scheme.map(str::to_owned),
+                    id_value: row.id_value,
+                }
+                .key(),
+            )
+        })
+        .collect();
+    assert!(keys.len() >= 2, "{keys:?}");
+    let mut scores = HashMap::new();
+    assert_eq!(screening_signal(&declaration, &scores), None);
+    scores.insert("someone|else".to_owned(), 0.99);
+    assert_eq!(screening_signal(&declaration, &scores), None);
+    scores.insert(keys[0].clone(), 0.71);
+    scores.insert(keys[1].clone(), 0.93);
+    assert_eq!(screening_signal(&declaration, &scores), Some(0.93));
+}
