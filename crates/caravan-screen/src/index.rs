@@ -284,9 +284,13 @@ impl ScreenIndex {
                 .normalized
                 .tokens
                 .iter()
-                .map(|t| {
-                    let next = interned.len() as u32;
-                    *interned.entry(t.text.clone()).or_insert(next)
+                .map(|t| match interned.get(t.text.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = interned.len() as u32;
+                        interned.insert(t.text.clone(), id);
+                        id
+                    }
                 })
                 .collect();
             index.token_ids.push(ids);
@@ -306,11 +310,12 @@ impl ScreenIndex {
             keys.sort_unstable();
             keys.dedup();
             for key in keys {
-                index
-                    .keys
-                    .entry(key.clone())
-                    .or_default()
-                    .push(name_idx as u32);
+                match index.keys.get_mut(key.as_str()) {
+                    Some(postings) => postings.push(name_idx as u32),
+                    None => {
+                        index.keys.insert(key.clone(), vec![name_idx as u32]);
+                    }
+                }
             }
         }
         let mut sorted: Vec<(u64, Vec<u32>)> = trigrams.into_iter().collect();

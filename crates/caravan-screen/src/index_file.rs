@@ -279,67 +279,84 @@ impl ScreenIndex {
             });
         }
         let n_entries = r.count(40)?;
-        let mut entries = Vec::with_capacity(n_entries);
+        let mut raw_entries = Vec::with_capacity(n_entries);
         let mut entry_version = Vec::with_capacity(n_entries);
         for _ in 0..n_entries {
             let version = r.u32()?;
             let Some(list) = versions.get(version) else {
                 return Err(r.bad(format!("entry of list version {version}")));
             };
-            let hash = r.hash()?;
-            let entry = entry_from_json(&list.list_id, r.str()?, &hash)
-                .map_err(|e| error("index_corrupt", e.to_string()))?;
-            entries.push(entry);
+            raw_entries.push((list.list_id.as_str(), r.hash()?, r.str()?));
             entry_version.push(version as u16);
         }
-        let n_names = r.count(18)?;
-        let mut names = Vec::with_capacity(n_names);
-        for _ in 0..n_names {
-            let entry = r.u32()?;
-            if entry >= entries.len() {
-                return Err(r.bad(format!("name of entry {entry}")));
+        // The entries' JSON is decoded (and each content hash re-checked) on a second
+        // thread while this one reads the names.
+        std::thread::scope(|scope| {
+            let entries = scope.spawn(|| {
+                raw_entries
+                    .iter()
+                    .map(|(list_id, hash, json)| entry_from_json(list_id, json, hash))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| error("index_corrupt", e.to_string()))
+            });
+            let names = read_names(&mut r, n_entries);
+            let entries = entries
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+            let names = names?;
+            if r.at != body.len() {
+                return Err(r.bad("bytes after the last name".into()));
             }
-            let kind = *NAME_KINDS
-                .get(usize::from(r.u8()?))
-                .ok_or_else(|| r.bad("name kind".into()))?;
-            let text = r.str()?.to_owned();
-            let fingerprint = r.str()?.to_owned();
-            let mut legal_forms = Vec::new();
-            for _ in 0..r.count(5)? {
-                legal_forms.push(LegalForm {
-                    display: r.str()?.to_owned(),
-                    generic: r.opt_str()?.map(str::to_owned),
-                });
-            }
-            let n_tokens = r.count(14)?;
-            if n_tokens == 0 {
-                return Err(r.bad("a name without tokens".into()));
-            }
-            let mut tokens = Vec::with_capacity(n_tokens);
-            for _ in 0..n_tokens {
-                tokens.push(read_token(&mut r)?);
-            }
-            names.push(IndexedName {
-                entry: entry as u32,
-                kind,
-                text,
-                normalized: NormalizedName {
-                    tokens,
-                    legal_forms,
-                    fingerprint,
-                },
+            Ok(ScreenIndex::assemble(
+                versions.clone(),
+                entries,
+                entry_version,
+                names,
+            ))
+        })
+    }
+}
+
+fn read_names(r: &mut Reader<'_>, n_entries: usize) -> Result<Vec<IndexedName>, IndexFileError> {
+    let n_names = r.count(18)?;
+    let mut names = Vec::with_capacity(n_names);
+    for _ in 0..n_names {
+        let entry = r.u32()?;
+        if entry >= n_entries {
+            return Err(r.bad(format!("name of entry {entry}")));
+        }
+        let kind = *NAME_KINDS
+            .get(usize::from(r.u8()?))
+            .ok_or_else(|| r.bad("name kind".into()))?;
+        let text = r.str()?.to_owned();
+        let fingerprint = r.str()?.to_owned();
+        let mut legal_forms = Vec::new();
+        for _ in 0..r.count(5)? {
+            legal_forms.push(LegalForm {
+                display: r.str()?.to_owned(),
+                generic: r.opt_str()?.map(str::to_owned),
             });
         }
-        if r.at != body.len() {
-            return Err(r.bad("bytes after the last name".into()));
+        let n_tokens = r.count(14)?;
+        if n_tokens == 0 {
+            return Err(r.bad("a name without tokens".into()));
         }
-        Ok(ScreenIndex::assemble(
-            versions,
-            entries,
-            entry_version,
-            names,
-        ))
+        let mut tokens = Vec::with_capacity(n_tokens);
+        for _ in 0..n_tokens {
+            tokens.push(read_token(r)?);
+        }
+        names.push(IndexedName {
+            entry: entry as u32,
+            kind,
+            text,
+            normalized: NormalizedName {
+                tokens,
+                legal_forms,
+                fingerprint,
+            },
+        });
     }
+    Ok(names)
 }
 
 fn read_token(r: &mut Reader<'_>) -> Result<NameToken, IndexFileError> {
