@@ -153,7 +153,7 @@ pub fn today(now: i64) -> NaiveDate {
 /// The node's assistance workflow.
 pub struct AssistanceNode {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) exchange: Option<Arc<Exchange>>,
+    pub exchange: Option<Arc<Exchange>>,
     pub(crate) config: NodeConfig,
     pub(crate) key: EvidenceKey,
 }
@@ -1527,4 +1527,42 @@ pub(crate) fn load_agreement(
 /// never file contents.
 pub(crate) fn event_detail(event: &Event) -> serde_json::Value {
     serde_json::to_value(event).unwrap_or_default()
+}
+
+impl NodeConfig {
+    /// The configuration of a node of administration `admin` (its party code in the
+    /// agreement), exchanging as `party` with `partner_party`. The intake desk is this
+    /// administration's first designated contact point in the agreement's directory.
+    pub fn for_node(
+        agreement: &Agreement,
+        admin: &str,
+        party: &str,
+        partner_party: &str,
+        place: &str,
+    ) -> Result<NodeConfig, AssistError> {
+        let partner_admin = agreement.partner_of(admin).ok_or_else(|| {
+            AssistError::bad_input(
+                "party_unknown",
+                format!("{admin} is not a party to agreement {}", agreement.id),
+            )
+        })?;
+        let desk = agreement
+            .directory
+            .entries
+            .iter()
+            .find(|e| e.party == admin)
+            .map_or_else(
+                || format!("{}-desk", admin.to_lowercase()),
+                |e| e.id.clone(),
+            );
+        Ok(NodeConfig {
+            agreement_id: agreement.id.clone(),
+            party: party.to_owned(),
+            admin: admin.to_owned(),
+            partner_party: partner_party.to_owned(),
+            partner_admin: partner_admin.to_owned(),
+            place: place.to_owned(),
+            intake_desk: desk,
+        })
+    }
 }

@@ -564,3 +564,41 @@ pub fn play(
     out.ended_at = now;
     Ok(out)
 }
+
+/// `settle` for two nodes joined by a running exchange: pumps both until nothing has moved
+/// for `quiet_rounds` consecutive rounds `pause` apart (messages, receipts and replies all
+/// delivered and applied), or fails after `timeout`. Blocking: call it from a blocking thread.
+pub fn settle_over_exchange(
+    nodes: [&AssistanceNode; 2],
+    now: i64,
+    pause: std::time::Duration,
+    quiet_rounds: u32,
+    timeout: std::time::Duration,
+) -> Result<(), AssistError> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut quiet = 0;
+    while quiet < quiet_rounds {
+        let mut moved = 0;
+        for node in nodes {
+            let r = node.pump(now)?;
+            moved += r.dispatched + r.applied + r.receipts + r.rejected.len() as u32;
+            if let Some((id, code)) = r.held.first() {
+                return Err(AssistError::new(
+                    crate::error::ErrorKind::Unavailable,
+                    "message_held",
+                    format!("the exchange refused message {id}: {code}"),
+                ));
+            }
+        }
+        quiet = if moved == 0 { quiet + 1 } else { 0 };
+        if std::time::Instant::now() > deadline {
+            return Err(AssistError::new(
+                crate::error::ErrorKind::Unavailable,
+                "settle_timeout",
+                "messages were still moving when the time ran out",
+            ));
+        }
+        std::thread::sleep(pause);
+    }
+    Ok(())
+}

@@ -71,6 +71,194 @@ pub enum Command {
     /// The hash-chained audit trail: list rows, verify the chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Mutual assistance: requests to and from the partner under the agreement (create,
+    /// list, show, send, acknowledge, accept, reply with evidence, refuse, consent), and the
+    /// agreement's status.
+    #[command(subcommand)]
+    Request(RequestCommand),
+}
+
+/// `caravan request …`. Every action is done as an officer's account (`--as`), checked
+/// against the §13 table and audited; messages to the partner leave with `caravan serve`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RequestCommand {
+    /// Create a request in draft from a JSON file of its §2.2 content.
+    Create(RequestCreateArgs),
+    /// List requests on this node.
+    List(RequestListArgs),
+    /// Show one request: content, state, timeline, messages, evidence, consents.
+    Show(RequestIdArgs),
+    /// Send a drafted request to the partner.
+    Send(RequestIdArgs),
+    /// Acknowledge a received request.
+    Ack(RequestIdArgs),
+    /// Accept an acknowledged request (supervisor).
+    Accept(RequestIdArgs),
+    /// Reply with evidence files.
+    Reply(RequestReplyArgs),
+    /// Refuse with ground codes and a reason (supervisor).
+    Refuse(RequestRefuseArgs),
+    /// Ask the provider for consent to another use, or decide on a consent asked of us.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Change the agreement's status (two-person rule: --as and --with).
+    Agreement(RequestAgreementArgs),
+}
+
+/// The acting officer.
+#[derive(Debug, clap::Args)]
+pub struct ActingArgs {
+    /// The officer's account name (its role decides what it may do).
+    #[arg(long = "as")]
+    pub account: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestCreateArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The desk the request is assigned to.
+    #[arg(long)]
+    pub desk: String,
+    /// JSON file with the request content (the §2.2 fields).
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestListArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Only `requester` or `requested` copies.
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// Only this state.
+    #[arg(long)]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestIdArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Request id (REQ-…).
+    pub id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestReplyArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Request id.
+    pub id: String,
+    /// A supervisor approving a desk officer's reply.
+    #[arg(long)]
+    pub approved_by: Option<String>,
+    /// Evidence file (repeatable).
+    #[arg(long = "file", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// certified_copy, copy or original (for every file).
+    #[arg(long, default_value = "copy")]
+    pub form: String,
+    /// Certification statement (required for certified copies).
+    #[arg(long)]
+    pub certification: Option<String>,
+    /// TLP 2.0 marking.
+    #[arg(long, default_value = "AMBER")]
+    pub tlp: String,
+    /// PAP marking.
+    #[arg(long, default_value = "AMBER")]
+    pub pap: String,
+    /// Permitted uses, comma-separated (INTEL, ADMIN, CIVIL, CRIMINAL).
+    #[arg(long, default_value = "INTEL,ADMIN")]
+    pub uses: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestRefuseArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Request id.
+    pub id: String,
+    /// Ground codes, comma-separated (G01–G09).
+    #[arg(long)]
+    pub grounds: String,
+    /// The mandatory reason.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `caravan request consent …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ConsentCommand {
+    /// Ask the provider for prior written consent to use items for another purpose.
+    Request(ConsentRequestArgs),
+    /// Decide on a consent the partner asked of us (supervisor).
+    Decide(ConsentDecideArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConsentRequestArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Request id whose evidence is concerned.
+    pub id: String,
+    /// Evidence ids, comma-separated.
+    #[arg(long)]
+    pub items: String,
+    /// ADMIN, CIVIL or CRIMINAL.
+    #[arg(long)]
+    pub purpose: String,
+    /// Recipient class: same_admin, domestic_agency, court, third_country, intl_org.
+    #[arg(long)]
+    pub recipient: String,
+    /// Recipient name (the proceeding, agency or state).
+    #[arg(long, default_value = "")]
+    pub recipient_name: String,
+    /// Why the use is needed.
+    #[arg(long)]
+    pub justification: String,
+    /// Proceedings reference.
+    #[arg(long)]
+    pub proceedings: Option<String>,
+    /// Date the consent is needed by (YYYY-MM-DD).
+    #[arg(long)]
+    pub needed_by: chrono::NaiveDate,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConsentDecideArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Consent id (CON-…).
+    pub id: String,
+    /// granted or refused.
+    #[arg(long)]
+    pub decision: String,
+    /// Reasons (mandatory for a refusal).
+    #[arg(long, default_value = "")]
+    pub reasons: String,
+    /// Expiry of a grant (YYYY-MM-DD).
+    #[arg(long)]
+    pub expires_on: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestAgreementArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The second person (two-person rule).
+    #[arg(long = "with")]
+    pub second: String,
+    /// New status: signed, in_force, suspended, terminated.
+    #[arg(long)]
+    pub status: String,
+    /// Effective date (YYYY-MM-DD).
+    #[arg(long)]
+    pub effective: chrono::NaiveDate,
+    /// The legal act cited (e.g. the diplomatic note).
+    #[arg(long)]
+    pub legal_act: String,
 }
 
 /// `caravan target …`.

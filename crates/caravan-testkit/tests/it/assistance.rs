@@ -371,3 +371,117 @@ fn assistance_store_story_on_postgres() {
     let store = PgStore::connect_with_schema(&url, schema.name()).expect("store");
     story(&store);
 }
+
+/// Issue 5, "done when": two nodes play the reference case over the real exchange (mutual
+/// TLS, signed and encrypted messages, receipts), each with its own store and evidence key.
+#[test]
+fn two_nodes_play_the_reference_case_over_the_real_exchange() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use caravan_assistance_node::crypto::EvidenceKey;
+    use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
+    use caravan_assistance_node::story::{self, Officials};
+    use caravan_testkit::exchange::{now, pair, runtime};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    rt.block_on(async {
+        let (us_node, uz_node) = pair(dir.path()).await;
+        let us = Arc::new(AssistanceNode::new(
+            us_node.store.clone(),
+            Some(us_node.exchange.clone()),
+            NodeConfig::us_uz(true),
+            EvidenceKey::from_bytes(&[5; 32]),
+        ));
+        let uz = Arc::new(AssistanceNode::new(
+            uz_node.store.clone(),
+            Some(uz_node.exchange.clone()),
+            NodeConfig::us_uz(false),
+            EvidenceKey::from_bytes(&[6; 32]),
+        ));
+        let (a, b) = (us.clone(), uz.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            story::play(&a, &b, now() as i64, &mut |at| {
+                story::settle_over_exchange(
+                    [&a, &b],
+                    at,
+                    Duration::from_millis(25),
+                    8,
+                    Duration::from_secs(60),
+                )
+            })
+        })
+        .await
+        .expect("story thread")
+        .expect("story");
+
+        // Both copies agree on every case.
+        for (case, state) in [
+            (&out.main_case, "closed"),
+            (&out.refused_case, "refused"),
+            (&out.overdue_case, "in_execution"),
+        ] {
+            assert_eq!(us.store().case_row(case).unwrap().state, state, "US {case}");
+            assert_eq!(uz.store().case_row(case).unwrap().state, state, "UZ {case}");
+        }
+        // Every workflow message went through the exchange and was receipted.
+        for node in [&us, &uz] {
+            for case in [&out.main_case, &out.refused_case, &out.overdue_case] {
+                for m in node.store().case_messages(case).unwrap() {
+                    assert!(
+                        matches!(m.state.as_str(), "dispatched" | "applied"),
+                        "{} {} is {}",
+                        m.direction,
+                        m.action,
+                        m.state
+                    );
+                    let id = m.exchange_message_id.expect("exchange id");
+                    assert!(!id.starts_with("loopback:"));
+                    if m.direction == "out" {
+                        let state = node.exchange.as_ref().unwrap().delivery_state(&id).unwrap();
+                        assert!(
+                            matches!(
+                                state,
+                                caravan_exchange::node::DeliveryState::Delivered { .. }
+                            ),
+                            "{id}: {state:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // The evidence crossed intact and was used in court under the consent.
+        let custody: Vec<String> = us
+            .store()
+            .custody_rows(&out.evidence[0])
+            .unwrap()
+            .into_iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(
+            custody,
+            vec!["created", "hash_verified", "received", "presented_in_court"]
+        );
+        assert_eq!(
+            us.store().consent_row(&out.consent).unwrap().state,
+            "granted"
+        );
+        assert_eq!(
+            uz.store().erasure_row(&out.erasure).unwrap().state,
+            "confirmed"
+        );
+        let overdue = us
+            .overdue(&Officials::of("US").supervisor, today(out.ended_at))
+            .unwrap();
+        assert_eq!(overdue["us-cbp-ilo-desk"][0].case_id, out.overdue_case);
+        assert!(
+            out.refusals
+                .iter()
+                .any(|(_, c)| c == "partner_assurance_withdrawn")
+        );
+
+        us_node.stop().await;
+        uz_node.stop().await;
+    });
+}

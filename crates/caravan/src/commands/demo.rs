@@ -721,6 +721,16 @@ async fn exchange_declarations(
         ),
         logs[0].keys().log_vkey()
     );
+    super::assist::demo_stage(
+        &exchanges,
+        stores,
+        [&nodes[0].config.data_dir, &nodes[1].config.data_dir],
+        [
+            &format!("http://{}", args.us_listen),
+            &format!("http://{}", args.uz_listen),
+        ],
+    )
+    .await?;
     let _ = stop.send(());
     for task in tasks {
         task.await.context("stop the exchange")?;

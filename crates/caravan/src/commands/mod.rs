@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns arguments into library calls and prints.
 
 pub(crate) mod account;
+mod assist;
 mod demo;
 mod generate;
 mod ingest;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => {
             account::audit_run(&load_config(cli.config.as_deref())?, command)
         }
+        Command::Request(command) => assist::run(&load_config(cli.config.as_deref())?, command),
     }
 }
 
