@@ -67,7 +67,11 @@ async fn call(
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
 }
 
 fn nodes() -> (Arc<AssistanceNode>, AssistanceNode) {
@@ -132,8 +136,18 @@ async fn requests_over_the_api_and_the_desk_pages() {
 
     let full = json!({ "desk": "us-cbp-ilo-desk", "request": serde_json::to_value(story::origin_and_value_request()).unwrap() });
     // Not in force yet.
-    let (status, body, _) = call(&app, "POST", "/api/v1/requests", Some(&desk), Some(full.clone())).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("agreement_not_in_force")));
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests",
+        Some(&desk),
+        Some(full.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("agreement_not_in_force"))
+    );
     in_force(&us, "US");
     in_force(&uz, "UZ");
     // Incomplete: every gap listed at once.
@@ -145,82 +159,209 @@ async fn requests_over_the_api_and_the_desk_pages() {
         Some(json!({ "desk": "us-cbp-ilo-desk", "request": { "subject": "x", "types": ["R02"] } })),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("request_incomplete")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("request_incomplete"))
+    );
     let message = body["message"].as_str().unwrap();
-    for field in ["requesting_contact_point", "case_statement", "persons", "hs_codes (for R02)"] {
+    for field in [
+        "requesting_contact_point",
+        "case_statement",
+        "persons",
+        "hs_codes (for R02)",
+    ] {
         assert!(message.contains(field), "{message}");
     }
     // Malformed input is a 4xx, never a 5xx.
-    let (status, _, _) = call(&app, "POST", "/api/v1/requests", Some(&desk), Some(json!({ "request": 7 }))).await;
+    let (status, _, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests",
+        Some(&desk),
+        Some(json!({ "request": 7 })),
+    )
+    .await;
     assert!((400..500).contains(&status), "{status}");
     // A role outside its rights.
-    let (status, body, _) = call(&app, "POST", "/api/v1/requests", Some(&analyst), Some(full.clone())).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("role_not_permitted")));
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests",
+        Some(&analyst),
+        Some(full.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
 
     let (status, body, _) = call(&app, "POST", "/api/v1/requests", Some(&desk), Some(full)).await;
     assert_eq!(status, 201, "{body}");
     let id = body["case_id"].as_str().unwrap().to_owned();
-    let (status, body, _) = call(&app, "POST", &format!("/api/v1/requests/{id}/transitions"), Some(&desk), Some(json!({ "event": { "event": "submit" } }))).await;
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/requests/{id}/transitions"),
+        Some(&desk),
+        Some(json!({ "event": { "event": "submit" } })),
+    )
+    .await;
     assert_eq!((status, body["state"].as_str()), (200, Some("sent")));
     // The same move again is not allowed.
-    let (status, body, _) = call(&app, "POST", &format!("/api/v1/requests/{id}/transitions"), Some(&desk), Some(json!({ "event": { "event": "submit" } }))).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("transition_not_allowed")));
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/requests/{id}/transitions"),
+        Some(&desk),
+        Some(json!({ "event": { "event": "submit" } })),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("transition_not_allowed"))
+    );
 
     // UZ receives, acknowledges, accepts, replies with evidence.
     carry(&us, &uz);
     let uzx = Officials::of("UZ");
     let now = now_ms();
-    uz.act(&uzx.desk, None, &id, Event::Acknowledge, "request.acknowledge", now).unwrap();
-    uz.act(&uzx.supervisor, None, &id, Event::Accept, "request.accept", now).unwrap();
-    uz.reply(&uzx.desk, Some(&uzx.supervisor), &id, story::reply_evidence(), None, now).unwrap();
+    uz.act(
+        &uzx.desk,
+        None,
+        &id,
+        Event::Acknowledge,
+        "request.acknowledge",
+        now,
+    )
+    .unwrap();
+    uz.act(
+        &uzx.supervisor,
+        None,
+        &id,
+        Event::Accept,
+        "request.accept",
+        now,
+    )
+    .unwrap();
+    uz.reply(
+        &uzx.desk,
+        Some(&uzx.supervisor),
+        &id,
+        story::reply_evidence(),
+        None,
+        now,
+    )
+    .unwrap();
     carry(&uz, &us);
 
-    let (status, body, _) = call(&app, "GET", &format!("/api/v1/requests/{id}"), Some(&desk), None).await;
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requests/{id}"),
+        Some(&desk),
+        None,
+    )
+    .await;
     assert_eq!((status, body["state"].as_str()), (200, Some("answered")));
     assert_eq!(body["evidence"].as_array().unwrap().len(), 2);
-    let (status, body, _) = call(&app, "GET", &format!("/api/v1/requests/{id}/evidence"), Some(&desk), None).await;
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requests/{id}/evidence"),
+        Some(&desk),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    let ev = body["evidence"][0]["evidence_id"].as_str().unwrap().to_owned();
+    let ev = body["evidence"][0]["evidence_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(body["evidence"][0]["form"], "certified_copy");
     // Court use without consent is refused; an administrative view is allowed.
-    let court = format!("/api/v1/requests/{id}/evidence/{ev}/content?purpose=CRIMINAL&action=present_in_proceedings&recipient=court&recipient_name=CIT");
+    let court = format!(
+        "/api/v1/requests/{id}/evidence/{ev}/content?purpose=CRIMINAL&action=present_in_proceedings&recipient=court&recipient_name=CIT"
+    );
     let (status, body, _) = call(&app, "GET", &court, Some(&investigator), None).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("consent_required")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("consent_required"))
+    );
     let view = format!("/api/v1/requests/{id}/evidence/{ev}/content?purpose=ADMIN&action=view");
     let (status, _, text) = call(&app, "GET", &view, Some(&desk), None).await;
     assert_eq!(status, 200);
     assert!(text.contains("Export declaration UZ EX 2026/004711"));
     let (status, body, _) = call(&app, "GET", &view, Some(&dpo), None).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("metadata_only")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("metadata_only"))
+    );
     // Consent asked through the API.
     let (status, body, _) = call(&app, "POST", "/api/v1/consents", Some(&investigator), Some(json!({
         "case_id": id, "items": [ev], "purpose": "CRIMINAL",
         "recipient": { "class": "court", "name": "CIT" },
         "justification": "criminal case", "proceedings_reference": "CIT 26-1", "needed_by": "2099-01-01"
     }))).await;
-    assert_eq!((status, body["state"].as_str()), (201, Some("requested")), "{body}");
-    let (status, body, _) = call(&app, "GET", &format!("/api/v1/consents?case_id={id}"), Some(&desk), None).await;
-    assert_eq!((status, body["consents"].as_array().map(Vec::len)), (200, Some(1)));
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (201, Some("requested")),
+        "{body}"
+    );
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/consents?case_id={id}"),
+        Some(&desk),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["consents"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
 
-    for path in ["/api/v1/agreements", "/api/v1/overdue", &format!("/api/v1/requests/{id}/transitions")] {
+    for path in [
+        "/api/v1/agreements",
+        "/api/v1/overdue",
+        &format!("/api/v1/requests/{id}/transitions"),
+    ] {
         let (status, _, text) = call(&app, "GET", path, Some(&desk), None).await;
         assert_eq!(status, 200, "{path}: {text}");
     }
-    let (status, body, _) = call(&app, "GET", "/api/v1/overdue?on=not-a-date", Some(&desk), None).await;
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        "/api/v1/overdue?on=not-a-date",
+        Some(&desk),
+        None,
+    )
+    .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("date_invalid")));
     let (status, body, _) = call(&app, "GET", "/api/v1/stats", Some(&desk), None).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("role_not_permitted")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
     let (status, _, text) = call(&app, "GET", "/api/v1/stats?format=csv", Some(&dpo), None).await;
     assert_eq!(status, 200);
     assert!(text.starts_with("metric,key,value\n"), "{text}");
 
     // The pages.
-    for path in ["/ui/desk/inbox", &format!("/ui/desk/requests/{id}"), "/ui/desk/overdue", "/ui/desk/requests/new"] {
+    for path in [
+        "/ui/desk/inbox",
+        &format!("/ui/desk/requests/{id}"),
+        "/ui/desk/overdue",
+        "/ui/desk/requests/new",
+    ] {
         let (status, _, html) = call(&app, "GET", path, Some(&desk), None).await;
         assert_eq!(status, 200, "{path}");
         assert!(html.contains("<main"), "{path}");
         if path.contains("/requests/REQ") {
-            assert!(html.contains("TLP:AMBER PAP:AMBER"), "markings shown on the case page");
+            assert!(
+                html.contains("TLP:AMBER PAP:AMBER"),
+                "markings shown on the case page"
+            );
             assert!(html.contains("certified_copy"));
             assert!(html.contains(&id));
         }
@@ -231,9 +372,19 @@ async fn requests_over_the_api_and_the_desk_pages() {
 
     // Every refusal above is in the audit trail with its code.
     let trail = store.list_audit(&AuditQuery::default()).unwrap();
-    for code in ["agreement_not_in_force", "request_incomplete", "role_not_permitted", "transition_not_allowed", "consent_required", "metadata_only"] {
+    for code in [
+        "agreement_not_in_force",
+        "request_incomplete",
+        "role_not_permitted",
+        "transition_not_allowed",
+        "consent_required",
+        "metadata_only",
+    ] {
         assert!(
-            trail.iter().any(|r| r.event.outcome == AuditOutcome::Refused && r.event.code.as_deref() == Some(code)),
+            trail
+                .iter()
+                .any(|r| r.event.outcome == AuditOutcome::Refused
+                    && r.event.code.as_deref() == Some(code)),
             "{code} not audited"
         );
     }
