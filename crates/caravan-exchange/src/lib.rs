@@ -12,16 +12,21 @@
 //!   manifest.
 //! - [`partner`]: the partner registry, onboarding by manifest and root fingerprint, the
 //!   assurance gate, sender keys for verification.
+//! - [`parts`]: large parts — sealed from a file into a spool, uploaded in segments,
+//!   verified segment by segment before the message is accepted.
 //! - [`tls`]: the node's TLS CA and leaf (rcgen) and the rustls configurations that pin
 //!   partner CAs.
 //! - [`transport`]: the keep-alive mTLS client and the mTLS server loop.
 //! - [`retry`]: the profile's retry schedule with jitter and horizon.
+//! - [`group`]: group commit — concurrent outbox and inbox writes share one transaction.
 //! - [`node`]: the engine — `send`, `delivery_state`, the outbox loop, the receiver
 //!   procedure, receipts, hand-over to the layers above.
 
+pub mod group;
 pub mod identity;
 pub mod node;
 pub mod partner;
+pub mod parts;
 pub mod retry;
 pub mod tls;
 pub mod transport;

@@ -27,20 +27,22 @@ use axum::body::Bytes;
 use caravan_envelope::cose::CONTENT_TYPE_RECEIPT as CONTENT_TYPE_RECEIPT_WIRE;
 use caravan_envelope::{
     Compression, EnvelopeError, Header, KeyRefusal, Limits, LogSalts, Outcome, Part, PartDigest,
-    Party, ReceiptBody, ReceiptLog, SignedError, TimePolicy, WireView, check_time, message_event,
-    open, seal, sign_error, sign_receipt, verify_receipt,
+    Party, ReceiptBody, ReceiptLog, Sealer, SignedError, TimePolicy, WireBody, WireView,
+    check_time, message_event, open, sign_error, sign_receipt, verify_receipt,
 };
 use caravan_log::LogNode;
 use caravan_log::entry::{Entry, EntryBody, ReceiptEvent, commit, commit_digest};
 use caravan_store::exchange::{
-    InboundAccept, InboundRecord, InboundRow, MessageFacts, OutboundRecord, OutboundRow,
-    OutboundState, split_salts,
+    ExchangeWrite, InboundAccept, InboundRecord, InboundRow, MessageFacts, OutboundRecord,
+    OutboundRow, OutboundState, WriteOutcome, split_salts,
 };
 use caravan_store::{Conflict, Store, StoreError};
 use sha2::{Digest, Sha256};
 
+use crate::group::GroupCommit;
 use crate::identity::NodeIdentity;
 use crate::partner::{GateRefusal, PARTY_TYPE, Registry};
+use crate::parts::{OutboundFile, PartSpool, parse_part_ref, segments_of};
 use crate::retry::{Next, RetryPolicy, draw};
 use crate::tls::{PeerIdentity, TlsError, client_config};
 use crate::transport::PartnerClient;
@@ -49,6 +51,8 @@ use crate::transport::PartnerClient;
 pub const SERVICE: &str = "caravan:cmaa/v1";
 /// Path of the message endpoint.
 pub const MESSAGES_PATH: &str = "/caravan/v1/messages";
+/// Prefix of the segment upload endpoint, `PUT {PARTS_PATH}/{part_ref}/{n}` (spec §7).
+pub const PARTS_PATH: &str = "/caravan/v1/parts";
 /// Media type of a wire object.
 pub const WIRE_MEDIA_TYPE: &str = "application/caravan+cbor";
 
@@ -128,6 +132,10 @@ pub struct ExchangeConfig {
     /// How long a receiver waits for a checkpoint covering a new entry before answering
     /// 503 (the sender retries and gets the receipt then).
     pub receipt_wait: Duration,
+    /// Where large (detached) parts are spooled, sent and received, e.g.
+    /// `<data dir>/parts`. Without it file parts cannot be sent and messages with
+    /// detached parts are refused (413 `detached_parts_unsupported`).
+    pub parts_dir: Option<std::path::PathBuf>,
 }
 
 impl ExchangeConfig {
@@ -147,6 +155,7 @@ impl ExchangeConfig {
             max_in_flight: 64,
             poll_every: Duration::from_millis(500),
             receipt_wait: Duration::from_secs(10),
+            parts_dir: None,
         }
     }
 }
@@ -241,6 +250,9 @@ pub enum SendError {
     /// Our keys are unusable.
     #[error("{0}")]
     Identity(#[from] crate::identity::IdentityError),
+    /// File parts need the node's part spool (`ExchangeConfig::parts_dir`).
+    #[error("file parts need a parts directory; this node has none configured")]
+    NoPartSpool,
     /// The outbox could not be written.
     #[error("outbox: {0}")]
     Store(#[from] StoreError),
@@ -254,6 +266,7 @@ impl SendError {
             SendError::UnknownAction(_) => "unknown_action",
             SendError::Envelope(e) => e.code(),
             SendError::Identity(_) => "no_signing_key",
+            SendError::NoPartSpool => "parts_dir_unset",
             SendError::Store(_) => "store_unavailable",
         }
     }
@@ -313,6 +326,8 @@ pub struct Exchange {
     config: ExchangeConfig,
     identity: RwLock<NodeIdentity>,
     store: Arc<dyn Store>,
+    commits: Arc<GroupCommit>,
+    spool: Option<PartSpool>,
     log: Arc<LogNode>,
     registry: Registry,
     peers: RwLock<PeerIdentity>,
@@ -333,6 +348,10 @@ impl std::fmt::Debug for Exchange {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn spool_of(config: &ExchangeConfig) -> Option<PartSpool> {
+    config.parts_dir.as_ref().map(PartSpool::new)
 }
 
 /// A fresh UUIDv7 (RFC 9562) for `now` ms.
@@ -387,9 +406,12 @@ impl Exchange {
     ) -> Result<Arc<Self>, ExchangeError> {
         let registry = Registry::load(store.clone(), &config.agreement_id)?;
         let peers = PeerIdentity::new(&registry.pinned_cas())?;
+        let spool = spool_of(&config);
         Ok(Arc::new(Self {
             config,
             identity: RwLock::new(identity),
+            commits: GroupCommit::new(store.clone()),
+            spool,
             store,
             log,
             registry,
@@ -482,8 +504,104 @@ impl Exchange {
     // ---- sending -------------------------------------------------------------------
 
     /// Seals `message` once, stores it in the outbox and wakes the sender. Returns the
-    /// message id. Blocking (one store write).
+    /// message id. Blocking (one store write, group-committed with concurrent sends).
     pub fn send(&self, message: &OutboundMessage) -> Result<String, SendError> {
+        self.send_with_files(message, &[])
+    }
+
+    /// [`Exchange::send`] with large parts read from files: each is sealed segment by
+    /// segment into the node's part spool (never whole in memory) and uploaded in
+    /// segments before the message on every attempt. Blocking (reads the files once).
+    pub fn send_with_files(
+        &self,
+        message: &OutboundMessage,
+        files: &[OutboundFile],
+    ) -> Result<String, SendError> {
+        let (message_id, record, now) = self.seal_outbound(message, files)?;
+        self.commits
+            .write_blocking(ExchangeWrite::EnqueueOutbound { record, now })?;
+        self.wake.notify_one();
+        Ok(message_id)
+    }
+
+    /// Seals every message (on all cores) and stores them in the outbox in one
+    /// transaction, in the order given. Each message has its own result: one refused by
+    /// the gate or the envelope is not stored and the others are. Blocking.
+    pub fn send_many(&self, messages: &[OutboundMessage]) -> Vec<Result<String, SendError>> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(messages.len().max(1));
+        let chunk = messages.len().div_ceil(workers).max(1);
+        let sealed: Vec<Result<(String, OutboundRecord, u64), SendError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = messages
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|m| self.seal_outbound(m, &[]))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            vec![Err(SendError::Store(StoreError::Other(
+                                "a sealing thread panicked".into(),
+                            )))]
+                        })
+                    })
+                    .collect()
+            });
+        let mut writes = Vec::new();
+        let mut ids = Vec::new();
+        let mut results: Vec<Option<Result<String, SendError>>> = Vec::new();
+        for s in sealed {
+            match s {
+                Ok((id, record, now)) => {
+                    writes.push(ExchangeWrite::EnqueueOutbound { record, now });
+                    ids.push((results.len(), id));
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        match self.store.exchange_batch(&writes) {
+            Ok(stored) => {
+                for ((slot, id), r) in ids.into_iter().zip(stored) {
+                    results[slot] = Some(r.map(|_| id).map_err(SendError::Store));
+                }
+            }
+            Err(err) => {
+                let text = err.to_string();
+                for (slot, _) in ids {
+                    results[slot] =
+                        Some(Err(SendError::Store(StoreError::Unavailable(text.clone()))));
+                }
+            }
+        }
+        self.wake.notify_one();
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(SendError::Store(StoreError::Other("no result".into()))))
+            })
+            .collect()
+    }
+
+    /// Checks and seals one message and builds its outbox record: `(id, record, now)`.
+    fn seal_outbound(
+        &self,
+        message: &OutboundMessage,
+        files: &[OutboundFile],
+    ) -> Result<(String, OutboundRecord, u64), SendError> {
+        let spool = match (&self.spool, files.is_empty()) {
+            (Some(spool), _) => Some(spool),
+            (None, true) => None,
+            (None, false) => return Err(SendError::NoPartSpool),
+        };
         if !ACTIONS.contains(&message.action.as_str()) {
             return Err(SendError::UnknownAction(message.action.clone()));
         }
@@ -509,27 +627,26 @@ impl Exchange {
             expires_at: message.expires_at,
             enc_kid: recipient_key.kid(),
         };
-        let parts: Vec<Part<'_>> = message
-            .parts
-            .iter()
-            .map(|p| Part {
+        let mut sealer = Sealer::new(&header, &recipient_key)?;
+        for p in &message.parts {
+            sealer.add_inline(&Part {
                 part_id: &p.part_id,
                 media_type: &p.media_type,
                 compression: Compression::None,
                 body: &p.body,
-            })
-            .collect();
+            })?;
+        }
+        if let Some(spool) = spool {
+            for file in files {
+                spool.seal_file(&mut sealer, file)?;
+            }
+        }
         let sealed = {
             let identity = self
                 .identity
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            seal(
-                &header,
-                &parts,
-                identity.signing_key_at(now)?,
-                &recipient_key,
-            )?
+            sealer.finish(identity.signing_key_at(now)?)?
         };
         let salts = LogSalts::generate(sealed.manifest.parts.len())?;
         let mut salt_bytes = Vec::with_capacity(32 * (2 + salts.parts.len()));
@@ -580,9 +697,7 @@ impl Exchange {
             log_entry,
             log_index: None,
         };
-        self.store.enqueue_outbound(&record, now)?;
-        self.wake.notify_one();
-        Ok(message_id)
+        Ok((message_id, record, now))
     }
 
     /// Where a sent message stands. Blocking.
@@ -717,12 +832,13 @@ impl Exchange {
             };
             match appended {
                 Ok(index) => {
-                    let this = self.clone();
-                    let mid = id.clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        this.store.outbound_logged(&mid, index)
-                    })
-                    .await;
+                    let logged = ExchangeWrite::OutboundLogged {
+                        message_id: id.clone(),
+                        log_index: index,
+                    };
+                    if let Err(err) = self.commits.write(logged).await {
+                        tracing::warn!(message_id = %id, error = %err, "msg_out index not stored");
+                    }
                 }
                 Err(reason) => {
                     self.failed(&row, &format!("log_unavailable: {reason}"))
@@ -743,6 +859,10 @@ impl Exchange {
                 return;
             }
         };
+        if let Err(reason) = self.upload_parts(&client, &view).await {
+            self.failed(&row, &reason).await;
+            return;
+        }
         let response = client
             .call(
                 hyper::Method::POST,
@@ -763,6 +883,49 @@ impl Exchange {
             }
             Err(err) => self.failed(&row, &err.to_string()).await,
         }
+    }
+
+    /// Uploads the segments of every detached part of a message from the spool
+    /// (`PUT /caravan/v1/parts/{part_ref}/{n}`, one segment in memory at a time).
+    async fn upload_parts(
+        self: &Arc<Self>,
+        client: &PartnerClient,
+        view: &WireView,
+    ) -> Result<(), String> {
+        for part in &view.parts {
+            if !matches!(part.body, WireBody::Detached) {
+                continue;
+            }
+            let Some(spool) = self.spool.clone() else {
+                return Err("parts_dir_unset: the message has detached parts".into());
+            };
+            let part_ref = part.ct_sha256;
+            for n in 0..segments_of(part.ct_len) {
+                let spool = spool.clone();
+                let segment = tokio::task::spawn_blocking(move || spool.read_segment(&part_ref, n))
+                    .await
+                    .map_err(|e| format!("part_stream_io: {e}"))?
+                    .map_err(|e| format!("part_stream_io: spooled part unreadable: {e}"))?;
+                let path = format!("{PARTS_PATH}/{}/{n}", crate::parts::hex(&part_ref));
+                let r = client
+                    .call(
+                        hyper::Method::PUT,
+                        &path,
+                        "application/octet-stream",
+                        Bytes::from(segment),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if r.status != 204 && r.status != 200 {
+                    return Err(format!(
+                        "part upload http {}: {}",
+                        r.status,
+                        error_code(&r.body)
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Verifies a receipt against what we sent, stores it and logs `receipt_in`.
@@ -787,22 +950,24 @@ impl Exchange {
             partner_origin: receipt.log.origin.clone(),
             partner_index: receipt.log.index,
         };
-        let this = self.clone();
-        let bytes = body.to_vec();
-        let mid = id.clone();
-        let at = self.now();
-        let stored = tokio::task::spawn_blocking(move || {
-            this.store.outbound_delivered(&mid, &bytes, &salt, at)
-        })
-        .await;
-        match stored {
-            Ok(Ok(())) => {
+        let delivered = ExchangeWrite::OutboundDelivered {
+            message_id: id.clone(),
+            receipt: body.to_vec(),
+            receipt_salt: salt,
+            at: self.now(),
+        };
+        match self.commits.write(delivered).await {
+            Ok(_) => {
+                if let Some(spool) = &self.spool {
+                    for part in &view_parts_detached(&row.record.wire, &self.config.limits) {
+                        spool.release_outbound(part);
+                    }
+                }
                 if let Err(reason) = self.log_entry(EntryBody::ReceiptIn(event)).await {
                     tracing::error!(message_id = %id, %reason, "receipt_in not logged");
                 }
             }
-            Ok(Err(err)) => tracing::error!(message_id = %id, error = %err, "receipt not stored"),
-            Err(err) => tracing::error!(message_id = %id, error = %err, "receipt task failed"),
+            Err(err) => tracing::error!(message_id = %id, error = %err, "receipt not stored"),
         }
     }
 
@@ -891,12 +1056,13 @@ impl Exchange {
         match next {
             Next::RetryAt(at) => {
                 tracing::info!(message_id = %id, attempts, retry_at = at, %reason, "delivery failed; will retry");
-                let this = self.clone();
-                let reason = reason.to_owned();
-                let _ = tokio::task::spawn_blocking(move || {
-                    this.store.outbound_attempted(&id, attempts, at, &reason)
-                })
-                .await;
+                let attempted = ExchangeWrite::OutboundAttempted {
+                    message_id: id,
+                    attempts,
+                    next_attempt_at: at,
+                    error: reason.to_owned(),
+                };
+                let _ = self.commits.write(attempted).await;
             }
             Next::GiveUp => {
                 self.dead(&id, &format!("retry horizon passed; last error: {reason}"))
@@ -907,11 +1073,12 @@ impl Exchange {
 
     async fn dead(self: &Arc<Self>, id: &str, reason: &str) {
         tracing::warn!(message_id = %id, %reason, "message dead-lettered");
-        let this = self.clone();
-        let (id, reason) = (id.to_owned(), reason.to_owned());
-        let now = self.now();
-        let _ =
-            tokio::task::spawn_blocking(move || this.store.outbound_dead(&id, &reason, now)).await;
+        let dead = ExchangeWrite::OutboundDead {
+            message_id: id.to_owned(),
+            reason: reason.to_owned(),
+            at: self.now(),
+        };
+        let _ = self.commits.write(dead).await;
     }
 
     // ---- receiving -----------------------------------------------------------------
@@ -1010,7 +1177,7 @@ impl Exchange {
         let existing = blocking(move || this.store.inbound(&from, &mid)).await?;
         match existing {
             Ok(row) if row.record.facts.hdr_sha256 == view.hdr_sha256 => {
-                return self.finish(row, Outcome::Duplicate).await;
+                return self.finish(row, Outcome::Duplicate, None).await;
             }
             Ok(_) => {
                 return Err(store_rejection(&StoreError::Conflict(
@@ -1048,11 +1215,22 @@ impl Exchange {
             Err(e) => return Err(with_signed(Rejection::envelope(&e), &e)),
         };
         if !opened.detached.is_empty() {
-            return Err(Rejection::new(
-                413,
-                "detached_parts_unsupported",
-                "parts uploaded in segments are not accepted by this node yet",
-            ));
+            // Every detached part verified segment by segment before anything is stored.
+            let Some(spool) = self.spool.clone() else {
+                return Err(Rejection::new(
+                    413,
+                    "detached_parts_unsupported",
+                    "this node accepts no parts uploaded in segments",
+                ));
+            };
+            let (from, detached) = (hdr.from.id.clone(), opened.detached.clone());
+            blocking(move || {
+                detached
+                    .iter()
+                    .try_for_each(|part| spool.claim(&from, part).map(|_| ()))
+            })
+            .await?
+            .map_err(|r| Rejection::new(r.status, r.code, r.message))?;
         }
         // 9. Persist atomically.
         let salts = LogSalts::generate(opened.manifest.parts.len())
@@ -1080,27 +1258,45 @@ impl Exchange {
             salts: salt_bytes,
             received_at: now,
         };
-        let this = self.clone();
-        let accepted = blocking(move || this.store.accept_inbound(&record))
-            .await?
-            .map_err(|e| store_rejection(&e))?;
+        let accepted = match self
+            .commits
+            .write(ExchangeWrite::AcceptInbound(record))
+            .await
+        {
+            Ok(WriteOutcome::Inbound(accepted)) => *accepted,
+            Ok(other) => {
+                return Err(Rejection::new(
+                    500,
+                    "internal",
+                    format!("the store answered {other:?} to an inbound write"),
+                ));
+            }
+            Err(e) => return Err(store_rejection(&e)),
+        };
         let row = match accepted {
             InboundAccept::Inserted(row) => {
                 self.inbox_wake.notify_waiters();
                 row
             }
-            InboundAccept::Duplicate(row) => return self.finish(row, Outcome::Duplicate).await,
+            InboundAccept::Duplicate(row) => {
+                return self.finish(row, Outcome::Duplicate, None).await;
+            }
         };
         // 10–11. Log msg_in, sign the receipt.
-        self.finish(row, Outcome::Accepted).await
+        self.finish(row, Outcome::Accepted, Some(opened)).await
     }
 
     /// Logs `msg_in` if not yet, waits for a checkpoint covering it, signs and stores the
     /// receipt (or returns the stored one) and logs `receipt_out`.
+    ///
+    /// `opened` is the message as the receiver procedure just opened it; without it
+    /// (a duplicate delivery finishing an earlier one) the stored wire object is opened
+    /// again.
     async fn finish(
         self: &Arc<Self>,
         row: InboundRow,
         outcome: Outcome,
+        opened: Option<caravan_envelope::Opened>,
     ) -> Result<Vec<u8>, Rejection> {
         let facts = row.record.facts.clone();
         if let (Some(receipt), Outcome::Duplicate) = (&row.receipt, outcome) {
@@ -1113,16 +1309,19 @@ impl Exchange {
         }
         let view = WireView::decode(&row.record.wire, &self.config.limits)
             .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
-        let opened = {
-            let identity = self
-                .identity
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let key = identity
-                .encryption_key(&view.header.enc_kid)
-                .ok_or_else(|| Rejection::new(500, "internal", "stored message key gone"))?;
-            open(&view, key, &self.registry)
-                .map_err(|e| Rejection::new(500, "internal", e.to_string()))?
+        let opened = match opened {
+            Some(opened) => opened,
+            None => {
+                let identity = self
+                    .identity
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let key = identity
+                    .encryption_key(&view.header.enc_kid)
+                    .ok_or_else(|| Rejection::new(500, "internal", "stored message key gone"))?;
+                open(&view, key, &self.registry)
+                    .map_err(|e| Rejection::new(500, "internal", e.to_string()))?
+            }
         };
         let salt_list = split_salts(&row.record.salts)
             .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
@@ -1164,10 +1363,14 @@ impl Exchange {
                     .index()
                     .await
                     .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
-                let this = self.clone();
-                let (from, mid) = (facts.from_party.clone(), facts.message_id.clone());
-                blocking(move || this.store.inbound_logged(&from, &mid, index))
-                    .await?
+                let logged = ExchangeWrite::InboundLogged {
+                    from_party: facts.from_party.clone(),
+                    message_id: facts.message_id.clone(),
+                    log_index: index,
+                };
+                self.commits
+                    .write(logged)
+                    .await
                     .map_err(|e| store_rejection(&e))?;
                 index
             }
@@ -1230,14 +1433,15 @@ impl Exchange {
             sign_receipt(&receipt, key)
         };
         let salt = random32();
-        let this = self.clone();
-        let (from, mid, bytes) = (
-            facts.from_party.clone(),
-            facts.message_id.clone(),
-            signed.clone(),
-        );
-        blocking(move || this.store.inbound_receipted(&from, &mid, &bytes, &salt))
-            .await?
+        let receipted = ExchangeWrite::InboundReceipted {
+            from_party: facts.from_party.clone(),
+            message_id: facts.message_id.clone(),
+            receipt: signed.clone(),
+            receipt_salt: salt,
+        };
+        self.commits
+            .write(receipted)
+            .await
             .map_err(|e| store_rejection(&e))?;
         let event = ReceiptEvent {
             receipt_id: receipt.receipt_id.clone(),
@@ -1282,6 +1486,112 @@ impl Exchange {
             .signing_key_at(self.now())
             .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
         Ok(sign_receipt(&body, key))
+    }
+
+    /// Stores an uploaded segment of a large part (`PUT /caravan/v1/parts/{part_ref}/{n}`)
+    /// from the TLS peer with certificate `chain`. Nothing of a message is stored: the
+    /// segments are checked when the message that names them arrives.
+    pub async fn put_segment(
+        self: &Arc<Self>,
+        chain: &[rustls::pki_types::CertificateDer<'static>],
+        part_ref: &str,
+        n: &str,
+        body: Bytes,
+    ) -> Result<(), Rejection> {
+        let Some(party) = self.peer_party(chain) else {
+            return Err(Rejection::new(
+                403,
+                "unknown_sender",
+                "the TLS client is not a registered partner",
+            ));
+        };
+        let Some(spool) = self.spool.clone() else {
+            return Err(Rejection::new(
+                413,
+                "detached_parts_unsupported",
+                "this node accepts no parts uploaded in segments",
+            ));
+        };
+        let Some(part_ref) = parse_part_ref(part_ref) else {
+            return Err(Rejection::new(
+                400,
+                "part_ref_invalid",
+                "a part_ref is the 64 lower-case hex digits of the ciphertext's SHA-256",
+            ));
+        };
+        let Ok(n) = n.parse::<u64>() else {
+            return Err(Rejection::new(
+                400,
+                "segment_number_invalid",
+                "a segment number is a decimal integer from 0",
+            ));
+        };
+        let max_segments = segments_of(caravan_envelope::stream::ciphertext_len(
+            self.config.limits.max_part,
+        ));
+        blocking(move || spool.put_segment(&party, &part_ref, n, &body, max_segments))
+            .await?
+            .map_err(|r| Rejection::new(r.status, r.code, r.message))
+    }
+
+    /// The detached parts of a received message: id, media type, plaintext length.
+    /// Blocking.
+    pub fn detached_parts(
+        &self,
+        from: &str,
+        message_id: &str,
+    ) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let (_, opened) = self.open_stored(from, message_id)?;
+        Ok(opened
+            .detached
+            .iter()
+            .map(|d| {
+                (
+                    d.info.part_id.clone(),
+                    d.info.media_type.clone(),
+                    d.info.length,
+                )
+            })
+            .collect())
+    }
+
+    /// Decrypts a received message's detached part into `writer`, segment by segment,
+    /// checking it against the signed manifest again. Blocking.
+    pub fn open_detached_part(
+        &self,
+        from: &str,
+        message_id: &str,
+        part_id: &str,
+        writer: impl std::io::Write,
+    ) -> Result<caravan_envelope::PartSummary, StoreError> {
+        let (_, opened) = self.open_stored(from, message_id)?;
+        let part = opened
+            .detached
+            .iter()
+            .find(|d| d.info.part_id == part_id)
+            .ok_or(StoreError::NotFound)?;
+        let spool = self.spool.as_ref().ok_or(StoreError::NotFound)?;
+        let file = std::fs::File::open(spool.inbound_path(from, &part.part_ref))
+            .map_err(|e| StoreError::Other(format!("part {part_id} unreadable: {e}")))?;
+        part.open(std::io::BufReader::new(file), writer)
+            .map_err(|e| StoreError::Other(format!("part {part_id}: {e}")))
+    }
+
+    fn open_stored(
+        &self,
+        from: &str,
+        message_id: &str,
+    ) -> Result<(InboundRow, caravan_envelope::Opened), StoreError> {
+        let row = self.store.inbound(from, message_id)?;
+        let bad = |e: String| StoreError::Other(format!("stored message unreadable: {e}"));
+        let view = WireView::decode(&row.record.wire, &self.config.limits)
+            .map_err(|e| bad(e.to_string()))?;
+        let identity = self.identity();
+        let key = identity
+            .encryption_key(&view.header.enc_kid)
+            .ok_or_else(|| bad("its encryption key is gone".into()))?;
+        let opened = open(&view, key, &self.registry).map_err(|e| bad(e.to_string()))?;
+        Ok((row, opened))
     }
 
     /// Our stored receipt for `(from, message_id)`, for `GET /caravan/v1/receipts/{id}`.
@@ -1348,6 +1658,19 @@ fn error_code(body: &[u8]) -> String {
         Ok(b) => b.code,
         Err(_) => format!("{} bytes", body.len()),
     }
+}
+
+/// The `part_ref`s of a stored wire object's detached parts.
+fn view_parts_detached(wire: &[u8], limits: &Limits) -> Vec<[u8; 32]> {
+    WireView::decode(wire, limits)
+        .map(|v| {
+            v.parts
+                .iter()
+                .filter(|p| matches!(p.body, WireBody::Detached))
+                .map(|p| p.ct_sha256)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// SHA-256 helper for callers that report digests.

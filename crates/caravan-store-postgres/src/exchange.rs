@@ -7,10 +7,12 @@
 //! loser reads the winner's. With the default `synchronous_commit` every method's commit
 //! is on disk before it returns.
 
+use caravan_store::exchange::apply;
 use caravan_store::exchange::columns::{self, Columns};
 use caravan_store::exchange::{
-    ExchangeCounts, ExchangeStore, InboundAccept, InboundRecord, InboundRow, MessageFacts,
-    OutboundRecord, OutboundRow, OutboundState, PartnerKey, PartnerRecord,
+    ExchangeCounts, ExchangeStore, ExchangeWrite, ExchangeWrites, InboundAccept, InboundRecord,
+    InboundRow, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
+    PartnerRecord, WriteResult,
 };
 use caravan_store::log::columns::{int, uint};
 use caravan_store::{Conflict, StoreError};
@@ -282,36 +284,7 @@ impl ExchangeStore for PgStore {
     }
 
     fn enqueue_outbound(&self, r: &OutboundRecord, now: u64) -> Result<i64, StoreError> {
-        let mut conn = self.lock()?;
-        let f = &r.facts;
-        let (times, hdr) = fact_values(f)?;
-        let inserted = conn
-            .query_opt(
-                "INSERT INTO exchange_outbox (message_id, agreement_id, from_party, to_party,
-                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
-                   salts, log_index, state, attempts, next_attempt_at, log_entry)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, $15)
-                 ON CONFLICT (message_id) DO NOTHING RETURNING seq",
-                &[
-                    fact_params(f, &times, &hdr).as_slice(),
-                    &[
-                        &r.wire,
-                        &r.salts,
-                        &r.log_index.map(|v| int(v, "log index")).transpose()?,
-                        &int(now, "now")?,
-                        &r.log_entry,
-                    ],
-                ]
-                .concat(),
-            )
-            .map_err(other("store outbound message"))?;
-        match inserted {
-            Some(row) => row.try_get(0).map_err(other("read outbox seq")),
-            None => Err(StoreError::Conflict(Conflict::MessageIdReused {
-                from: f.from_party.clone(),
-                message_id: f.message_id.clone(),
-            })),
-        }
+        On(&mut *self.lock()?).enqueue_outbound(r, now)
     }
 
     fn due_outbound(&self, now: u64, limit: u32) -> Result<Vec<OutboundRow>, StoreError> {
@@ -338,19 +311,7 @@ impl ExchangeStore for PgStore {
         next_attempt_at: u64,
         error: &str,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        update_state(
-            &mut *conn,
-            message_id,
-            "UPDATE exchange_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4
-             WHERE message_id = $1 AND state = 'pending'",
-            &[
-                &message_id,
-                &i64::from(attempts),
-                &int(next_attempt_at, "next attempt")?,
-                &error,
-            ],
-        )
+        On(&mut *self.lock()?).outbound_attempted(message_id, attempts, next_attempt_at, error)
     }
 
     fn outbound_delivered(
@@ -360,44 +321,11 @@ impl ExchangeStore for PgStore {
         receipt_salt: &[u8; 32],
         at: u64,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let stored = conn
-            .query_opt(
-                "SELECT receipt FROM exchange_outbox WHERE message_id = $1 AND state = 'delivered'",
-                &[&message_id],
-            )
-            .map_err(other("read outbox receipt"))?;
-        if let Some(row) = stored {
-            let stored: Option<Vec<u8>> = row.try_get(0).map_err(other("read receipt"))?;
-            if stored.as_deref() == Some(receipt) {
-                return Ok(());
-            }
-        }
-        update_state(
-            &mut *conn,
-            message_id,
-            "UPDATE exchange_outbox SET state = 'delivered', receipt = $2, delivered_at = $3,
-               last_error = NULL, receipt_salt = $4
-             WHERE message_id = $1 AND state = 'pending'",
-            &[
-                &message_id,
-                &receipt,
-                &int(at, "delivered at")?,
-                &receipt_salt.as_slice(),
-            ],
-        )
+        On(&mut *self.lock()?).outbound_delivered(message_id, receipt, receipt_salt, at)
     }
 
     fn outbound_dead(&self, message_id: &str, reason: &str, at: u64) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        update_state(
-            &mut *conn,
-            message_id,
-            "UPDATE exchange_outbox SET state = 'dead_letter', last_error = $2,
-               next_attempt_at = $3
-             WHERE message_id = $1 AND state = 'pending'",
-            &[&message_id, &reason, &int(at, "dead at")?],
-        )
+        On(&mut *self.lock()?).outbound_dead(message_id, reason, at)
     }
 
     fn outbound_retry(&self, message_id: &str, now: u64) -> Result<(), StoreError> {
@@ -412,17 +340,7 @@ impl ExchangeStore for PgStore {
     }
 
     fn outbound_logged(&self, message_id: &str, log_index: u64) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let changed = conn
-            .execute(
-                "UPDATE exchange_outbox SET log_index = $2 WHERE message_id = $1",
-                &[&message_id, &int(log_index, "log index")?],
-            )
-            .map_err(other("record outbound log index"))?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        On(&mut *self.lock()?).outbound_logged(message_id, log_index)
     }
 
     fn outbound(&self, message_id: &str) -> Result<OutboundRow, StoreError> {
@@ -455,51 +373,27 @@ impl ExchangeStore for PgStore {
     fn accept_inbound(&self, r: &InboundRecord) -> Result<InboundAccept, StoreError> {
         let mut conn = self.lock()?;
         let mut tx = conn.transaction().map_err(other("begin inbound"))?;
-        let f = &r.facts;
-        let (times, hdr) = fact_values(f)?;
-        let inserted = tx
-            .query_opt(
-                "INSERT INTO exchange_inbox (message_id, agreement_id, from_party, to_party,
-                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
-                   salts, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT (from_party, message_id) DO NOTHING RETURNING seq",
-                &[
-                    fact_params(f, &times, &hdr).as_slice(),
-                    &[&r.wire, &r.salts, &int(r.received_at, "received_at")?],
-                ]
-                .concat(),
-            )
-            .map_err(other("store inbound message"))?;
-        if let Some(row) = inserted {
-            let seq: i64 = row.try_get(0).map_err(other("read inbox seq"))?;
-            tx.commit().map_err(other("commit inbound"))?;
-            return Ok(InboundAccept::Inserted(InboundRow {
-                seq,
-                record: r.clone(),
-                log_index: None,
-                receipt: None,
-                receipt_salt: None,
-                handed_over: false,
-            }));
-        }
-        let existing = one(rows(
-            &mut tx,
-            &format!(
-                "SELECT {INBOX_COLUMNS} FROM exchange_inbox
-                 WHERE from_party = $1 AND message_id = $2"
-            ),
-            &[&f.from_party, &f.message_id],
-            inbound_row,
-        )?)?;
+        let accepted = On(&mut tx).accept_inbound(r)?;
         tx.commit().map_err(other("commit inbound"))?;
-        if existing.record.facts.hdr_sha256 == f.hdr_sha256 {
-            return Ok(InboundAccept::Duplicate(existing));
+        Ok(accepted)
+    }
+
+    fn exchange_batch(&self, writes: &[ExchangeWrite]) -> Result<Vec<WriteResult>, StoreError> {
+        let mut conn = self.lock()?;
+        let mut tx = conn.transaction().map_err(other("begin exchange batch"))?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let mut sp = tx.transaction().map_err(other("savepoint"))?;
+            let result = apply(&mut On(&mut sp), write);
+            if result.is_ok() {
+                sp.commit().map_err(other("release savepoint"))?;
+            } else {
+                sp.rollback().map_err(other("roll back savepoint"))?;
+            }
+            results.push(result);
         }
-        Err(StoreError::Conflict(Conflict::MessageIdReused {
-            from: f.from_party.clone(),
-            message_id: f.message_id.clone(),
-        }))
+        tx.commit().map_err(other("commit exchange batch"))?;
+        Ok(results)
     }
 
     fn inbound_logged(
@@ -508,18 +402,7 @@ impl ExchangeStore for PgStore {
         message_id: &str,
         log_index: u64,
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let changed = conn
-            .execute(
-                "UPDATE exchange_inbox SET log_index = $3
-                 WHERE from_party = $1 AND message_id = $2 AND log_index IS NULL",
-                &[&from_party, &message_id, &int(log_index, "log index")?],
-            )
-            .map_err(other("record inbound log index"))?;
-        if changed == 0 {
-            inbox_exists(&mut *conn, from_party, message_id)?;
-        }
-        Ok(())
+        On(&mut *self.lock()?).inbound_logged(from_party, message_id, log_index)
     }
 
     fn inbound_receipted(
@@ -529,18 +412,7 @@ impl ExchangeStore for PgStore {
         receipt: &[u8],
         receipt_salt: &[u8; 32],
     ) -> Result<(), StoreError> {
-        let mut conn = self.lock()?;
-        let changed = conn
-            .execute(
-                "UPDATE exchange_inbox SET receipt = $3, receipt_salt = $4
-                 WHERE from_party = $1 AND message_id = $2 AND receipt IS NULL",
-                &[&from_party, &message_id, &receipt, &receipt_salt.as_slice()],
-            )
-            .map_err(other("store receipt"))?;
-        if changed == 0 {
-            inbox_exists(&mut *conn, from_party, message_id)?;
-        }
-        Ok(())
+        On(&mut *self.lock()?).inbound_receipted(from_party, message_id, receipt, receipt_salt)
     }
 
     fn inbound(&self, from_party: &str, message_id: &str) -> Result<InboundRow, StoreError> {
@@ -618,5 +490,214 @@ impl ExchangeStore for PgStore {
             inbox: n(3)?,
             handed_over: n(4)?,
         })
+    }
+}
+
+/// The exchange's writes on one client, transaction or savepoint.
+struct On<'a, C: GenericClient>(&'a mut C);
+
+impl<C: GenericClient> ExchangeWrites for On<'_, C> {
+    fn accept_inbound(&mut self, r: &InboundRecord) -> Result<InboundAccept, StoreError> {
+        let conn = &mut *self.0;
+        let f = &r.facts;
+        let (times, hdr) = fact_values(f)?;
+        let inserted = conn
+            .query_opt(
+                "INSERT INTO exchange_inbox (message_id, agreement_id, from_party, to_party,
+                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
+                   salts, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (from_party, message_id) DO NOTHING RETURNING seq",
+                &[
+                    fact_params(f, &times, &hdr).as_slice(),
+                    &[&r.wire, &r.salts, &int(r.received_at, "received_at")?],
+                ]
+                .concat(),
+            )
+            .map_err(other("store inbound message"))?;
+        if let Some(row) = inserted {
+            let seq: i64 = row.try_get(0).map_err(other("read inbox seq"))?;
+            return Ok(InboundAccept::Inserted(InboundRow {
+                seq,
+                record: r.clone(),
+                log_index: None,
+                receipt: None,
+                receipt_salt: None,
+                handed_over: false,
+            }));
+        }
+        let existing = one(rows(
+            conn,
+            &format!(
+                "SELECT {INBOX_COLUMNS} FROM exchange_inbox
+                 WHERE from_party = $1 AND message_id = $2"
+            ),
+            &[&f.from_party, &f.message_id],
+            inbound_row,
+        )?)?;
+        if existing.record.facts.hdr_sha256 == f.hdr_sha256 {
+            return Ok(InboundAccept::Duplicate(existing));
+        }
+        Err(StoreError::Conflict(Conflict::MessageIdReused {
+            from: f.from_party.clone(),
+            message_id: f.message_id.clone(),
+        }))
+    }
+
+    fn enqueue_outbound(&mut self, r: &OutboundRecord, now: u64) -> Result<i64, StoreError> {
+        let conn = &mut *self.0;
+        let f = &r.facts;
+        let (times, hdr) = fact_values(f)?;
+        let inserted = conn
+            .query_opt(
+                "INSERT INTO exchange_outbox (message_id, agreement_id, from_party, to_party,
+                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
+                   salts, log_index, state, attempts, next_attempt_at, log_entry)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'pending', 0, $14, $15)
+                 ON CONFLICT (message_id) DO NOTHING RETURNING seq",
+                &[
+                    fact_params(f, &times, &hdr).as_slice(),
+                    &[
+                        &r.wire,
+                        &r.salts,
+                        &r.log_index.map(|v| int(v, "log index")).transpose()?,
+                        &int(now, "now")?,
+                        &r.log_entry,
+                    ],
+                ]
+                .concat(),
+            )
+            .map_err(other("store outbound message"))?;
+        match inserted {
+            Some(row) => row.try_get(0).map_err(other("read outbox seq")),
+            None => Err(StoreError::Conflict(Conflict::MessageIdReused {
+                from: f.from_party.clone(),
+                message_id: f.message_id.clone(),
+            })),
+        }
+    }
+
+    fn outbound_attempted(
+        &mut self,
+        message_id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4
+             WHERE message_id = $1 AND state = 'pending'",
+            &[
+                &message_id,
+                &i64::from(attempts),
+                &int(next_attempt_at, "next attempt")?,
+                &error,
+            ],
+        )
+    }
+
+    fn outbound_delivered(
+        &mut self,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+        at: u64,
+    ) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        let stored = conn
+            .query_opt(
+                "SELECT receipt FROM exchange_outbox WHERE message_id = $1 AND state = 'delivered'",
+                &[&message_id],
+            )
+            .map_err(other("read outbox receipt"))?;
+        if let Some(row) = stored {
+            let stored: Option<Vec<u8>> = row.try_get(0).map_err(other("read receipt"))?;
+            if stored.as_deref() == Some(receipt) {
+                return Ok(());
+            }
+        }
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET state = 'delivered', receipt = $2, delivered_at = $3,
+               last_error = NULL, receipt_salt = $4
+             WHERE message_id = $1 AND state = 'pending'",
+            &[
+                &message_id,
+                &receipt,
+                &int(at, "delivered at")?,
+                &receipt_salt.as_slice(),
+            ],
+        )
+    }
+
+    fn outbound_dead(&mut self, message_id: &str, reason: &str, at: u64) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET state = 'dead_letter', last_error = $2,
+               next_attempt_at = $3
+             WHERE message_id = $1 AND state = 'pending'",
+            &[&message_id, &reason, &int(at, "dead at")?],
+        )
+    }
+
+    fn outbound_logged(&mut self, message_id: &str, log_index: u64) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        let changed = conn
+            .execute(
+                "UPDATE exchange_outbox SET log_index = $2 WHERE message_id = $1",
+                &[&message_id, &int(log_index, "log index")?],
+            )
+            .map_err(other("record outbound log index"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn inbound_logged(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        log_index: u64,
+    ) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        let changed = conn
+            .execute(
+                "UPDATE exchange_inbox SET log_index = $3
+                 WHERE from_party = $1 AND message_id = $2 AND log_index IS NULL",
+                &[&from_party, &message_id, &int(log_index, "log index")?],
+            )
+            .map_err(other("record inbound log index"))?;
+        if changed == 0 {
+            inbox_exists(conn, from_party, message_id)?;
+        }
+        Ok(())
+    }
+
+    fn inbound_receipted(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        let conn = &mut *self.0;
+        let changed = conn
+            .execute(
+                "UPDATE exchange_inbox SET receipt = $3, receipt_salt = $4
+                 WHERE from_party = $1 AND message_id = $2 AND receipt IS NULL",
+                &[&from_party, &message_id, &receipt, &receipt_salt.as_slice()],
+            )
+            .map_err(other("store receipt"))?;
+        if changed == 0 {
+            inbox_exists(conn, from_party, message_id)?;
+        }
+        Ok(())
     }
 }

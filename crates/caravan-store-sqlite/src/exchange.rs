@@ -8,10 +8,12 @@
 //! message can never both be inserted. Hand-over is a flag, so a consumer that crashes
 //! before acknowledging gets the message again and one that acknowledged never does.
 
+use caravan_store::exchange::apply;
 use caravan_store::exchange::columns::{self, Columns};
 use caravan_store::exchange::{
-    ExchangeCounts, ExchangeStore, InboundAccept, InboundRecord, InboundRow, MessageFacts,
-    OutboundRecord, OutboundRow, OutboundState, PartnerKey, PartnerRecord,
+    ExchangeCounts, ExchangeStore, ExchangeWrite, ExchangeWrites, InboundAccept, InboundRecord,
+    InboundRow, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
+    PartnerRecord, WriteResult,
 };
 use caravan_store::log::columns::{int, uint};
 use caravan_store::{Conflict, StoreError};
@@ -273,36 +275,7 @@ impl ExchangeStore for SqliteStore {
     }
 
     fn enqueue_outbound(&self, r: &OutboundRecord, now: u64) -> Result<i64, StoreError> {
-        let conn = self.lock()?;
-        let f = &r.facts;
-        let (created, expires) = (
-            int(f.created_at, "created_at")?,
-            int(f.expires_at, "expires_at")?,
-        );
-        let log_index = r.log_index.map(|v| int(v, "log index")).transpose()?;
-        let now = int(now, "now")?;
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO exchange_outbox (message_id, agreement_id, from_party, to_party,
-                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
-                   salts, log_index, state, attempts, next_attempt_at, log_entry)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'pending', 0, ?14, ?15)
-                 ON CONFLICT (message_id) DO NOTHING",
-            )
-            .and_then(|mut s| {
-                let rest: [&dyn ToSql; 5] = [&r.wire, &r.salts, &log_index, &now, &r.log_entry];
-                s.execute(params_from_iter(
-                    fact_params(f, &[created, expires]).into_iter().chain(rest),
-                ))
-            })
-            .map_err(other("store outbound message"))?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(Conflict::MessageIdReused {
-                from: f.from_party.clone(),
-                message_id: f.message_id.clone(),
-            }));
-        }
-        Ok(conn.last_insert_rowid())
+        On(&*self.lock()?).enqueue_outbound(r, now)
     }
 
     fn due_outbound(&self, now: u64, limit: u32) -> Result<Vec<OutboundRow>, StoreError> {
@@ -329,19 +302,7 @@ impl ExchangeStore for SqliteStore {
         next_attempt_at: u64,
         error: &str,
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        update_state(
-            &conn,
-            message_id,
-            "UPDATE exchange_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
-             WHERE message_id = ?1 AND state = 'pending'",
-            params![
-                message_id,
-                attempts,
-                int(next_attempt_at, "next attempt")?,
-                error
-            ],
-        )
+        On(&*self.lock()?).outbound_attempted(message_id, attempts, next_attempt_at, error)
     }
 
     fn outbound_delivered(
@@ -351,42 +312,11 @@ impl ExchangeStore for SqliteStore {
         receipt_salt: &[u8; 32],
         at: u64,
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let stored: Option<Option<Vec<u8>>> = conn
-            .query_row(
-                "SELECT receipt FROM exchange_outbox WHERE message_id = ?1 AND state = 'delivered'",
-                [message_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(other("read outbox receipt"))?;
-        if stored.flatten().as_deref() == Some(receipt) {
-            return Ok(());
-        }
-        update_state(
-            &conn,
-            message_id,
-            "UPDATE exchange_outbox SET state = 'delivered', receipt = ?2, delivered_at = ?3,
-               last_error = NULL, receipt_salt = ?4
-             WHERE message_id = ?1 AND state = 'pending'",
-            params![
-                message_id,
-                receipt,
-                int(at, "delivered at")?,
-                receipt_salt.as_slice()
-            ],
-        )
+        On(&*self.lock()?).outbound_delivered(message_id, receipt, receipt_salt, at)
     }
 
     fn outbound_dead(&self, message_id: &str, reason: &str, at: u64) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        update_state(
-            &conn,
-            message_id,
-            "UPDATE exchange_outbox SET state = 'dead_letter', last_error = ?2, next_attempt_at = ?3
-             WHERE message_id = ?1 AND state = 'pending'",
-            params![message_id, reason, int(at, "dead at")?],
-        )
+        On(&*self.lock()?).outbound_dead(message_id, reason, at)
     }
 
     fn outbound_retry(&self, message_id: &str, now: u64) -> Result<(), StoreError> {
@@ -401,16 +331,7 @@ impl ExchangeStore for SqliteStore {
     }
 
     fn outbound_logged(&self, message_id: &str, log_index: u64) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let log_index = int(log_index, "log index")?;
-        let changed = conn
-            .prepare_cached("UPDATE exchange_outbox SET log_index = ?2 WHERE message_id = ?1")
-            .and_then(|mut s| s.execute(params![message_id, log_index]))
-            .map_err(other("record outbound log index"))?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        On(&*self.lock()?).outbound_logged(message_id, log_index)
     }
 
     fn outbound(&self, message_id: &str) -> Result<OutboundRow, StoreError> {
@@ -445,52 +366,30 @@ impl ExchangeStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(other("begin inbound"))?;
-        let f = &r.facts;
-        let (created, expires) = (
-            int(f.created_at, "created_at")?,
-            int(f.expires_at, "expires_at")?,
-        );
-        let received = int(r.received_at, "received_at")?;
-        let existing = query_rows(
-            &tx,
-            &format!(
-                "SELECT {INBOX_COLUMNS} FROM exchange_inbox WHERE from_party = ?1 AND message_id = ?2"
-            ),
-            [&f.from_party, &f.message_id],
-            inbound_row,
-        )?;
-        if let Some(row) = existing.into_iter().next() {
-            if row.record.facts.hdr_sha256 == f.hdr_sha256 {
-                return Ok(InboundAccept::Duplicate(row));
-            }
-            return Err(StoreError::Conflict(Conflict::MessageIdReused {
-                from: f.from_party.clone(),
-                message_id: f.message_id.clone(),
-            }));
+        let accepted = On(&tx).accept_inbound(r)?;
+        if matches!(accepted, InboundAccept::Inserted(_)) {
+            tx.commit().map_err(other("commit inbound"))?;
         }
-        tx.prepare_cached(
-            "INSERT INTO exchange_inbox (message_id, agreement_id, from_party, to_party,
-               conversation_id, service, action, created_at, expires_at, hdr_sha256, wire, salts,
-               received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )
-        .and_then(|mut s| {
-            let rest: [&dyn ToSql; 3] = [&r.wire, &r.salts, &received];
-            s.execute(params_from_iter(
-                fact_params(f, &[created, expires]).into_iter().chain(rest),
-            ))
-        })
-        .map_err(other("store inbound message"))?;
-        let seq = tx.last_insert_rowid();
-        tx.commit().map_err(other("commit inbound"))?;
-        Ok(InboundAccept::Inserted(InboundRow {
-            seq,
-            record: r.clone(),
-            log_index: None,
-            receipt: None,
-            receipt_salt: None,
-            handed_over: false,
-        }))
+        Ok(accepted)
+    }
+
+    fn exchange_batch(&self, writes: &[ExchangeWrite]) -> Result<Vec<WriteResult>, StoreError> {
+        let mut conn = self.lock()?;
+        let mut tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(other("begin exchange batch"))?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let sp = tx.savepoint().map_err(other("savepoint"))?;
+            let result = apply(&mut On(&sp), write);
+            if result.is_ok() {
+                sp.commit().map_err(other("release savepoint"))?;
+            }
+            // A refused write's savepoint rolls back when dropped.
+            results.push(result);
+        }
+        tx.commit().map_err(other("commit exchange batch"))?;
+        Ok(results)
     }
 
     fn inbound_logged(
@@ -499,19 +398,7 @@ impl ExchangeStore for SqliteStore {
         message_id: &str,
         log_index: u64,
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let log_index = int(log_index, "log index")?;
-        let changed = conn
-            .prepare_cached(
-                "UPDATE exchange_inbox SET log_index = ?3
-                 WHERE from_party = ?1 AND message_id = ?2 AND log_index IS NULL",
-            )
-            .and_then(|mut s| s.execute(params![from_party, message_id, log_index]))
-            .map_err(other("record inbound log index"))?;
-        if changed == 0 {
-            self.inbox_exists(&conn, from_party, message_id)?;
-        }
-        Ok(())
+        On(&*self.lock()?).inbound_logged(from_party, message_id, log_index)
     }
 
     fn inbound_receipted(
@@ -521,25 +408,7 @@ impl ExchangeStore for SqliteStore {
         receipt: &[u8],
         receipt_salt: &[u8; 32],
     ) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let changed = conn
-            .prepare_cached(
-                "UPDATE exchange_inbox SET receipt = ?3, receipt_salt = ?4
-                 WHERE from_party = ?1 AND message_id = ?2 AND receipt IS NULL",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    from_party,
-                    message_id,
-                    receipt,
-                    receipt_salt.as_slice()
-                ])
-            })
-            .map_err(other("store receipt"))?;
-        if changed == 0 {
-            self.inbox_exists(&conn, from_party, message_id)?;
-        }
-        Ok(())
+        On(&*self.lock()?).inbound_receipted(from_party, message_id, receipt, receipt_salt)
     }
 
     fn inbound(&self, from_party: &str, message_id: &str) -> Result<InboundRow, StoreError> {
@@ -612,22 +481,231 @@ impl ExchangeStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// `NotFound` unless the inbox holds `(from, message_id)`.
-    fn inbox_exists(
-        &self,
-        conn: &Connection,
-        from: &str,
+/// `NotFound` unless the inbox holds `(from, message_id)`.
+fn inbox_exists(conn: &Connection, from: &str, message_id: &str) -> Result<(), StoreError> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM exchange_inbox WHERE from_party = ?1 AND message_id = ?2",
+            [from, message_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(other("look up inbound"))?;
+    found.map(|_| ()).ok_or(StoreError::NotFound)
+}
+
+/// The exchange's writes on one connection, transaction or savepoint.
+struct On<'a>(&'a Connection);
+
+impl ExchangeWrites for On<'_> {
+    fn accept_inbound(&mut self, r: &InboundRecord) -> Result<InboundAccept, StoreError> {
+        let conn = self.0;
+        let f = &r.facts;
+        let (created, expires) = (
+            int(f.created_at, "created_at")?,
+            int(f.expires_at, "expires_at")?,
+        );
+        let received = int(r.received_at, "received_at")?;
+        let existing = query_rows(
+            conn,
+            &format!(
+                "SELECT {INBOX_COLUMNS} FROM exchange_inbox WHERE from_party = ?1 AND message_id = ?2"
+            ),
+            [&f.from_party, &f.message_id],
+            inbound_row,
+        )?;
+        if let Some(row) = existing.into_iter().next() {
+            if row.record.facts.hdr_sha256 == f.hdr_sha256 {
+                return Ok(InboundAccept::Duplicate(row));
+            }
+            return Err(StoreError::Conflict(Conflict::MessageIdReused {
+                from: f.from_party.clone(),
+                message_id: f.message_id.clone(),
+            }));
+        }
+        conn.prepare_cached(
+            "INSERT INTO exchange_inbox (message_id, agreement_id, from_party, to_party,
+               conversation_id, service, action, created_at, expires_at, hdr_sha256, wire, salts,
+               received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )
+        .and_then(|mut s| {
+            let rest: [&dyn ToSql; 3] = [&r.wire, &r.salts, &received];
+            s.execute(params_from_iter(
+                fact_params(f, &[created, expires]).into_iter().chain(rest),
+            ))
+        })
+        .map_err(other("store inbound message"))?;
+        let seq = conn.last_insert_rowid();
+        Ok(InboundAccept::Inserted(InboundRow {
+            seq,
+            record: r.clone(),
+            log_index: None,
+            receipt: None,
+            receipt_salt: None,
+            handed_over: false,
+        }))
+    }
+
+    fn enqueue_outbound(&mut self, r: &OutboundRecord, now: u64) -> Result<i64, StoreError> {
+        let conn = self.0;
+        let f = &r.facts;
+        let (created, expires) = (
+            int(f.created_at, "created_at")?,
+            int(f.expires_at, "expires_at")?,
+        );
+        let log_index = r.log_index.map(|v| int(v, "log index")).transpose()?;
+        let now = int(now, "now")?;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO exchange_outbox (message_id, agreement_id, from_party, to_party,
+                   conversation_id, service, action, created_at, expires_at, hdr_sha256, wire,
+                   salts, log_index, state, attempts, next_attempt_at, log_entry)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'pending', 0, ?14, ?15)
+                 ON CONFLICT (message_id) DO NOTHING",
+            )
+            .and_then(|mut s| {
+                let rest: [&dyn ToSql; 5] = [&r.wire, &r.salts, &log_index, &now, &r.log_entry];
+                s.execute(params_from_iter(
+                    fact_params(f, &[created, expires]).into_iter().chain(rest),
+                ))
+            })
+            .map_err(other("store outbound message"))?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(Conflict::MessageIdReused {
+                from: f.from_party.clone(),
+                message_id: f.message_id.clone(),
+            }));
+        }
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn outbound_attempted(
+        &mut self,
         message_id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+        error: &str,
     ) -> Result<(), StoreError> {
-        let found: Option<i64> = conn
+        let conn = self.0;
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
+             WHERE message_id = ?1 AND state = 'pending'",
+            params![
+                message_id,
+                attempts,
+                int(next_attempt_at, "next attempt")?,
+                error
+            ],
+        )
+    }
+
+    fn outbound_delivered(
+        &mut self,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+        at: u64,
+    ) -> Result<(), StoreError> {
+        let conn = self.0;
+        let stored: Option<Option<Vec<u8>>> = conn
             .query_row(
-                "SELECT seq FROM exchange_inbox WHERE from_party = ?1 AND message_id = ?2",
-                [from, message_id],
+                "SELECT receipt FROM exchange_outbox WHERE message_id = ?1 AND state = 'delivered'",
+                [message_id],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(other("look up inbound"))?;
-        found.map(|_| ()).ok_or(StoreError::NotFound)
+            .map_err(other("read outbox receipt"))?;
+        if stored.flatten().as_deref() == Some(receipt) {
+            return Ok(());
+        }
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET state = 'delivered', receipt = ?2, delivered_at = ?3,
+               last_error = NULL, receipt_salt = ?4
+             WHERE message_id = ?1 AND state = 'pending'",
+            params![
+                message_id,
+                receipt,
+                int(at, "delivered at")?,
+                receipt_salt.as_slice()
+            ],
+        )
+    }
+
+    fn outbound_dead(&mut self, message_id: &str, reason: &str, at: u64) -> Result<(), StoreError> {
+        let conn = self.0;
+        update_state(
+            conn,
+            message_id,
+            "UPDATE exchange_outbox SET state = 'dead_letter', last_error = ?2, next_attempt_at = ?3
+             WHERE message_id = ?1 AND state = 'pending'",
+            params![message_id, reason, int(at, "dead at")?],
+        )
+    }
+
+    fn outbound_logged(&mut self, message_id: &str, log_index: u64) -> Result<(), StoreError> {
+        let conn = self.0;
+        let log_index = int(log_index, "log index")?;
+        let changed = conn
+            .prepare_cached("UPDATE exchange_outbox SET log_index = ?2 WHERE message_id = ?1")
+            .and_then(|mut s| s.execute(params![message_id, log_index]))
+            .map_err(other("record outbound log index"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn inbound_logged(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        log_index: u64,
+    ) -> Result<(), StoreError> {
+        let conn = self.0;
+        let log_index = int(log_index, "log index")?;
+        let changed = conn
+            .prepare_cached(
+                "UPDATE exchange_inbox SET log_index = ?3
+                 WHERE from_party = ?1 AND message_id = ?2 AND log_index IS NULL",
+            )
+            .and_then(|mut s| s.execute(params![from_party, message_id, log_index]))
+            .map_err(other("record inbound log index"))?;
+        if changed == 0 {
+            inbox_exists(conn, from_party, message_id)?;
+        }
+        Ok(())
+    }
+
+    fn inbound_receipted(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+    ) -> Result<(), StoreError> {
+        let conn = self.0;
+        let changed = conn
+            .prepare_cached(
+                "UPDATE exchange_inbox SET receipt = ?3, receipt_salt = ?4
+                 WHERE from_party = ?1 AND message_id = ?2 AND receipt IS NULL",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    from_party,
+                    message_id,
+                    receipt,
+                    receipt_salt.as_slice()
+                ])
+            })
+            .map_err(other("store receipt"))?;
+        if changed == 0 {
+            inbox_exists(conn, from_party, message_id)?;
+        }
+        Ok(())
     }
 }

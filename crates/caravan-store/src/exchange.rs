@@ -206,6 +206,183 @@ pub enum InboundAccept {
     Duplicate(InboundRow),
 }
 
+/// One write of the exchange, for [`ExchangeStore::exchange_batch`]: the same change the
+/// single-write method of that name makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeWrite {
+    /// [`ExchangeStore::enqueue_outbound`].
+    EnqueueOutbound {
+        /// The sealed message.
+        record: OutboundRecord,
+        /// When it is due.
+        now: u64,
+    },
+    /// [`ExchangeStore::outbound_logged`].
+    OutboundLogged {
+        /// Message id.
+        message_id: String,
+        /// Our `msg_out` index.
+        log_index: u64,
+    },
+    /// [`ExchangeStore::outbound_attempted`].
+    OutboundAttempted {
+        /// Message id.
+        message_id: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Next attempt (ms).
+        next_attempt_at: u64,
+        /// Why it failed.
+        error: String,
+    },
+    /// [`ExchangeStore::outbound_delivered`].
+    OutboundDelivered {
+        /// Message id.
+        message_id: String,
+        /// The verified receipt.
+        receipt: Vec<u8>,
+        /// Salt of our `receipt_in` commitment.
+        receipt_salt: [u8; 32],
+        /// When (ms).
+        at: u64,
+    },
+    /// [`ExchangeStore::outbound_dead`].
+    OutboundDead {
+        /// Message id.
+        message_id: String,
+        /// Why.
+        reason: String,
+        /// When (ms).
+        at: u64,
+    },
+    /// [`ExchangeStore::accept_inbound`].
+    AcceptInbound(InboundRecord),
+    /// [`ExchangeStore::inbound_logged`].
+    InboundLogged {
+        /// Sender.
+        from_party: String,
+        /// Message id.
+        message_id: String,
+        /// Our `msg_in` index.
+        log_index: u64,
+    },
+    /// [`ExchangeStore::inbound_receipted`].
+    InboundReceipted {
+        /// Sender.
+        from_party: String,
+        /// Message id.
+        message_id: String,
+        /// Our signed receipt.
+        receipt: Vec<u8>,
+        /// Salt of our `receipt_out` commitment.
+        receipt_salt: [u8; 32],
+    },
+}
+
+/// What one [`ExchangeWrite`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// An outbox row was stored with this sequence number.
+    Enqueued(i64),
+    /// The state change was made.
+    Done,
+    /// What [`ExchangeStore::accept_inbound`] did.
+    Inbound(Box<InboundAccept>),
+}
+
+/// The result of one write of a batch: its own refusal (`NotFound`, `Conflict`, a wrong
+/// state) leaves the others standing.
+pub type WriteResult = Result<WriteOutcome, StoreError>;
+
+/// The writes of [`ExchangeWrite`] on one open transaction or savepoint of a backend.
+/// [`apply`] reads a batch through it, so both backends dispatch a batch the same way.
+pub trait ExchangeWrites {
+    /// See [`ExchangeStore::enqueue_outbound`].
+    fn enqueue_outbound(&mut self, record: &OutboundRecord, now: u64) -> Result<i64, StoreError>;
+    /// See [`ExchangeStore::outbound_attempted`].
+    fn outbound_attempted(
+        &mut self,
+        message_id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// See [`ExchangeStore::outbound_delivered`].
+    fn outbound_delivered(
+        &mut self,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+        at: u64,
+    ) -> Result<(), StoreError>;
+    /// See [`ExchangeStore::outbound_dead`].
+    fn outbound_dead(&mut self, message_id: &str, reason: &str, at: u64) -> Result<(), StoreError>;
+    /// See [`ExchangeStore::outbound_logged`].
+    fn outbound_logged(&mut self, message_id: &str, log_index: u64) -> Result<(), StoreError>;
+    /// See [`ExchangeStore::accept_inbound`] (without its own transaction).
+    fn accept_inbound(&mut self, record: &InboundRecord) -> Result<InboundAccept, StoreError>;
+    /// See [`ExchangeStore::inbound_logged`].
+    fn inbound_logged(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        log_index: u64,
+    ) -> Result<(), StoreError>;
+    /// See [`ExchangeStore::inbound_receipted`].
+    fn inbound_receipted(
+        &mut self,
+        from_party: &str,
+        message_id: &str,
+        receipt: &[u8],
+        receipt_salt: &[u8; 32],
+    ) -> Result<(), StoreError>;
+}
+
+/// One write of a batch, on the batch's savepoint.
+pub fn apply(on: &mut impl ExchangeWrites, write: &ExchangeWrite) -> WriteResult {
+    let done = |r: Result<(), StoreError>| r.map(|()| WriteOutcome::Done);
+    match write {
+        ExchangeWrite::EnqueueOutbound { record, now } => on
+            .enqueue_outbound(record, *now)
+            .map(WriteOutcome::Enqueued),
+        ExchangeWrite::OutboundLogged {
+            message_id,
+            log_index,
+        } => done(on.outbound_logged(message_id, *log_index)),
+        ExchangeWrite::OutboundAttempted {
+            message_id,
+            attempts,
+            next_attempt_at,
+            error,
+        } => done(on.outbound_attempted(message_id, *attempts, *next_attempt_at, error)),
+        ExchangeWrite::OutboundDelivered {
+            message_id,
+            receipt,
+            receipt_salt,
+            at,
+        } => done(on.outbound_delivered(message_id, receipt, receipt_salt, *at)),
+        ExchangeWrite::OutboundDead {
+            message_id,
+            reason,
+            at,
+        } => done(on.outbound_dead(message_id, reason, *at)),
+        ExchangeWrite::AcceptInbound(record) => on
+            .accept_inbound(record)
+            .map(|a| WriteOutcome::Inbound(Box::new(a))),
+        ExchangeWrite::InboundLogged {
+            from_party,
+            message_id,
+            log_index,
+        } => done(on.inbound_logged(from_party, message_id, *log_index)),
+        ExchangeWrite::InboundReceipted {
+            from_party,
+            message_id,
+            receipt,
+            receipt_salt,
+        } => done(on.inbound_receipted(from_party, message_id, receipt, receipt_salt)),
+    }
+}
+
 /// The exchange's storage. Every method is one transaction.
 pub trait ExchangeStore: Send + Sync {
     /// Inserts or replaces the registration of `(agreement_id, party)` with its keys.
@@ -306,6 +483,12 @@ pub trait ExchangeStore: Send + Sync {
 
     /// Rows in the outbox by state and in the inbox: `(pending, delivered, dead, inbox)`.
     fn exchange_counts(&self) -> Result<ExchangeCounts, StoreError>;
+
+    /// Group commit: every write in one transaction, applied in order, each in its own
+    /// savepoint so a refused write (its result is an `Err`) changes nothing and leaves
+    /// the others standing. Returns only after the commit is durable; an `Err` of the
+    /// whole call means nothing of the batch was written.
+    fn exchange_batch(&self, writes: &[ExchangeWrite]) -> Result<Vec<WriteResult>, StoreError>;
 }
 
 /// Counts for reports and fault tests.

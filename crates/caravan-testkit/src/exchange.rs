@@ -35,6 +35,9 @@ pub struct NodeSpec {
     pub addr: SocketAddr,
     /// Retry schedule.
     pub retry: RetryPolicy,
+    /// The address partners reach it at, when not the one it listens on (a node in a
+    /// network namespace, onboarded from outside it). Also in its TLS certificate.
+    pub advertise: Option<std::net::IpAddr>,
 }
 
 impl NodeSpec {
@@ -46,6 +49,7 @@ impl NodeSpec {
             dir: dir.to_path_buf(),
             addr: "127.0.0.1:0".parse().expect("socket address"),
             retry: RetryPolicy::fast(Duration::from_millis(50), Duration::from_secs(60)),
+            advertise: None,
         }
     }
 
@@ -120,7 +124,11 @@ pub async fn open(mut spec: NodeSpec) -> OpenNode {
         .expect("bind exchange port");
     spec.addr = listener.local_addr().expect("local addr");
     let now = caravan_log::Clock::now_ms(&SystemClock);
-    let hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let host = spec.advertise.unwrap_or(spec.addr.ip()).to_string();
+    if !hosts.contains(&host) {
+        hosts.push(host.clone());
+    }
     let identity =
         NodeIdentity::load_or_generate(&spec.dir, &spec.party, &hosts, now).expect("identity");
     let origin = spec.origin();
@@ -135,11 +143,12 @@ pub async fn open(mut spec: NodeSpec) -> OpenNode {
     log_config.checkpoint_every = Duration::from_millis(5);
     let log = LogNode::open(store.clone(), keys, log_config, Arc::new(SystemClock)).expect("log");
     let mut config = ExchangeConfig::new(&spec.party, "127.0.0.1", AGREEMENT);
-    config.endpoint = format!("https://127.0.0.1:{}", spec.addr.port());
+    config.endpoint = format!("https://{host}:{}", spec.addr.port());
     config.retry = spec.retry.clone();
     config.poll_every = Duration::from_millis(20);
     config.request_timeout = Duration::from_secs(5);
     config.receipt_wait = Duration::from_secs(5);
+    config.parts_dir = Some(spec.dir.join("parts"));
     let exchange =
         Exchange::new(config, identity, store.clone(), log.clone()).expect("exchange engine");
     OpenNode {

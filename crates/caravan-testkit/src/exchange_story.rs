@@ -5,12 +5,13 @@
 //! It checks what the exchange relies on: a message id is stored once; only the head of
 //! each conversation is due; attempts, delivery, dead letters and the operator's retry
 //! move exactly one row and refuse the wrong state; the inbox answers a repeat with the
-//! stored row and a reused id with a conflict, writing nothing; hand-over is once; and
-//! everything survives reopening.
+//! stored row and a reused id with a conflict, writing nothing; hand-over is once; a
+//! group-committed batch applies its writes in order, refuses a bad write alone and keeps
+//! the rest; and everything survives reopening.
 
 use caravan_store::exchange::{
-    InboundAccept, InboundRecord, MessageFacts, OutboundRecord, OutboundState, PartnerKey,
-    PartnerRecord,
+    ExchangeWrite, InboundAccept, InboundRecord, MessageFacts, OutboundRecord, OutboundState,
+    PartnerKey, PartnerRecord, WriteOutcome,
 };
 use caravan_store::{Conflict, Store, StoreError};
 
@@ -264,14 +265,174 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         ),
         (2, 1, 0, 2, 1)
     );
+    let counts = batch_story(store.as_ref(), counts);
     drop(store);
 
     // Everything survives reopening.
     let store = open().expect("reopen");
     assert_eq!(store.exchange_counts().expect("counts"), counts);
+    assert_eq!(
+        store.inbound("UZ", "b-in").expect("batched row").log_index,
+        Some(41)
+    );
     assert_eq!(store.partner("us-uz", "UZ").expect("partner"), p);
     assert_eq!(
         store.inbound("UZ", "x1").expect("x1").receipt.as_deref(),
         Some(&b"r1"[..])
     );
+}
+
+/// Group commit: one `exchange_batch` holding writes of several messages. Each write's
+/// result is its own; the refused ones change nothing; later writes see earlier ones of
+/// the same batch. Returns the counts after it.
+fn batch_story(
+    store: &dyn Store,
+    before: caravan_store::exchange::ExchangeCounts,
+) -> caravan_store::exchange::ExchangeCounts {
+    let writes = vec![
+        ExchangeWrite::EnqueueOutbound {
+            record: outbound("b1", "cb"),
+            now: 1_000,
+        },
+        // The same id again in the same batch: a conflict, and b1 stays.
+        ExchangeWrite::EnqueueOutbound {
+            record: outbound("b1", "cb"),
+            now: 1_000,
+        },
+        ExchangeWrite::OutboundLogged {
+            message_id: "b1".into(),
+            log_index: 40,
+        },
+        // Unknown message: NotFound, alone.
+        ExchangeWrite::OutboundDelivered {
+            message_id: "nope".into(),
+            receipt: b"r".to_vec(),
+            receipt_salt: [1; 32],
+            at: 3_000,
+        },
+        ExchangeWrite::AcceptInbound(inbound("b-in", 4)),
+        // A second delivery inside the same batch is a duplicate of the first.
+        ExchangeWrite::AcceptInbound(inbound("b-in", 4)),
+        // Same id, other content: a conflict.
+        ExchangeWrite::AcceptInbound(inbound("b-in", 5)),
+        ExchangeWrite::InboundLogged {
+            from_party: "UZ".into(),
+            message_id: "b-in".into(),
+            log_index: 41,
+        },
+        ExchangeWrite::InboundReceipted {
+            from_party: "UZ".into(),
+            message_id: "b-in".into(),
+            receipt: b"rb".to_vec(),
+            receipt_salt: [2; 32],
+        },
+        ExchangeWrite::OutboundDelivered {
+            message_id: "b1".into(),
+            receipt: b"rb1".to_vec(),
+            receipt_salt: [3; 32],
+            at: 3_000,
+        },
+        // A change the row's state does not allow (b1 is delivered by now, within this
+        // batch) is refused alone.
+        ExchangeWrite::OutboundDead {
+            message_id: "b1".into(),
+            reason: "r".into(),
+            at: 3_000,
+        },
+    ];
+    let results = store.exchange_batch(&writes).expect("batch commits");
+    assert_eq!(results.len(), writes.len());
+    assert!(
+        matches!(results[0], Ok(WriteOutcome::Enqueued(_))),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(
+            results[1],
+            Err(StoreError::Conflict(Conflict::MessageIdReused { .. }))
+        ),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(results[2], Ok(WriteOutcome::Done)),
+        "{:?}",
+        results[2]
+    );
+    assert!(
+        matches!(results[3], Err(StoreError::NotFound)),
+        "{:?}",
+        results[3]
+    );
+    assert!(
+        matches!(
+            results[4],
+            Ok(WriteOutcome::Inbound(ref a)) if matches!(**a, InboundAccept::Inserted(_))
+        ),
+        "{:?}",
+        results[4]
+    );
+    assert!(
+        matches!(
+            results[5],
+            Ok(WriteOutcome::Inbound(ref a)) if matches!(**a, InboundAccept::Duplicate(_))
+        ),
+        "{:?}",
+        results[5]
+    );
+    assert!(
+        matches!(
+            results[6],
+            Err(StoreError::Conflict(Conflict::MessageIdReused { .. }))
+        ),
+        "{:?}",
+        results[6]
+    );
+    assert!(
+        matches!(results[7], Ok(WriteOutcome::Done)),
+        "{:?}",
+        results[7]
+    );
+    assert!(
+        matches!(results[8], Ok(WriteOutcome::Done)),
+        "{:?}",
+        results[8]
+    );
+    assert!(
+        matches!(results[9], Ok(WriteOutcome::Done)),
+        "{:?}",
+        results[9]
+    );
+    assert!(results[10].is_err(), "{:?}", results[10]);
+
+    let b1 = store.outbound("b1").expect("b1");
+    assert_eq!(b1.state, OutboundState::Delivered);
+    assert_eq!(b1.record.log_index, Some(40));
+    assert_eq!(b1.receipt.as_deref(), Some(&b"rb1"[..]));
+    let row = store.inbound("UZ", "b-in").expect("b-in");
+    assert_eq!(
+        row.record.facts.hdr_sha256, [4; 32],
+        "the conflicting write changed nothing"
+    );
+    assert_eq!(row.receipt.as_deref(), Some(&b"rb"[..]));
+    let after = store.exchange_counts().expect("counts");
+    assert_eq!(
+        (
+            after.delivered,
+            after.inbox,
+            after.pending,
+            after.dead_letter
+        ),
+        (
+            before.delivered + 1,
+            before.inbox + 1,
+            before.pending,
+            before.dead_letter
+        )
+    );
+    // An empty batch is a no-op.
+    assert!(store.exchange_batch(&[]).expect("empty").is_empty());
+    assert_eq!(store.exchange_counts().expect("counts"), after);
+    after
 }

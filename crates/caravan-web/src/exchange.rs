@@ -1,5 +1,6 @@
 //! HTTP of the node-to-node exchange (spec §2), served only over mutual TLS:
-//! `POST /caravan/v1/messages`, `GET /caravan/v1/receipts/{message_id}` and
+//! `POST /caravan/v1/messages`, `PUT /caravan/v1/parts/{part_ref}/{n}` (a segment of a
+//! large part, spec §7), `GET /caravan/v1/receipts/{message_id}` and
 //! `GET /caravan/v1/keys`.
 //!
 //! Why a separate router with its own state: the exchange listens on its own mTLS port
@@ -18,9 +19,10 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use base64::Engine;
-use caravan_exchange::node::{Exchange, MESSAGES_PATH, Rejection};
+use caravan_exchange::node::{Exchange, MESSAGES_PATH, PARTS_PATH, Rejection};
+use caravan_exchange::parts::SEGMENT_CT_LEN;
 use caravan_exchange::transport::PeerChain;
 use serde::Serialize;
 
@@ -36,6 +38,10 @@ pub fn routes(exchange: Arc<Exchange>) -> Router {
         .route(
             MESSAGES_PATH,
             post(messages).layer(DefaultBodyLimit::max(max)),
+        )
+        .route(
+            &format!("{PARTS_PATH}/{{part_ref}}/{{segment}}"),
+            put(segment).layer(DefaultBodyLimit::max(SEGMENT_CT_LEN)),
         )
         .route("/caravan/v1/receipts/{message_id}", get(receipt))
         .route("/caravan/v1/keys", get(keys))
@@ -102,6 +108,25 @@ async fn messages(
             receipt,
         )
             .into_response(),
+        Err(r) => rejection(r),
+    }
+}
+
+async fn segment(
+    State(exchange): State<Arc<Exchange>>,
+    chain: Option<axum::Extension<PeerChain>>,
+    Path((part_ref, n)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let Some(axum::Extension(PeerChain(chain))) = chain else {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "tls_client_certificate_required",
+            "parts are accepted only over mutual TLS",
+        );
+    };
+    match exchange.put_segment(&chain, &part_ref, &n, body).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(r) => rejection(r),
     }
 }

@@ -33,9 +33,14 @@ fn message_count() -> usize {
         .unwrap_or(MESSAGES)
 }
 
-fn spec(party: &str, dir: &Path, port: u16) -> NodeSpec {
+pub(crate) fn spec(party: &str, dir: &Path, port: u16) -> NodeSpec {
+    spec_at(party, dir, "127.0.0.1", port)
+}
+
+/// A node listening on `ip:port`.
+pub(crate) fn spec_at(party: &str, dir: &Path, ip: &str, port: u16) -> NodeSpec {
     let mut spec = NodeSpec::new(party, dir);
-    spec.addr = format!("127.0.0.1:{port}").parse().expect("address");
+    spec.addr = format!("{ip}:{port}").parse().expect("address");
     spec.retry = caravan_exchange::retry::RetryPolicy::fast(
         Duration::from_millis(100),
         Duration::from_secs(600),
@@ -43,8 +48,9 @@ fn spec(party: &str, dir: &Path, port: u16) -> NodeSpec {
     spec
 }
 
-/// The child: `role:party:dir:port[:total]`. A sender tops its outbox up to `total`
-/// messages, then both roles serve until killed.
+/// The child: `role|party|dir|port|total[|ip]`. A sender tops its outbox up to `total`
+/// messages, then both roles serve until killed. `ip` (default 127.0.0.1) is the address
+/// it listens on (inside its network namespace in the partition test).
 #[test]
 fn exchange_fault_child() {
     let Ok(args) = std::env::var(CHILD_VAR) else {
@@ -54,7 +60,16 @@ fn exchange_fault_child() {
     let (role, party, dir, port) = (parts[0], parts[1], parts[2], parts[3]);
     let runtime = caravan_testkit::exchange::runtime();
     runtime.block_on(async {
-        let node = start(open(spec(party, Path::new(dir), port.parse().expect("port"))).await);
+        let ip = parts.get(5).copied().unwrap_or("127.0.0.1");
+        let node = start(
+            open(spec_at(
+                party,
+                Path::new(dir),
+                ip,
+                port.parse().expect("port"),
+            ))
+            .await,
+        );
         if role == "send" {
             let total: usize = parts[4].parse().expect("total");
             let stored = {
@@ -87,8 +102,29 @@ fn exchange_fault_child() {
 }
 
 fn spawn(role: &str, party: &str, dir: &Path, port: u16, total: usize) -> Child {
+    spawn_in(None, role, party, dir, port, total)
+}
+
+/// [`spawn`] inside network namespace `netns` (`ip netns exec`), listening on its `ip`.
+pub(crate) fn spawn_in(
+    netns: Option<(&str, &str)>,
+    role: &str,
+    party: &str,
+    dir: &Path,
+    port: u16,
+    total: usize,
+) -> Child {
     let exe = std::env::current_exe().expect("test binary path");
-    Command::new(exe)
+    let mut command = match netns {
+        Some((ns, _)) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let ip = netns.map_or("127.0.0.1", |(_, ip)| ip);
+    command
         .args([
             "--exact",
             "exchange_faults::exchange_fault_child",
@@ -97,7 +133,7 @@ fn spawn(role: &str, party: &str, dir: &Path, port: u16, total: usize) -> Child 
         ])
         .env(
             CHILD_VAR,
-            format!("{role}|{party}|{}|{port}|{total}", dir.display()),
+            format!("{role}|{party}|{}|{port}|{total}|{ip}", dir.display()),
         )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -105,13 +141,13 @@ fn spawn(role: &str, party: &str, dir: &Path, port: u16, total: usize) -> Child 
         .expect("spawn child")
 }
 
-fn kill(child: &mut Child) {
+pub(crate) fn kill(child: &mut Child) {
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("wait");
     assert_eq!(status.signal(), Some(9), "died of SIGKILL, not {status}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")

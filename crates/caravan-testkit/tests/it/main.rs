@@ -7,6 +7,8 @@ mod child;
 mod crash;
 mod exchange;
 mod exchange_faults;
+mod exchange_netns;
+mod exchange_parts;
 mod log;
 mod mirror;
 mod postgres;

@@ -1,0 +1,341 @@
+//! Large parts over the wire (spec §7, "Large Message Split and Join"): the spool of
+//! detached parts on both sides, never holding a part whole in memory.
+//!
+//! Why it is shaped this way:
+//! * **Sender.** A file part is sealed with the STREAM construction straight from the
+//!   file into `out/<part_ref>.ct` (one segment in memory at a time), and the wire object
+//!   carries only its `part_ref` = SHA-256 of the ciphertext. Every attempt uploads the
+//!   segments from that file with `PUT /caravan/v1/parts/{part_ref}/{n}` before the
+//!   message, so a retry after a crash or a partition re-sends the same bytes; the spool
+//!   file goes once the receipt is stored.
+//! * **Receiver, upload.** A segment cannot be authenticated on arrival (its key comes
+//!   with the message), so it is only size-checked and written to its own file
+//!   `in/<party>/<part_ref>/<n>` (temp file + rename: a re-upload is idempotent, a torn
+//!   upload leaves no half segment). Nothing of the message is stored yet.
+//! * **Receiver, claim.** When the message arrives and has been opened, each detached
+//!   part's segments are read in order and opened segment by segment
+//!   ([`DetachedPart::open`]: every GCM tag, the last-segment flag against truncation,
+//!   the plaintext's length and SHA-256 against the signed manifest, the ciphertext's
+//!   against `part_ref`) while the ciphertext is copied to `in/<party>/<part_ref>.ct` and
+//!   fsynced. Only when every part verified is the message stored; a missing segment, a
+//!   tampered one or a wrong digest refuses it with a specific code and no inbox write.
+//!   Parts stay encrypted at rest, like inline parts in the inbox's wire object.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use caravan_envelope::hpke::TAG_LEN;
+/// Largest segment upload: one STREAM segment with its tag.
+pub use caravan_envelope::stream::SEGMENT_CT_LEN;
+use caravan_envelope::{Compression, DetachedPart, EnvelopeError, PartSummary, Sealer};
+
+/// A part of an outbound message read from a file (evidence files of hundreds of MB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundFile {
+    /// Part id, unique within the message.
+    pub part_id: String,
+    /// Media type.
+    pub media_type: String,
+    /// The file; read once, while sealing, in segments.
+    pub path: PathBuf,
+}
+
+/// Why a part upload or claim was refused: HTTP status, stable code, public message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRefusal {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Public message.
+    pub message: String,
+}
+
+impl PartRefusal {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn io(what: &str, err: &io::Error) -> Self {
+        tracing::error!(error = %err, "{what}");
+        Self::new(503, "part_store_unavailable", format!("{what} failed"))
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `part_ref` from its 64-character lower-case hex form.
+pub fn parse_part_ref(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Segments of a part of `ct_len` ciphertext bytes (at least one: an empty part is one
+/// tag-only segment).
+pub fn segments_of(ct_len: u64) -> u64 {
+    ct_len.div_ceil(SEGMENT_CT_LEN as u64).max(1)
+}
+
+/// The spool directory of one node.
+#[derive(Debug, Clone)]
+pub struct PartSpool {
+    dir: PathBuf,
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Reads a part's uploaded segments in order as one stream.
+struct Segments {
+    dir: PathBuf,
+    count: u64,
+    next: u64,
+    current: Option<BufReader<File>>,
+}
+
+impl Read for Segments {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(file) = &mut self.current {
+                let n = file.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.current = None;
+            }
+            if self.next == self.count {
+                return Ok(0);
+            }
+            self.current = Some(BufReader::new(File::open(
+                self.dir.join(self.next.to_string()),
+            )?));
+            self.next += 1;
+        }
+    }
+}
+
+/// Copies what is read through it to `copy`.
+struct Tee<R, W> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl PartSpool {
+    /// The spool under `dir` (created on first use).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// Where a sealed outbound part waits for its uploads.
+    pub fn outbound_path(&self, part_ref: &[u8; 32]) -> PathBuf {
+        self.dir.join("out").join(format!("{}.ct", hex(part_ref)))
+    }
+
+    fn party_dir(&self, party: &str) -> PathBuf {
+        // Party ids are registry keys; hex keeps any of them a safe file name.
+        self.dir.join("in").join(hex(party.as_bytes()))
+    }
+
+    fn upload_dir(&self, party: &str, part_ref: &[u8; 32]) -> PathBuf {
+        self.party_dir(party).join(hex(part_ref))
+    }
+
+    /// Where a claimed part's ciphertext is kept for hand-over.
+    pub fn inbound_path(&self, party: &str, part_ref: &[u8; 32]) -> PathBuf {
+        self.party_dir(party).join(format!("{}.ct", hex(part_ref)))
+    }
+
+    /// Seals `file` into the outbound spool as a detached part of `sealer`'s message.
+    pub fn seal_file(
+        &self,
+        sealer: &mut Sealer,
+        file: &OutboundFile,
+    ) -> Result<PartSummary, EnvelopeError> {
+        let io_err = |e: io::Error| EnvelopeError::Io(format!("{}: {e}", file.path.display()));
+        let out_dir = self.dir.join("out");
+        fs::create_dir_all(&out_dir).map_err(io_err)?;
+        let reader = BufReader::new(File::open(&file.path).map_err(io_err)?);
+        let mut tmp_name = [0u8; 16];
+        let _ = getrandom::getrandom(&mut tmp_name);
+        let tmp = out_dir.join(format!("{}.tmp", hex(&tmp_name)));
+        let sealed = (|| {
+            let writer = File::create(&tmp).map_err(io_err)?;
+            let summary = sealer.add_streamed(
+                &file.part_id,
+                &file.media_type,
+                Compression::None,
+                reader,
+                BufWriter::new(&writer),
+            )?;
+            writer.sync_all().map_err(io_err)?;
+            fs::rename(&tmp, self.outbound_path(&summary.ct_sha256)).map_err(io_err)?;
+            fsync_dir(&out_dir).map_err(io_err)?;
+            Ok(summary)
+        })();
+        if sealed.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        sealed
+    }
+
+    /// Segment `n` of a spooled outbound part (at most one segment in memory).
+    pub fn read_segment(&self, part_ref: &[u8; 32], n: u64) -> io::Result<Vec<u8>> {
+        use std::io::Seek;
+        let mut file = File::open(self.outbound_path(part_ref))?;
+        file.seek(io::SeekFrom::Start(n * SEGMENT_CT_LEN as u64))?;
+        let mut buf = Vec::with_capacity(SEGMENT_CT_LEN);
+        file.take(SEGMENT_CT_LEN as u64).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// Drops a delivered part's spool file.
+    pub fn release_outbound(&self, part_ref: &[u8; 32]) {
+        let _ = fs::remove_file(self.outbound_path(part_ref));
+    }
+
+    /// Stores an uploaded segment from `party`. `max_segments` bounds `n` (the profile's
+    /// largest part).
+    pub fn put_segment(
+        &self,
+        party: &str,
+        part_ref: &[u8; 32],
+        n: u64,
+        bytes: &[u8],
+        max_segments: u64,
+    ) -> Result<(), PartRefusal> {
+        if n >= max_segments {
+            return Err(PartRefusal::new(
+                413,
+                "part_too_large",
+                format!("segment {n} is beyond the largest part this node accepts"),
+            ));
+        }
+        if bytes.len() < TAG_LEN || bytes.len() > SEGMENT_CT_LEN {
+            return Err(PartRefusal::new(
+                400,
+                "segment_size_invalid",
+                format!(
+                    "a segment is {TAG_LEN} to {SEGMENT_CT_LEN} bytes; this one is {}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let dir = self.upload_dir(party, part_ref);
+        fs::create_dir_all(&dir).map_err(|e| PartRefusal::io("creating the upload folder", &e))?;
+        let tmp = dir.join(format!("{n}.tmp"));
+        fs::write(&tmp, bytes).map_err(|e| PartRefusal::io("writing a segment", &e))?;
+        fs::rename(&tmp, dir.join(n.to_string()))
+            .map_err(|e| PartRefusal::io("storing a segment", &e))
+    }
+
+    /// Verifies a detached part from its uploaded segments and keeps its ciphertext
+    /// (fsynced) for hand-over. Idempotent: a part already claimed is accepted as is.
+    pub fn claim(&self, party: &str, part: &DetachedPart) -> Result<PathBuf, PartRefusal> {
+        let keep = self.inbound_path(party, &part.part_ref);
+        if keep.exists() {
+            return Ok(keep);
+        }
+        let dir = self.upload_dir(party, &part.part_ref);
+        let count = segments_of(part.ct_len);
+        if let Some(missing) = (0..count).find(|n| !dir.join(n.to_string()).is_file()) {
+            return Err(PartRefusal::new(
+                422,
+                "part_incomplete",
+                format!(
+                    "part {:?}: segment {missing} of {count} has not been uploaded",
+                    part.info.part_id
+                ),
+            ));
+        }
+        let tmp = dir.join("claim.tmp");
+        let file = File::create(&tmp).map_err(|e| PartRefusal::io("spooling a part", &e))?;
+        let reader = Tee {
+            inner: Segments {
+                dir: dir.clone(),
+                count,
+                next: 0,
+                current: None,
+            },
+            copy: BufWriter::new(&file),
+        };
+        if let Err(e) = part.open(reader, io::sink()) {
+            let _ = fs::remove_file(&tmp);
+            return Err(PartRefusal::new(e.http_status(), e.code(), e.to_string()));
+        }
+        file.sync_all()
+            .map_err(|e| PartRefusal::io("syncing a part", &e))?;
+        fs::rename(&tmp, &keep).map_err(|e| PartRefusal::io("keeping a part", &e))?;
+        fsync_dir(&self.party_dir(party)).map_err(|e| PartRefusal::io("syncing a part", &e))?;
+        let _ = fs::remove_dir_all(&dir);
+        Ok(keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_refs_round_trip_and_bad_ones_are_refused() {
+        let r = [0xab; 32];
+        assert_eq!(parse_part_ref(&hex(&r)), Some(r));
+        assert_eq!(parse_part_ref(&hex(&r).to_uppercase()), None);
+        assert_eq!(parse_part_ref("ab"), None);
+        assert_eq!(parse_part_ref(&format!("{}zz", &hex(&r)[2..])), None);
+    }
+
+    #[test]
+    fn segment_counts_follow_the_segment_size() {
+        let s = SEGMENT_CT_LEN as u64;
+        assert_eq!(segments_of(TAG_LEN as u64), 1);
+        assert_eq!(segments_of(s), 1);
+        assert_eq!(segments_of(s + 1), 2);
+        assert_eq!(segments_of(3 * s), 3);
+    }
+
+    #[test]
+    fn segment_sizes_and_numbers_are_checked_before_writing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = PartSpool::new(dir.path());
+        let r = [1u8; 32];
+        let short = spool.put_segment("UZ", &r, 0, &[0; TAG_LEN - 1], 4);
+        assert_eq!(short.map_err(|e| e.code), Err("segment_size_invalid"));
+        let long = spool.put_segment("UZ", &r, 0, &vec![0; SEGMENT_CT_LEN + 1], 4);
+        assert_eq!(long.map_err(|e| e.code), Err("segment_size_invalid"));
+        let far = spool.put_segment("UZ", &r, 4, &[0; 32], 4);
+        assert_eq!(far.map_err(|e| e.code), Err("part_too_large"));
+        assert!(
+            !dir.path().join("in").exists(),
+            "a refused segment wrote nothing"
+        );
+        spool.put_segment("UZ", &r, 3, &[7; 32], 4).expect("stored");
+        assert_eq!(
+            fs::read(spool.upload_dir("UZ", &r).join("3")).expect("read"),
+            vec![7; 32]
+        );
+    }
+}

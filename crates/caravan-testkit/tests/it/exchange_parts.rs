@@ -1,0 +1,332 @@
+//! Large parts across the exchange (spec §7): a 200 MB evidence file streamed from a file,
+//! uploaded in 1 MiB segments over mutual TLS, verified segment by segment on arrival
+//! and handed over intact; a tampered segment, a truncated upload, a bad upload and a
+//! part the receiver never got are each refused with their own code and store nothing.
+
+use std::io::Write;
+use std::time::Duration;
+
+use caravan_envelope::stream::SEGMENT_CT_LEN;
+use caravan_envelope::{Compression, Header, Party, Sealer};
+use caravan_exchange::node::{
+    DeliveryState, MESSAGES_PATH, OutboundMessage, OutboundPart, PARTS_PATH, SERVICE,
+    WIRE_MEDIA_TYPE,
+};
+use caravan_exchange::parts::{OutboundFile, hex};
+use caravan_exchange::tls::{PinnedCa, client_config};
+use caravan_exchange::transport::PartnerClient;
+use caravan_testkit::exchange::{
+    AGREEMENT, NodeSpec, eventually, introduce, now, open, pair, start,
+};
+use sha2::{Digest, Sha256};
+
+const MB: u64 = 1 << 20;
+
+/// Writes `len` bytes of a deterministic pseudo-random stream; returns their SHA-256.
+fn write_file(path: &std::path::Path, len: u64) -> [u8; 32] {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut hash = Sha256::new();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut chunk = vec![0u8; 1 << 16];
+    let mut left = len;
+    while left > 0 {
+        for b in chunk.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            b.copy_from_slice(&state.to_le_bytes()[..b.len()]);
+        }
+        let n = left.min(chunk.len() as u64) as usize;
+        file.write_all(&chunk[..n]).unwrap();
+        hash.update(&chunk[..n]);
+        left -= n as u64;
+    }
+    file.flush().unwrap();
+    hash.finalize().into()
+}
+
+/// Hashes what is written to it.
+#[derive(Default)]
+struct HashingWriter {
+    hash: Sha256,
+    len: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.update(buf);
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
+    caravan_testkit::exchange::runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (us, uz) = pair(dir.path()).await;
+        let evidence = dir.path().join("evidence.bin");
+        let len = 200 * MB;
+        let digest = write_file(&evidence, len);
+        let message = OutboundMessage {
+            to: "US-CBP".into(),
+            conversation_id: Some("case-evidence".into()),
+            ref_to: None,
+            action: "Evidence.Package".into(),
+            expires_at: None,
+            parts: vec![OutboundPart {
+                part_id: "cover".into(),
+                media_type: "application/json".into(),
+                body: br#"{"items":1}"#.to_vec(),
+            }],
+        };
+        let files = vec![OutboundFile {
+            part_id: "evidence".into(),
+            media_type: "application/octet-stream".into(),
+            path: evidence.clone(),
+        }];
+        let exchange = uz.exchange.clone();
+        let id = tokio::task::spawn_blocking(move || exchange.send_with_files(&message, &files))
+            .await
+            .unwrap()
+            .unwrap();
+        let spooled: Vec<_> = std::fs::read_dir(uz.spec.dir.join("parts/out"))
+            .unwrap()
+            .collect();
+        assert_eq!(
+            spooled.len(),
+            1,
+            "the sealed part waits in the sender's spool"
+        );
+        let delivered = eventually(Duration::from_secs(600), || {
+            matches!(
+                uz.exchange.delivery_state(&id),
+                Ok(DeliveryState::Delivered { .. })
+            )
+        })
+        .await;
+        assert!(delivered, "{:?}", uz.exchange.delivery_state(&id));
+        assert_eq!(
+            std::fs::read_dir(uz.spec.dir.join("parts/out"))
+                .unwrap()
+                .count(),
+            0,
+            "the spool file goes once the receipt is stored"
+        );
+
+        let handed = us.exchange.pending("Evidence.Package", 10).unwrap();
+        assert_eq!(handed.len(), 1);
+        assert_eq!(handed[0].message_id, id);
+        assert_eq!(handed[0].parts.len(), 1, "inline parts as before");
+        let parts = us.exchange.detached_parts("UZ-CUSTOMS", &id).unwrap();
+        assert_eq!(
+            parts,
+            vec![(
+                "evidence".to_owned(),
+                "application/octet-stream".to_owned(),
+                len
+            )]
+        );
+        let exchange = us.exchange.clone();
+        let id2 = id.clone();
+        let (summary, written) = tokio::task::spawn_blocking(move || {
+            let mut w = HashingWriter::default();
+            let s = exchange
+                .open_detached_part("UZ-CUSTOMS", &id2, "evidence", &mut w)
+                .unwrap();
+            (s, w)
+        })
+        .await
+        .unwrap();
+        assert_eq!(summary.length, len);
+        assert_eq!(written.len, len);
+        let got: [u8; 32] = written.hash.finalize().into();
+        assert_eq!(got, digest, "the part arrives bit for bit");
+        assert_eq!(summary.sha256, digest);
+        us.stop().await;
+        uz.stop().await;
+    });
+}
+
+#[test]
+fn tampered_truncated_and_missing_parts_are_refused_and_store_nothing() {
+    caravan_testkit::exchange::runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let us = open(NodeSpec::new("US-CBP", &dir.path().join("us"))).await;
+        let uz = open(NodeSpec::new("UZ-CUSTOMS", &dir.path().join("uz"))).await;
+        introduce(&us, &uz);
+        let us = start(us);
+        let uz_id = uz.exchange().identity();
+        let pinned = PinnedCa {
+            party: "US-CBP".into(),
+            ca_der: us.exchange.identity().tls().ca_der.clone(),
+        };
+        let client = PartnerClient::new(
+            &format!("https://127.0.0.1:{}", us.spec.addr.port()),
+            client_config(uz_id.tls(), &pinned).unwrap(),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let us_enc = us
+            .exchange
+            .identity()
+            .encryption_keys()
+            .last()
+            .unwrap()
+            .key
+            .public_key();
+        let key = uz_id.signing_key_at(now()).unwrap().clone();
+        let before = us.store.exchange_counts().unwrap();
+        let origin = us.exchange.log().config().origin.clone();
+        let log_before = us.store.open_log(&origin).unwrap().size;
+
+        // A 3-segment part, sealed the way a sender does.
+        let plaintext: Vec<u8> = (0..(2 * MB + 1000)).map(|i| (i % 251) as u8).collect();
+        let seal_one = || {
+            let t = now();
+            let header = Header {
+                message_id: format!("{}@uz.test", caravan_exchange::node::uuid_v7(t)),
+                conversation_id: "case-parts".into(),
+                ref_to: None,
+                from: Party::new("caravan:admin", "UZ-CUSTOMS"),
+                to: Party::new("caravan:admin", "US-CBP"),
+                role: "administration".into(),
+                service: SERVICE.into(),
+                action: "Evidence.Package".into(),
+                agreement_id: AGREEMENT.into(),
+                profile_id: format!("{AGREEMENT}/v1"),
+                created_at: t,
+                expires_at: None,
+                enc_kid: us_enc.kid(),
+            };
+            let mut sealer = Sealer::new(&header, &us_enc).unwrap();
+            let mut ct = Vec::new();
+            let summary = sealer
+                .add_streamed(
+                    "evidence",
+                    "application/octet-stream",
+                    Compression::None,
+                    plaintext.as_slice(),
+                    &mut ct,
+                )
+                .unwrap();
+            (sealer.finish(&key).unwrap().wire, ct, summary.ct_sha256)
+        };
+        let put = |part_ref: [u8; 32], n: usize, body: Vec<u8>| {
+            let client = &client;
+            async move {
+                client
+                    .call(
+                        hyper::Method::PUT,
+                        &format!("{PARTS_PATH}/{}/{n}", hex(&part_ref)),
+                        "application/octet-stream",
+                        body.into(),
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let post = |wire: Vec<u8>| {
+            let client = &client;
+            async move {
+                client
+                    .call(
+                        hyper::Method::POST,
+                        MESSAGES_PATH,
+                        WIRE_MEDIA_TYPE,
+                        wire.into(),
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let code = |body: &[u8]| -> String {
+            serde_json::from_slice::<serde_json::Value>(body).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let segments =
+            |ct: &[u8]| -> Vec<Vec<u8>> { ct.chunks(SEGMENT_CT_LEN).map(<[u8]>::to_vec).collect() };
+
+        // Nothing uploaded.
+        let (wire, _, _) = seal_one();
+        let r = post(wire).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (422, "part_incomplete"));
+
+        // Truncated upload: the last segment never came.
+        let (wire, ct, part_ref) = seal_one();
+        let segs = segments(&ct);
+        assert_eq!(segs.len(), 3);
+        for (n, s) in segs.iter().enumerate().take(2) {
+            assert_eq!(put(part_ref, n, s.clone()).await.status, 204);
+        }
+        let r = post(wire.clone()).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (422, "part_incomplete"));
+        // A torn upload that cut the last segment short is caught by its tag.
+        let cut = segs[2][..segs[2].len() - 5].to_vec();
+        assert_eq!(put(part_ref, 2, cut).await.status, 204);
+        let r = post(wire.clone()).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (422, "part_tampered"));
+
+        // Tampered chunk: one bit of the middle segment flipped.
+        let (wire, ct, part_ref) = seal_one();
+        for (n, s) in segments(&ct).into_iter().enumerate() {
+            let mut s = s;
+            if n == 1 {
+                s[100] ^= 0x01;
+            }
+            assert_eq!(put(part_ref, n, s).await.status, 204);
+        }
+        let r = post(wire).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (422, "part_tampered"));
+
+        // Segments of another part under this part_ref: refused by the AEAD.
+        let (wire, _, part_ref) = seal_one();
+        let (_, other_ct, _) = seal_one();
+        for (n, s) in segments(&other_ct).into_iter().enumerate() {
+            assert_eq!(put(part_ref, n, s).await.status, 204);
+        }
+        let r = post(wire).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (422, "part_tampered"));
+
+        // Bad uploads themselves.
+        let r = put(part_ref, 0, vec![0; 3]).await;
+        assert_eq!(
+            (r.status, code(&r.body).as_str()),
+            (400, "segment_size_invalid")
+        );
+        let r = client
+            .call(
+                hyper::Method::PUT,
+                &format!("{PARTS_PATH}/not-a-digest/0"),
+                "application/octet-stream",
+                vec![0u8; 64].into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status, code(&r.body).as_str()),
+            (400, "part_ref_invalid")
+        );
+        let r = put(part_ref, 1 << 20, vec![0; 64]).await;
+        assert_eq!((r.status, code(&r.body).as_str()), (413, "part_too_large"));
+
+        // None of it stored a message or wrote a log entry.
+        assert_eq!(us.store.exchange_counts().unwrap(), before);
+        assert_eq!(us.store.open_log(&origin).unwrap().size, log_before);
+
+        // And the same message, uploaded whole, is accepted.
+        let (wire, ct, part_ref) = seal_one();
+        for (n, s) in segments(&ct).into_iter().enumerate() {
+            assert_eq!(put(part_ref, n, s).await.status, 204);
+        }
+        let r = post(wire).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(us.store.exchange_counts().unwrap().inbox, before.inbox + 1);
+        us.stop().await;
+    });
+}
