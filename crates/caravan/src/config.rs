@@ -600,6 +600,14 @@ agreement = "us-uz-cmaa-2024"
 listen = "127.0.0.1:8443"
 endpoint = "https://localhost:8443"
 hosts = ["localhost", "127.0.0.1"]
+
+[targeting]
+# Scheduled retraining of the inspection-targeting model by `caravan serve`: at most this
+# often (s, m, h, d, w), and only once this many inspection outcomes were recorded since the
+# model in service was trained. The new model is registered with its evaluation on a
+# temporal hold-out and put in service only if it does at least as well there.
+retrain_every = "7d"
+min_new_outcomes = 20
 "#;
 
 #[cfg(test)]
@@ -619,6 +627,7 @@ mod tests {
         let exchange = config.exchange.unwrap();
         assert_eq!(exchange.party, "US-CBP");
         assert_eq!(exchange.listen.port(), 8443);
+        assert!(config.targeting.is_some(), "the example schedules retraining");
         assert_eq!(
             config.store,
             StoreUrl::Sqlite(PathBuf::from("caravan-data/us/caravan.sqlite"))
