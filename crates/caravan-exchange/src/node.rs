@@ -689,7 +689,11 @@ impl Exchange {
                 service: header.service.clone(),
                 action: header.action.clone(),
                 created_at: now,
-                expires_at: message.expires_at.unwrap_or(now.saturating_add(horizon)),
+                // The retry horizon runs from when the message is ready to go: sealing a
+                // large file part can take minutes.
+                expires_at: message
+                    .expires_at
+                    .unwrap_or(self.now().max(now).saturating_add(horizon)),
                 hdr_sha256: sealed.hdr_sha256,
             },
             wire: sealed.wire,
