@@ -8,8 +8,9 @@
 //! DuckDB peer, `bench/mirror_duckdb.py`. `bench/mirror.sh` runs both.
 //!
 //! What the clock covers: from legs in memory, already split by direction, to links
-//! and their discrepancy vectors (`analysis::link_direction` for both directions, one
-//! thread each, each spreading its work over the machine's cores). Building the legs
+//! and (a) the value arithmetic DuckDB's query also does (`discrepancy::valuation`), or
+//! (b) full discrepancy vectors (`analysis::link_direction`), for both directions, one
+//! thread each, each spreading its work over the machine's cores. Building the legs
 //! (generation, validation, reduction) is outside it, as loading the CSV files is
 //! outside DuckDB's. The runs move the legs in and take them back, so the process holds
 //! one copy of them.
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use caravan_corridor::{CorridorConfig, Difficulty, UZS_PER_USD, shipments};
 use caravan_mirror::analysis::{DirectionAnalysis, MirrorConfig, link_direction};
+use caravan_mirror::discrepancy::{DiscrepancyContext, Tariff, valuation};
 use caravan_mirror::leg::{Flow, Leg, legs_from_drafts};
 use caravan_mirror::link::{Tier, link};
 use caravan_mirror::rates::Rates;
@@ -106,6 +108,47 @@ fn run_both(
     (secs, result)
 }
 
+/// What DuckDB's query does, on both directions (one thread each): exact-key linkage
+/// with the date window, then the value arithmetic of every link (CIF/FOB, currency, g,
+/// GFI a and gap_w). Returns the time, the links and the sum of g as a check.
+fn exact_arithmetic(split: &Split, rates: &Rates, config: &MirrorConfig) -> (f64, usize, f64) {
+    let t = Instant::now();
+    let per_direction: Vec<(usize, f64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = split
+            .iter()
+            .map(|(x, m)| {
+                scope.spawn(move || {
+                    let linkage = link(x, m, &TokenSimilarity, &config.link);
+                    let tariff = Tariff::default();
+                    let ctx = DiscrepancyContext {
+                        rates,
+                        tariff: &tariff,
+                        valuation: &config.valuation,
+                        link: &config.link,
+                        names: &TokenSimilarity,
+                    };
+                    let sum_g: f64 = linkage
+                        .links
+                        .iter()
+                        .filter_map(|l| valuation(l, x, m, &ctx).log_gap)
+                        .sum();
+                    (linkage.links.len(), sum_g)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("direction"))
+            .collect()
+    });
+    let secs = t.elapsed().as_secs_f64();
+    (
+        secs,
+        per_direction.iter().map(|d| d.0).sum(),
+        per_direction.iter().map(|d| d.1).sum(),
+    )
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -184,13 +227,20 @@ fn main() -> std::io::Result<()> {
             fuzzy_linkage.links.len()
         );
     }
-    let (mut exact_secs, mut full_secs) = (Vec::new(), Vec::new());
+    let (mut arithmetic_secs, mut exact_secs, mut full_secs) = (Vec::new(), Vec::new(), Vec::new());
     let mut summary = String::new();
     for run in 0..runs {
+        let (secs, links, sum_g) = exact_arithmetic(&split, &rates, &exact);
+        arithmetic_secs.push(secs);
+        println!(
+            "run {run}: exact keys + date window + value arithmetic (the DuckDB part): {secs:.2} s, {links} links, sum g {sum_g:.1}"
+        );
         let (secs, result) = run_both(&mut split, &rates, &exact);
         exact_secs.push(secs);
         let links: usize = result.iter().map(|d| d.linkage.links.len()).sum();
-        println!("run {run}: exact keys + date window + discrepancies: {secs:.2} s, {links} links");
+        println!(
+            "run {run}: exact keys + date window + full discrepancy vectors: {secs:.2} s, {links} links"
+        );
         drop(result);
         let (secs, result) = run_both(&mut split, &rates, &full);
         full_secs.push(secs);
@@ -211,7 +261,8 @@ fn main() -> std::io::Result<()> {
         );
     }
     println!(
-        "median of {runs}: exact {:.2} s, whole {:.2} s ({summary}); peak RSS {:.0} MiB",
+        "median of {runs}: exact + arithmetic {:.2} s, exact + full discrepancies {:.2} s, whole {:.2} s ({summary}); peak RSS {:.0} MiB",
+        median(&mut arithmetic_secs),
         median(&mut exact_secs),
         median(&mut full_secs),
         peak_rss_mib()

@@ -353,39 +353,41 @@ impl<'a> NormalisedNames<'a> {
     }
 }
 
-/// Computes the discrepancy vector of `link`.
-pub fn discrepancy(
+/// The value and mass components of a link's discrepancy: CIF/FOB adjustment,
+/// currency conversion, g, net and gross mass gaps, the GFI quantity agreement a and
+/// gap_w, and the unit-value gap. The other components are left empty.
+pub fn valuation(
     link: &Link,
     exports: &[Leg],
     imports: &[Leg],
     ctx: &DiscrepancyContext<'_>,
-) -> Discrepancy {
-    discrepancy_with_names(link, exports, imports, ctx, &NormalisedNames::default())
-}
-
-/// [`discrepancy`] with the run's names normalised beforehand.
-pub(crate) fn discrepancy_with_names(
-    link: &Link,
-    exports: &[Leg],
-    imports: &[Leg],
-    ctx: &DiscrepancyContext<'_>,
-    normalised: &NormalisedNames<'_>,
 ) -> Discrepancy {
     let xs: Vec<&Leg> = link.exports.iter().map(|&e| &exports[e]).collect();
     let ms: Vec<&Leg> = link.imports.iter().map(|&i| &imports[i]).collect();
-    let mut d = Discrepancy::default();
     let mut issues = Vec::new();
+    let mut d = value_and_mass(&xs, &ms, ctx, &mut issues);
+    d.issues = issues;
+    d
+}
 
+fn value_and_mass(
+    xs: &[&Leg],
+    ms: &[&Leg],
+    ctx: &DiscrepancyContext<'_>,
+    issues: &mut Vec<DataIssue>,
+) -> Discrepancy {
+    let mut d = Discrepancy::default();
+    let issues = &mut *issues;
     // Value.
     let export_fob: Option<f64> = xs
         .iter()
-        .map(|l| leg_value(l, ctx.rates, |i| i.value, &mut issues))
+        .map(|l| leg_value(l, ctx.rates, |i| i.value, issues))
         .sum();
     let mut import_cif = Some(0.0);
     let mut import_fob = Some(0.0);
     let (mut declared, mut defaulted) = (0, 0);
-    for leg in &ms {
-        let transaction = leg_value(leg, ctx.rates, |i| i.value, &mut issues);
+    for leg in ms {
+        let transaction = leg_value(leg, ctx.rates, |i| i.value, issues);
         let freight = leg.freight.as_ref().and_then(|(amount, currency)| {
             match ctx
                 .rates
@@ -454,10 +456,10 @@ pub(crate) fn discrepancy_with_names(
         }
         total
     };
-    let x_net = sum_mass(&xs, Leg::net_mass, &mut issues);
-    let m_net = sum_mass(&ms, Leg::net_mass, &mut issues);
-    let x_gross = sum_mass(&xs, Leg::gross_mass, &mut Vec::new());
-    let m_gross = sum_mass(&ms, Leg::gross_mass, &mut Vec::new());
+    let x_net = sum_mass(xs, Leg::net_mass, issues);
+    let m_net = sum_mass(ms, Leg::net_mass, issues);
+    let x_gross = sum_mass(xs, Leg::gross_mass, &mut Vec::new());
+    let m_gross = sum_mass(ms, Leg::gross_mass, &mut Vec::new());
     d.net_mass_gap = relative_gap(x_net, m_net);
     d.gross_mass_gap = relative_gap(x_gross, m_gross);
     if let (Some(x), Some(m)) = (x_net, m_net) {
@@ -467,7 +469,7 @@ pub(crate) fn discrepancy_with_names(
             d.quantity_agreement = Some(a);
             d.weighted_gap = d.import_fob.zip(d.export_fob).map(|(fm, fx)| (fm - fx) * a);
         } else {
-            for leg in xs.iter().chain(&ms) {
+            for leg in xs.iter().chain(ms) {
                 issues.push(issue(leg, "MIRROR_QUANTITY_ZERO", "net mass is zero"));
             }
         }
@@ -479,6 +481,31 @@ pub(crate) fn discrepancy_with_names(
                 .map(|(fm, fx)| (fm / m).ln() - (fx / x).ln());
         }
     }
+    d
+}
+
+/// Computes the discrepancy vector of `link`.
+pub fn discrepancy(
+    link: &Link,
+    exports: &[Leg],
+    imports: &[Leg],
+    ctx: &DiscrepancyContext<'_>,
+) -> Discrepancy {
+    discrepancy_with_names(link, exports, imports, ctx, &NormalisedNames::default())
+}
+
+/// [`discrepancy`] with the run's names normalised beforehand.
+pub(crate) fn discrepancy_with_names(
+    link: &Link,
+    exports: &[Leg],
+    imports: &[Leg],
+    ctx: &DiscrepancyContext<'_>,
+    normalised: &NormalisedNames<'_>,
+) -> Discrepancy {
+    let xs: Vec<&Leg> = link.exports.iter().map(|&e| &exports[e]).collect();
+    let ms: Vec<&Leg> = link.imports.iter().map(|&i| &imports[i]).collect();
+    let mut issues = Vec::new();
+    let mut d = value_and_mass(&xs, &ms, ctx, &mut issues);
     let packages = |legs: &[&Leg]| legs.iter().map(|l| l.packages()).sum::<Option<u64>>();
     d.packages_gap = relative_gap(
         packages(&xs).map(|p| p as f64),

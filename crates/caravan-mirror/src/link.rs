@@ -694,34 +694,78 @@ fn import_key(leg: &Leg, tier: usize, slot: u32) -> (u8, &str) {
     }
 }
 
-/// One tier's import keys: (key hash, import, slot), sorted, so that an export's key
-/// finds its imports by binary search.
-type KeyIndex = Vec<(u64, u32, u32)>;
+/// One tier's import keys: rows of (key hash, import, slot) sorted by hash, with a
+/// directory on the hash's top bits, so that an export's key finds its rows with two
+/// memory reads instead of a binary search over a million rows.
+struct KeyIndex {
+    rows: Vec<(u64, u32, u32)>,
+    /// Row offsets of each top-bits bucket; `buckets + 1` entries.
+    directory: Vec<u32>,
+    shift: u32,
+}
+
+impl KeyIndex {
+    fn new(mut rows: Vec<(u64, u32, u32)>) -> KeyIndex {
+        rows.sort_unstable();
+        let bits = (usize::BITS - rows.len().leading_zeros()).clamp(1, 24);
+        let shift = 64 - bits;
+        let mut directory = vec![0u32; (1usize << bits) + 1];
+        for row in &rows {
+            directory[(row.0 >> shift) as usize + 1] += 1;
+        }
+        for b in 1..directory.len() {
+            directory[b] += directory[b - 1];
+        }
+        KeyIndex {
+            rows,
+            directory,
+            shift,
+        }
+    }
+
+    /// The rows whose hash is `h`.
+    fn get(&self, h: u64) -> impl Iterator<Item = &(u64, u32, u32)> {
+        let b = (h >> self.shift) as usize;
+        let bucket = &self.rows[self.directory[b] as usize..self.directory[b + 1] as usize];
+        bucket.iter().filter(move |r| r.0 == h)
+    }
+}
 
 fn key_indexes(imports: &[Leg]) -> [KeyIndex; 3] {
-    let rows = parallel_ranges(imports.len(), 4_096, |range| {
-        let mut out: [KeyIndex; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    type Rows = Vec<(u64, u32, u32)>;
+    let parts = parallel_ranges(imports.len(), 4_096, |range| {
+        let mut out: [Rows; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for i in range {
-            for (tier, index) in out.iter_mut().enumerate() {
+            for (tier, rows) in out.iter_mut().enumerate() {
                 each_key(&imports[i], tier, false, |tag, slot, key| {
-                    index.push((key_hash(tag, key), i as u32, slot));
+                    rows.push((key_hash(tag, key), i as u32, slot));
                 });
             }
         }
         vec![out]
     });
-    let mut indexes: [KeyIndex; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for part in rows {
-        for (index, rows) in indexes.iter_mut().zip(part) {
-            index.extend(rows);
+    let mut all: [Rows; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for part in parts {
+        for (rows, more) in all.iter_mut().zip(part) {
+            if rows.is_empty() {
+                *rows = more;
+            } else {
+                rows.extend(more);
+            }
         }
     }
     std::thread::scope(|scope| {
-        for index in &mut indexes {
-            scope.spawn(|| index.sort_unstable());
-        }
-    });
-    indexes
+        let handles: Vec<_> = all
+            .into_iter()
+            .map(|rows| scope.spawn(move || KeyIndex::new(rows)))
+            .collect();
+        let mut built = handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        let mut next = || built.next().unwrap_or_else(|| KeyIndex::new(Vec::new()));
+        [next(), next(), next()]
+    })
 }
 
 /// The exact edges of one export: the first tier with any candidate.
@@ -750,13 +794,8 @@ fn exact_edges(
                 candidates.clear();
                 evidence.clear();
                 each_key(leg, tier, true, |tag, _, key| {
-                    let h = key_hash(tag, key);
-                    let start = index.partition_point(|r| r.0 < h);
                     let mut last = None;
-                    for &(rh, i, slot) in &index[start..] {
-                        if rh != h {
-                            break;
-                        }
+                    for &(_, i, slot) in index.get(key_hash(tag, key)) {
                         let i = i as usize;
                         // The hash is only a filter: the key itself must match.
                         if last == Some(i) || import_key(&imports[i], tier, slot) != (tag, key) {
@@ -783,7 +822,7 @@ fn exact_edges(
                 out.push(ExactEdge {
                     export: e,
                     tier: TIERS[tier],
-                    imports: candidates.clone(),
+                    imports: std::mem::take(&mut candidates),
                     evidence: evidence
                         .iter()
                         .map(|&(tag, key)| Evidence::SharedKey {
