@@ -1052,10 +1052,15 @@ impl Exchange {
     async fn failed(self: &Arc<Self>, row: &OutboundRow, reason: &str) {
         let attempts = row.attempts.saturating_add(1);
         let now = self.now();
-        let next = self
-            .config
-            .retry
-            .next(attempts, row.record.facts.created_at, now, draw());
+        // The horizon runs from when the message was ready (see `seal_outbound`), not
+        // from its header's creation time, which precedes sealing a large part.
+        let horizon = u64::try_from(self.config.retry.horizon.as_millis()).unwrap_or(u64::MAX);
+        let facts = &row.record.facts;
+        let ready_at = facts
+            .expires_at
+            .saturating_sub(horizon)
+            .max(facts.created_at);
+        let next = self.config.retry.next(attempts, ready_at, now, draw());
         let id = row.record.facts.message_id.clone();
         match next {
             Next::RetryAt(at) => {
