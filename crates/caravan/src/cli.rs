@@ -728,9 +728,19 @@ pub struct MirrorShareArgs {
     /// Id of the stored finding (from the API or the analyst's page).
     #[arg(long)]
     pub finding: i64,
-    /// Partner party id to send to, as registered (`caravan partner list`).
-    #[arg(long)]
-    pub to: String,
+    /// The officer who sends it (a desk officer or supervisor: spontaneous information is
+    /// released like a request).
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// TLP marking of the information (CLEAR, GREEN, AMBER, AMBER+STRICT, RED).
+    #[arg(long, default_value = "AMBER")]
+    pub tlp: String,
+    /// PAP marking (CLEAR, GREEN, AMBER, RED).
+    #[arg(long, default_value = "AMBER")]
+    pub pap: String,
+    /// Uses the partner may make of it, comma-separated (INTEL, ADMIN, CIVIL, CRIMINAL).
+    #[arg(long, default_value = "INTEL")]
+    pub uses: String,
     /// Print the message body and send nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -627,7 +627,10 @@ mod tests {
         let exchange = config.exchange.unwrap();
         assert_eq!(exchange.party, "US-CBP");
         assert_eq!(exchange.listen.port(), 8443);
-        assert!(config.targeting.is_some(), "the example schedules retraining");
+        assert!(
+            config.targeting.is_some(),
+            "the example schedules retraining"
+        );
         assert_eq!(
             config.store,
             StoreUrl::Sqlite(PathBuf::from("caravan-data/us/caravan.sqlite"))

@@ -147,7 +147,7 @@ pub(crate) async fn demo_stage(
 /// The workflow of a configured node: its evidence key from the data directory, its party
 /// codes from `country` and `[exchange]`, the partner from the registry. Installs the
 /// compiled-in US–UZ agreement on first use.
-fn node_workflow(
+pub(crate) fn node_workflow(
     config: &Config,
     store: &Arc<dyn Store>,
     exchange: Option<Arc<Exchange>>,
@@ -212,11 +212,11 @@ pub(crate) fn spawn_workflow(
     Ok(())
 }
 
-fn refused(e: AssistError) -> anyhow::Error {
+pub(crate) fn refused(e: AssistError) -> anyhow::Error {
     anyhow::anyhow!("refused ({}): {}", e.code, e.message)
 }
 
-fn actor(store: &dyn Store, account: &str) -> anyhow::Result<Actor> {
+pub(crate) fn actor(store: &dyn Store, account: &str) -> anyhow::Result<Actor> {
     let found = store
         .account(account)
         .context("read the account")?

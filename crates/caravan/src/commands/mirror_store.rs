@@ -19,8 +19,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use caravan_assistance::agreement::Purpose;
+use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_domain::declaration::validate::{ValidationContext, validate};
-use caravan_exchange::node::{OutboundMessage, OutboundPart};
 use caravan_ingest::pipeline::Format;
 use caravan_mirror::aggregate::{GroupBy, gaps, tariff_elasticity};
 use caravan_mirror::analysis::Analysis;
@@ -38,9 +39,6 @@ use caravan_store::mirror::{
 use serde_json::{Value, json};
 
 use crate::cli::MirrorShareArgs;
-
-/// The exchange action a finding travels as (exchange-and-log §3.2 catalogue).
-pub(crate) const SHARE_ACTION: &str = "Spontaneous.Inform";
 
 /// Groupings stored and exported.
 const GROUPINGS: [GroupBy; 4] = [
@@ -478,8 +476,10 @@ pub(crate) fn share_body(finding: &MirrorFindingRow, link: &MirrorLinkRow) -> Va
     })
 }
 
-/// `caravan mirror share`: queues the finding for the partner in the node's outbox; the
-/// running node delivers it.
+/// `caravan mirror share`: the finding goes to the partner as spontaneous information
+/// (assistance spec §4) through the node's assistance workflow, so it carries markings and
+/// permitted uses, is recorded and audited like every item released, and is accepted by the
+/// partner's workflow; the running node's outbox delivers it.
 pub(crate) fn share(
     config_path: Option<&Path>,
     args: &MirrorShareArgs,
@@ -501,28 +501,36 @@ pub(crate) fn share(
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let tlp =
+        Tlp::parse_tag(&args.tlp).with_context(|| format!("{:?} is not a TLP value", args.tlp))?;
+    let pap =
+        Pap::parse_tag(&args.pap).with_context(|| format!("{:?} is not a PAP value", args.pap))?;
+    let uses = args
+        .uses
+        .split(',')
+        .map(|u| Purpose::parse(u.trim()).with_context(|| format!("{u:?} is not a purpose")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let who = super::assist::actor(store.as_ref(), &args.acting.account)?;
     let Some(log) = super::log::open_log_node(&config, &store)? else {
         bail!("sharing needs the node's transparency log ([log] in the configuration)");
     };
     let exchange = super::partner::open_exchange(&config, &store, &log)?;
-    let message = OutboundMessage {
-        to: args.to.clone(),
-        conversation_id: None,
-        ref_to: None,
-        action: SHARE_ACTION.to_owned(),
-        expires_at: None,
-        parts: vec![OutboundPart {
-            part_id: "finding".to_owned(),
-            media_type: "application/json".to_owned(),
-            body: serde_json::to_vec(&body)?,
-        }],
-    };
-    let id = exchange
-        .send(&message)
-        .with_context(|| format!("queue the finding for {}", args.to))?;
+    let node = super::assist::node_workflow(&config, &store, Some(exchange))?;
+    let id = node
+        .inform(
+            &who,
+            "goods",
+            false,
+            &serde_json::to_string(&body)?,
+            Markings::new(tlp, pap),
+            uses,
+            caravan_web::auth::now_ms(),
+        )
+        .map_err(super::assist::refused)?;
     println!(
-        "finding {} queued for {} as {SHARE_ACTION}, message {id}; the node's outbox delivers it",
-        args.finding, args.to
+        "finding {} released to the partner as spontaneous information {id}; the node's \
+         outbox delivers it",
+        args.finding
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -635,6 +643,6 @@ mod tests {
         assert_eq!(body["discrepancies"]["log_gap"], -0.9);
         assert_eq!(body["link"]["evidence"][0]["days"], 21);
         assert_eq!(body["caveat"], RISK_INDICATOR_CAVEAT);
-        assert!(caravan_exchange::node::ACTIONS.contains(&SHARE_ACTION));
+        assert!(caravan_exchange::node::ACTIONS.contains(&"Spontaneous.Inform"));
     }
 }
