@@ -8,11 +8,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod assistance;
 mod auth;
-mod routes;
 mod log;
+mod mirror;
+mod routes;
 mod screen;
 mod target;
-mod mirror;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();

@@ -93,7 +93,11 @@ async fn every_route_refuses_strangers_and_never_fails_a_role() {
         .map(|r| (*r, token_for(store.as_ref(), *r)))
         .collect();
     for (method, path) in &ops {
-        let anonymous = app.clone().oneshot(request(method, path, None)).await.unwrap();
+        let anonymous = app
+            .clone()
+            .oneshot(request(method, path, None))
+            .await
+            .unwrap();
         if path == "/api/v1/openapi.json" {
             assert_eq!(anonymous.status(), StatusCode::OK);
             continue;
