@@ -271,7 +271,14 @@ impl PartSpool {
                 ),
             ));
         }
-        let tmp = dir.join("claim.tmp");
+        // A name of its own per claim: a retried delivery may claim the same part while an
+        // earlier attempt is still verifying it, and a shared file would be truncated
+        // under the first claimer's feet. Both verify the same segments, so whichever
+        // rename lands last keeps identical, verified bytes.
+        let mut tag = [0u8; 16];
+        getrandom::getrandom(&mut tag)
+            .map_err(|e| PartRefusal::io("naming a part", &io::Error::other(e.to_string())))?;
+        let tmp = dir.join(format!("claim-{}.tmp", hex(&tag)));
         let file = File::create(&tmp).map_err(|e| PartRefusal::io("spooling a part", &e))?;
         let reader = Tee {
             inner: Segments {

@@ -38,6 +38,9 @@ pub struct NodeSpec {
     /// The address partners reach it at, when not the one it listens on (a node in a
     /// network namespace, onboarded from outside it). Also in its TLS certificate.
     pub advertise: Option<std::net::IpAddr>,
+    /// How long one request to a partner may take (5 s: fault tests fail fast; a large
+    /// part's upload-and-verify needs the production default).
+    pub request_timeout: Duration,
 }
 
 impl NodeSpec {
@@ -50,6 +53,7 @@ impl NodeSpec {
             addr: "127.0.0.1:0".parse().expect("socket address"),
             retry: RetryPolicy::fast(Duration::from_millis(50), Duration::from_secs(60)),
             advertise: None,
+            request_timeout: Duration::from_secs(5),
         }
     }
 
@@ -146,7 +150,7 @@ pub async fn open(mut spec: NodeSpec) -> OpenNode {
     config.endpoint = format!("https://{host}:{}", spec.addr.port());
     config.retry = spec.retry.clone();
     config.poll_every = Duration::from_millis(20);
-    config.request_timeout = Duration::from_secs(5);
+    config.request_timeout = spec.request_timeout;
     config.receipt_wait = Duration::from_secs(5);
     config.parts_dir = Some(spec.dir.join("parts"));
     let exchange =

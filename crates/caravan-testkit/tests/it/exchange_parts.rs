@@ -15,9 +15,7 @@ use caravan_exchange::node::{
 use caravan_exchange::parts::{OutboundFile, hex};
 use caravan_exchange::tls::{PinnedCa, client_config};
 use caravan_exchange::transport::PartnerClient;
-use caravan_testkit::exchange::{
-    AGREEMENT, NodeSpec, eventually, introduce, now, open, pair, start,
-};
+use caravan_testkit::exchange::{AGREEMENT, NodeSpec, eventually, introduce, now, open, start};
 use sha2::{Digest, Sha256};
 
 const MB: u64 = 1 << 20;
@@ -67,7 +65,19 @@ impl Write for HashingWriter {
 fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
     caravan_testkit::exchange::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let (us, uz) = pair(dir.path()).await;
+        // Production's request timeout: one attempt uploads 200 MB and waits while the
+        // receiver verifies every segment, which the fault tests' 5 s does not allow in a
+        // debug build.
+        let production = caravan_exchange::node::ExchangeConfig::new("x", "127.0.0.1", AGREEMENT)
+            .request_timeout;
+        let mut us_spec = NodeSpec::new("US-CBP", &dir.path().join("us"));
+        us_spec.request_timeout = production;
+        let mut uz_spec = NodeSpec::new("UZ-CUSTOMS", &dir.path().join("uz"));
+        uz_spec.request_timeout = production;
+        let us = open(us_spec).await;
+        let uz = open(uz_spec).await;
+        introduce(&us, &uz);
+        let (us, uz) = (start(us), start(uz));
         let evidence = dir.path().join("evidence.bin");
         let len = 200 * MB;
         let digest = write_file(&evidence, len);

@@ -23,7 +23,7 @@ fn link(direction: &str, tier: &str, hs6: &str, score: f64, flags: &[&str]) -> N
         } else {
             format!("IM-{hs6};IM-{hs6}-B")
         },
-        log_gap: (!tier.starts_with("unmatched")).then_some(-0.6931471805599453),
+        log_gap: (!tier.starts_with("unmatched")).then_some(-std::f64::consts::LN_2),
         score,
         flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         evidence: r#"[{"kind":"transport_document","value":"MAEU123"}]"#.to_owned(),

@@ -539,6 +539,7 @@ async fn exchange_declarations(
         let mut config = ExchangeConfig::new(PARTIES[i], "127.0.0.1", AGREEMENT);
         config.endpoint = format!("https://127.0.0.1:{port}");
         config.poll_every = std::time::Duration::from_millis(50);
+        config.parts_dir = Some(node.config.data_dir.join("parts"));
         exchanges.push(Exchange::new(config, identity, store.clone(), log.clone())?);
         listeners.push(listener);
     }

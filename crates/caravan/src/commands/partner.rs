@@ -52,6 +52,8 @@ pub(crate) fn open_exchange(
     let (_, host) = caravan_exchange::transport::parse_endpoint(&settings.endpoint)?;
     let mut exchange = ExchangeConfig::new(&settings.party, &host, &settings.agreement);
     exchange.endpoint = settings.endpoint.clone();
+    // Large parts (evidence files) are sealed into and received through a spool on disk.
+    exchange.parts_dir = Some(config.data_dir.join("parts"));
     Exchange::new(exchange, identity(config)?, store.clone(), log.clone())
         .context("start the exchange")
 }
