@@ -8,12 +8,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use caravan_store::Store;
-use caravan_store::access::{Account, ApiToken, AuditOutcome, AuditQuery, verify_audit_chain};
+use caravan_store::access::{AuditOutcome, AuditQuery, verify_audit_chain};
 use caravan_store_sqlite::SqliteStore;
-use caravan_web::auth::{new_token_secret, token_digest};
 use caravan_web::{AppState, router};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+use crate::officer;
 
 struct Node {
     _dir: tempfile::TempDir,
@@ -36,30 +37,6 @@ fn node() -> Node {
         store,
         app,
     }
-}
-
-fn officer(store: &dyn Store, name: &str, role: &str) -> String {
-    store
-        .create_account(&Account {
-            name: name.into(),
-            display_name: format!("Officer {name}"),
-            role: role.into(),
-            disabled: false,
-            created_at: 0,
-        })
-        .unwrap();
-    let secret = new_token_secret().unwrap();
-    store
-        .add_api_token(&ApiToken {
-            sha256: token_digest(&secret),
-            account: name.into(),
-            label: "test".into(),
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-        })
-        .unwrap();
-    secret
 }
 
 async fn send(

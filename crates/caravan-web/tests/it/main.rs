@@ -58,3 +58,30 @@ async fn health_and_readiness_answer() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+/// An account in `role` with one API token; returns the token secret.
+pub(crate) fn officer(store: &dyn caravan_store::Store, name: &str, role: &str) -> String {
+    use caravan_store::access::{Account, ApiToken};
+    use caravan_web::auth::{new_token_secret, token_digest};
+    store
+        .create_account(&Account {
+            name: name.into(),
+            display_name: format!("Officer {name}"),
+            role: role.into(),
+            disabled: false,
+            created_at: 0,
+        })
+        .unwrap();
+    let secret = new_token_secret().unwrap();
+    store
+        .add_api_token(&ApiToken {
+            sha256: token_digest(&secret),
+            account: name.into(),
+            label: "test".into(),
+            created_at: 0,
+            expires_at: None,
+            revoked_at: None,
+        })
+        .unwrap();
+    secret
+}

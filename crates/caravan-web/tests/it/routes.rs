@@ -9,9 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use caravan_assistance::roles::Role;
 use caravan_store::Store;
-use caravan_store::access::{Account, ApiToken};
 use caravan_store_sqlite::SqliteStore;
-use caravan_web::auth::{new_token_secret, token_digest};
 use caravan_web::{AppState, router};
 use tower::ServiceExt;
 
@@ -35,28 +33,7 @@ fn operations(doc: &serde_json::Value) -> Vec<(Method, String)> {
 }
 
 fn token_for(store: &dyn Store, role: Role) -> String {
-    let name = format!("walker-{}", role.code());
-    store
-        .create_account(&Account {
-            name: name.clone(),
-            display_name: name.clone(),
-            role: role.code().into(),
-            disabled: false,
-            created_at: 0,
-        })
-        .unwrap();
-    let secret = new_token_secret().unwrap();
-    store
-        .add_api_token(&ApiToken {
-            sha256: token_digest(&secret),
-            account: name,
-            label: "walk".into(),
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-        })
-        .unwrap();
-    secret
+    crate::officer(store, &format!("walker-{}", role.code()), role.code())
 }
 
 fn request(method: &Method, path: &str, token: Option<&str>) -> Request<Body> {

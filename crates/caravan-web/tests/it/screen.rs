@@ -16,16 +16,17 @@ use caravan_screen::score::ScoreConfig;
 use caravan_screen::screen::{ScreenedParty, Screener};
 use caravan_screen::stored::{entry_to_json, explanation_json};
 use caravan_store::Store;
-use caravan_store::access::{Account, ApiToken, AuditQuery};
+use caravan_store::access::AuditQuery;
 use caravan_store::screen::{
     Change, HitRecord, HitStatus, ListLoad, PartyFacts, ScreenRunRecord, StoredEntry,
 };
 use caravan_store_sqlite::SqliteStore;
-use caravan_web::auth::{new_token_secret, token_digest};
 use caravan_web::{AppState, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use crate::officer;
 
 const V1: &str = "list_id,entry_id,name,entry_kind,name_kind,country\n\
     uz-lookout,L1,Хайдаров Шуҳрат,person,primary,UZ\n\
@@ -53,30 +54,6 @@ fn node() -> Node {
         store,
         app,
     }
-}
-
-fn officer(store: &dyn Store, name: &str, role: &str) -> String {
-    store
-        .create_account(&Account {
-            name: name.into(),
-            display_name: format!("Officer {name}"),
-            role: role.into(),
-            disabled: false,
-            created_at: 0,
-        })
-        .unwrap();
-    let secret = new_token_secret().unwrap();
-    store
-        .add_api_token(&ApiToken {
-            sha256: token_digest(&secret),
-            account: name.into(),
-            label: "test".into(),
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-        })
-        .unwrap();
-    secret
 }
 
 /// Stores `csv` as the new active version of its list (no parties known yet).
