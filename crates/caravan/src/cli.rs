@@ -845,6 +845,9 @@ pub enum ScreenCommand {
     /// Screen every name of a CSV (column `query`) and write `query,entity_id,score` for
     /// each candidate at or above the review threshold.
     Batch(ScreenBatchArgs),
+    /// Build the screening index of list files once and write it as a sealed index file,
+    /// which `party` and `batch` then load with `--index` instead of re-reading the lists.
+    Index(ScreenIndexArgs),
     /// Score name pairs: input columns `left,right`; output adds `score` in [0,1], one row
     /// per input row, in the same order.
     Pairs(ScreenPairsArgs),
@@ -940,8 +943,11 @@ pub struct ScreenListsArgs {
 #[derive(Debug, Args)]
 pub struct ScreenPartyArgs {
     /// List files (see `caravan screen lists`).
-    #[arg(long = "list", required = true, num_args = 1..)]
+    #[arg(long = "list", required_unless_present = "index", conflicts_with = "index", num_args = 1..)]
     pub lists: Vec<PathBuf>,
+    /// A sealed index file written by `caravan screen index`, instead of list files.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
     /// The party's name as declared.
     #[arg(long)]
     pub name: String,
@@ -959,12 +965,26 @@ pub struct ScreenPartyArgs {
     pub threshold: f64,
 }
 
+/// `caravan screen index`.
+#[derive(Debug, Args)]
+pub struct ScreenIndexArgs {
+    /// List files (see `caravan screen lists`).
+    #[arg(long = "list", required = true, num_args = 1..)]
+    pub lists: Vec<PathBuf>,
+    /// The index file to write (replaced atomically).
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
 /// `caravan screen batch`.
 #[derive(Debug, Args)]
 pub struct ScreenBatchArgs {
     /// List files (see `caravan screen lists`).
-    #[arg(long = "list", required = true, num_args = 1..)]
+    #[arg(long = "list", required_unless_present = "index", conflicts_with = "index", num_args = 1..)]
     pub lists: Vec<PathBuf>,
+    /// A sealed index file written by `caravan screen index`, instead of list files.
+    #[arg(long)]
+    pub index: Option<PathBuf>,
     /// CSV with a `query` column.
     #[arg(long)]
     pub input: PathBuf,

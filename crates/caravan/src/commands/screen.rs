@@ -22,8 +22,8 @@ use caravan_screen::score::{ScoreConfig, name_similarity};
 use caravan_screen::screen::{PartyRole, ScreenedParty, Screener};
 
 use crate::cli::{
-    ScreenBatchArgs, ScreenCommand, ScreenEvalArgs, ScreenListsArgs, ScreenPairsArgs,
-    ScreenPartyArgs, ScreenResolveArgs,
+    ScreenBatchArgs, ScreenCommand, ScreenEvalArgs, ScreenIndexArgs, ScreenListsArgs,
+    ScreenPairsArgs, ScreenPartyArgs, ScreenResolveArgs,
 };
 
 /// Runs a `caravan screen` subcommand.
@@ -32,6 +32,7 @@ pub(super) fn run(config: Option<&Path>, command: ScreenCommand) -> anyhow::Resu
         ScreenCommand::Lists(args) => lists(&args),
         ScreenCommand::Party(args) => party(&args),
         ScreenCommand::Batch(args) => batch(&args),
+        ScreenCommand::Index(args) => index(&args),
         ScreenCommand::Pairs(args) => pairs(&args),
         ScreenCommand::Eval(args) => eval(&args),
         ScreenCommand::Resolve(args) => resolve(&args),
@@ -133,17 +134,67 @@ fn lists(args: &ScreenListsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn build_screener(paths: &[PathBuf], threshold: f64) -> anyhow::Result<Screener> {
-    let lists = load_lists(paths)?;
+/// The screener of a batch or single call: from a sealed index file when one is given, so
+/// a large list set is parsed and normalised once (`caravan screen index`) rather than on
+/// every run, else built from the list files.
+fn build_screener(
+    paths: &[PathBuf],
+    index_file: Option<&Path>,
+    threshold: f64,
+) -> anyhow::Result<Screener> {
+    let index = match index_file {
+        Some(path) => {
+            let bytes = read(path)?;
+            ScreenIndex::from_file_bytes(&bytes)
+                .with_context(|| format!("{}: not a usable screening index", path.display()))?
+        }
+        None => ScreenIndex::build(&load_lists(paths)?),
+    };
     let config = ScoreConfig {
         review: threshold,
         ..ScoreConfig::default()
     };
-    Ok(Screener::new(ScreenIndex::build(&lists), config))
+    Ok(Screener::new(index, config))
+}
+
+/// `caravan screen index`: parse and normalise the lists once, write the sealed index file
+/// through a temporary file and a rename, so a reader never sees half a file.
+fn index(args: &ScreenIndexArgs) -> anyhow::Result<ExitCode> {
+    let lists = load_lists(&args.lists)?;
+    let index = ScreenIndex::build(&lists);
+    let bytes = index.to_file_bytes();
+    let mut tmp = args.output.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file =
+            fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+    }
+    fs::rename(&tmp, &args.output)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), args.output.display()))?;
+    let versions: Vec<String> = lists
+        .iter()
+        .map(|l| {
+            let digest = hex(&l.version.sha256);
+            format!("{} (sha256 {})", l.version.list_id, &digest[..12])
+        })
+        .collect();
+    println!(
+        "{}: {} entries, {} names from {}; {} bytes",
+        args.output.display(),
+        index.entries.len(),
+        index.names.len(),
+        versions.join(", "),
+        bytes.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn party(args: &ScreenPartyArgs) -> anyhow::Result<ExitCode> {
-    let screener = build_screener(&args.lists, args.threshold)?;
+    let screener = build_screener(&args.lists, args.index.as_deref(), args.threshold)?;
     let role = match &args.role {
         Some(code) => Some(
             PartyRole::from_edifact_3035(code)
@@ -181,7 +232,7 @@ fn party(args: &ScreenPartyArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn batch(args: &ScreenBatchArgs) -> anyhow::Result<ExitCode> {
-    let screener = build_screener(&args.lists, args.threshold)?;
+    let screener = build_screener(&args.lists, args.index.as_deref(), args.threshold)?;
     let mut reader = csv::Reader::from_path(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let headers = reader.headers()?.clone();
@@ -543,6 +594,58 @@ mod tests {
             text,
             "record_id,cluster_id\nd1,E00000000\nd2,E00000000\nd3,E00000002\nd4,E00000002\nd5,E00000004\n"
         );
+    }
+
+    /// `screen index` then `screen batch --index` gives byte for byte the hits of
+    /// `screen batch --list`, and a damaged index file is refused with its code instead of
+    /// screening against part of a list.
+    #[test]
+    fn batch_from_an_index_file_equals_batch_from_the_lists() {
+        let un = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/screening/un_consolidated.xml");
+        let dir = std::env::temp_dir().join(format!("caravan-screen-index-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("queries.csv");
+        fs::write(
+            &input,
+            "query\nKim Jong Un\nKHAYDAROV Shukhrat\nAcme Freight LLC\n\nAl-Qaida\n",
+        )
+        .unwrap();
+        let file = dir.join("un.csix");
+        index(&ScreenIndexArgs {
+            lists: vec![un.clone()],
+            output: file.clone(),
+        })
+        .unwrap();
+        let batch_with = |lists: Vec<PathBuf>, index: Option<PathBuf>, out: &str| {
+            let output = dir.join(out);
+            batch(&ScreenBatchArgs {
+                lists,
+                index,
+                input: input.clone(),
+                output: output.clone(),
+                threshold: 0.70,
+            })
+            .map(|_| fs::read_to_string(output).unwrap())
+        };
+        let from_lists = batch_with(vec![un], None, "lists.csv").unwrap();
+        let from_file = batch_with(Vec::new(), Some(file.clone()), "file.csv").unwrap();
+        assert!(from_lists.lines().count() > 2, "{from_lists}");
+        assert_eq!(from_lists, from_file);
+
+        let mut bytes = fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs::write(&file, &bytes).unwrap();
+        let err = batch_with(Vec::new(), Some(file.clone()), "bad.csv").unwrap_err();
+        assert!(format!("{err:#}").contains("index_corrupt"), "{err:#}");
+        fs::write(&file, &bytes[..100]).unwrap();
+        let err = batch_with(Vec::new(), Some(file.clone()), "short.csv").unwrap_err();
+        assert!(format!("{err:#}").contains("index_corrupt"), "{err:#}");
+        fs::write(&file, "query\nnot an index\n").unwrap();
+        let err = batch_with(Vec::new(), Some(file), "csv.csv").unwrap_err();
+        assert!(format!("{err:#}").contains("index_not_an_index"), "{err:#}");
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
