@@ -139,7 +139,7 @@ pub struct DataProtection {
 }
 
 /// §1.8: one designated contact point.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContactPoint {
     pub id: String,
     pub party: String,
@@ -153,7 +153,7 @@ pub struct ContactPoint {
 }
 
 /// §1.8: the versioned directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Directory {
     pub version: u32,
     pub entries: Vec<ContactPoint>,

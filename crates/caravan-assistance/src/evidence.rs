@@ -37,6 +37,8 @@ coded_enum! {
         Disclosed => "disclosed",
         OriginalCheckedOut => "original_checked_out",
         OriginalReturned => "original_returned",
+        /// The provider confirmed it has the returned original back (§6 closes the loop).
+        OriginalReceiptConfirmed => "original_receipt_confirmed",
         Erased => "erased",
     }
 }
@@ -71,6 +73,70 @@ pub struct EvidenceRecord {
     pub permitted_uses: Vec<Purpose>,
     pub custody: Vec<CustodyEvent>,
     pub due_back: Option<NaiveDate>,
+    /// The §6 `OriginalCheckout` of a received original, from checkout to the provider's
+    /// confirmation of receipt. Absent for copies and for originals never checked out.
+    #[serde(default)]
+    pub original: Option<OriginalCheckout>,
+    /// The §11.1 retention of this item on this node (class and clock), set on receipt.
+    #[serde(default)]
+    pub retention: Option<Retention>,
+}
+
+/// §6 `OriginalCheckout`: who holds a received original, in what condition, until when it
+/// must go back to the provider, and how far its return has got.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OriginalCheckout {
+    pub custodian: String,
+    pub condition: String,
+    pub checked_out_on: NaiveDate,
+    pub due_back: NaiveDate,
+    /// When `Evidence.ReturnOriginal` was sent, and the condition it left in.
+    pub returned_on: Option<NaiveDate>,
+    pub return_condition: Option<String>,
+    /// When the provider confirmed receipt: the loop is closed.
+    pub confirmed_on: Option<NaiveDate>,
+}
+
+coded_enum! {
+    /// Where an original stands (§6).
+    pub enum OriginalState {
+        CheckedOut => "checked_out",
+        ReturnSent => "return_sent",
+        Closed => "closed",
+    }
+}
+
+impl OriginalCheckout {
+    /// The provider's view of an original the receiver sent back on `on`.
+    fn returned(holder: &str, condition: &str, on: NaiveDate) -> OriginalCheckout {
+        OriginalCheckout {
+            custodian: holder.to_owned(),
+            condition: condition.to_owned(),
+            checked_out_on: on,
+            due_back: on,
+            returned_on: Some(on),
+            return_condition: Some(condition.to_owned()),
+            confirmed_on: None,
+        }
+    }
+
+    pub fn state(&self) -> OriginalState {
+        match (self.returned_on, self.confirmed_on) {
+            (_, Some(_)) => OriginalState::Closed,
+            (Some(_), None) => OriginalState::ReturnSent,
+            (None, None) => OriginalState::CheckedOut,
+        }
+    }
+}
+
+/// §11.1 retention of one item: its class, when its clock started, whether it holds personal
+/// data, and its last annual review.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Retention {
+    pub class: crate::retention::RetentionClass,
+    pub since: NaiveDate,
+    pub personal_data: bool,
+    pub last_review: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +155,12 @@ pub enum EvidenceError {
     ChainBroken(usize),
     #[error("{0} is not allowed now")]
     CustodyNotAllowed(CustodyKind),
+    #[error("the condition of the original must be described")]
+    ConditionMissing,
+    #[error("the custodian must be named")]
+    CustodianMissing,
+    #[error("the original is not {0}")]
+    OriginalNotInState(OriginalState),
 }
 
 impl EvidenceError {
@@ -101,6 +173,9 @@ impl EvidenceError {
             EvidenceError::UsesMissing => "evidence_uses_missing",
             EvidenceError::ChainBroken(_) => "custody_chain_broken",
             EvidenceError::CustodyNotAllowed(_) => "custody_event_not_allowed",
+            EvidenceError::ConditionMissing => "original_condition_missing",
+            EvidenceError::CustodianMissing => "original_custodian_missing",
+            EvidenceError::OriginalNotInState(_) => "original_wrong_state",
         }
     }
 }
@@ -183,6 +258,8 @@ impl EvidenceRecord {
             permitted_uses: entry.permitted_uses,
             custody: Vec::new(),
             due_back: None,
+            original: None,
+            retention: None,
         };
         let digest = record.sha256.clone();
         record.push(
@@ -301,6 +378,138 @@ impl EvidenceRecord {
             })
             .is_some_and(|e| e.kind == CustodyKind::OriginalCheckedOut);
         out && self.due_back.is_some_and(|d| d < today)
+    }
+
+    /// §6 `OriginalCheckout` of a received original: custodian, condition and due-back date
+    /// are recorded with an `original_checked_out` custody event. An original already out
+    /// (not yet confirmed back at the provider) cannot be checked out again.
+    pub fn checkout_original(
+        &mut self,
+        bytes: &[u8],
+        custodian: &str,
+        condition: &str,
+        on: NaiveDate,
+        due_back: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        if custodian.trim().is_empty() {
+            return Err(EvidenceError::CustodianMissing);
+        }
+        if condition.trim().is_empty() {
+            return Err(EvidenceError::ConditionMissing);
+        }
+        if let Some(o) = &self.original
+            && o.state() != OriginalState::Closed
+        {
+            return Err(EvidenceError::OriginalNotInState(OriginalState::Closed));
+        }
+        self.check_out_original(bytes, custodian, on, due_back, place)?;
+        self.original = Some(OriginalCheckout {
+            custodian: custodian.to_owned(),
+            condition: condition.to_owned(),
+            checked_out_on: on,
+            due_back,
+            returned_on: None,
+            return_condition: None,
+            confirmed_on: None,
+        });
+        Ok(())
+    }
+
+    /// The receiver sends a checked-out original back (`Evidence.ReturnOriginal`): an
+    /// `original_returned` custody event with the condition it leaves in.
+    pub fn return_original(
+        &mut self,
+        bytes: &[u8],
+        actor: &str,
+        condition: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        if condition.trim().is_empty() {
+            return Err(EvidenceError::ConditionMissing);
+        }
+        match &self.original {
+            Some(o) if o.state() == OriginalState::CheckedOut => {}
+            _ => return Err(EvidenceError::OriginalNotInState(OriginalState::CheckedOut)),
+        }
+        self.custody(CustodyKind::OriginalReturned, bytes, actor, on, place)?;
+        if let Some(o) = self.original.as_mut() {
+            o.returned_on = Some(on);
+            o.return_condition = Some(condition.to_owned());
+        }
+        Ok(())
+    }
+
+    /// The provider's confirmation that the returned original arrived, recorded on either
+    /// copy of the record (`original_receipt_confirmed`); it closes the checkout. On the
+    /// provider's copy, which never saw the checkout, the confirmation opens and closes it.
+    pub fn confirm_original_receipt(
+        &mut self,
+        bytes: &[u8],
+        actor: &str,
+        condition: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        if self.form != Form::Original {
+            return Err(EvidenceError::CustodyNotAllowed(
+                CustodyKind::OriginalReceiptConfirmed,
+            ));
+        }
+        if condition.trim().is_empty() {
+            return Err(EvidenceError::ConditionMissing);
+        }
+        if let Some(o) = &self.original
+            && o.state() == OriginalState::Closed
+        {
+            return Err(EvidenceError::OriginalNotInState(OriginalState::ReturnSent));
+        }
+        self.custody(
+            CustodyKind::OriginalReceiptConfirmed,
+            bytes,
+            actor,
+            on,
+            place,
+        )?;
+        let o = self
+            .original
+            .get_or_insert_with(|| OriginalCheckout::returned(actor, condition, on));
+        o.confirmed_on = Some(on);
+        Ok(())
+    }
+
+    /// On the provider's copy: the receiver's `Evidence.ReturnOriginal` arrived, so the
+    /// original is on its way back (`return_sent`) until an officer confirms receipt.
+    pub fn note_original_return(
+        &mut self,
+        receiver: &str,
+        condition: &str,
+        on: NaiveDate,
+    ) -> Result<(), EvidenceError> {
+        if self.form != Form::Original {
+            return Err(EvidenceError::CustodyNotAllowed(
+                CustodyKind::OriginalReturned,
+            ));
+        }
+        if condition.trim().is_empty() {
+            return Err(EvidenceError::ConditionMissing);
+        }
+        if let Some(o) = &self.original
+            && o.state() != OriginalState::Closed
+        {
+            return Err(EvidenceError::OriginalNotInState(OriginalState::Closed));
+        }
+        self.original = Some(OriginalCheckout::returned(receiver, condition, on));
+        Ok(())
+    }
+
+    /// Whether a checked-out original is due back on or before `today` and not returned:
+    /// the reminder of §6.
+    pub fn original_due(&self, today: NaiveDate) -> bool {
+        self.original
+            .as_ref()
+            .is_some_and(|o| o.state() == OriginalState::CheckedOut && o.due_back <= today)
     }
 
     /// Recomputes the custody chain.

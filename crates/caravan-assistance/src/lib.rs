@@ -69,6 +69,7 @@ macro_rules! coded_enum {
 }
 
 pub mod agreement;
+pub mod approval;
 pub mod catalogue;
 pub mod cost;
 pub mod evidence;

@@ -545,6 +545,9 @@ pub struct Case {
     pub correct_due: Option<NaiveDate>,
     pub exec: Option<ExecTimer>,
     pub reminders_sent: u32,
+    /// Alerts sent while an oral request's `T_confirm` has passed unconfirmed (§3.2 rules).
+    #[serde(default)]
+    pub confirm_reminders_sent: u32,
     pub overdue: bool,
     pub grounds: Vec<Ground>,
     pub reasons: Vec<String>,
@@ -612,6 +615,7 @@ impl Case {
             correct_due: None,
             exec: None,
             reminders_sent: 0,
+            confirm_reminders_sent: 0,
             overdue: false,
             grounds: Vec::new(),
             reasons: Vec::new(),
@@ -735,6 +739,48 @@ impl Case {
         out
     }
 
+    /// The alert dates of an oral request whose written confirmation is late (§3.2 rules: "if
+    /// `T_confirm` expires … both supervisors are alerted"): the day after `T_confirm`, then
+    /// every `overdue_reminder_every_days` while it stays unconfirmed, up to `today`.
+    pub fn confirm_reminder_schedule(
+        &self,
+        agreement: &Agreement,
+        today: NaiveDate,
+    ) -> Vec<NaiveDate> {
+        let mut out = Vec::new();
+        let Some(due) = self.confirm_due else {
+            return out;
+        };
+        if self.state != CaseState::OralPendingConfirmation {
+            return out;
+        }
+        let every = u64::from(agreement.deadlines.overdue_reminder_every_days.max(1));
+        let mut next = due + Days::new(1);
+        while next <= today {
+            out.push(next);
+            next = next + Days::new(every);
+        }
+        out
+    }
+
+    /// Notes a due confirmation alert: the case is flagged overdue and the count of alerts
+    /// sent rises. It is a flag on the case, not a transition (the state does not move and
+    /// nothing travels: the requester holds no copy of an oral request). Returns how many
+    /// alerts are now sent; `no_reminder_due` when none is due.
+    pub fn note_confirm_reminder(
+        &mut self,
+        agreement: &Agreement,
+        today: NaiveDate,
+    ) -> Result<u32, TransitionError> {
+        let due = self.confirm_reminder_schedule(agreement, today);
+        if due.len() <= self.confirm_reminders_sent as usize {
+            return Err(TransitionError::NoReminderDue);
+        }
+        self.confirm_reminders_sent = due.len() as u32;
+        self.overdue = true;
+        Ok(self.confirm_reminders_sent)
+    }
+
     /// Applies an event. On success exactly one record is appended; on refusal the case is
     /// unchanged.
     pub fn apply(
@@ -823,7 +869,13 @@ impl Case {
         match event {
             Event::Submit => match self.state {
                 S::Draft => {}
-                S::OralPendingConfirmation => self.confirm_due = None,
+                S::OralPendingConfirmation => {
+                    self.confirm_due = None;
+                    // The overdue flag came from the late confirmation alone.
+                    if self.confirm_reminders_sent > 0 && self.reminders_sent == 0 {
+                        self.overdue = false;
+                    }
+                }
                 S::ReturnedForCorrection => {
                     self.correct_due = None;
                     if let Some(e) = self.exec.as_mut() {

@@ -65,6 +65,10 @@ pub enum RetentionError {
     AckUnknownItem(String),
     #[error("the propagation is already acknowledged")]
     AlreadyAcknowledged,
+    #[error("item {0} is already under a legal hold")]
+    HoldExists(String),
+    #[error("item {0} is not under a legal hold")]
+    NoHold(String),
 }
 
 impl RetentionError {
@@ -78,6 +82,8 @@ impl RetentionError {
             RetentionError::HoldReasonMissing(_) => "legal_hold_reason_missing",
             RetentionError::AckUnknownItem(_) => "compliance_ack_unknown_item",
             RetentionError::AlreadyAcknowledged => "compliance_ack_duplicate",
+            RetentionError::HoldExists(_) => "legal_hold_exists",
+            RetentionError::NoHold(_) => "legal_hold_missing",
         }
     }
 }
@@ -160,6 +166,42 @@ pub fn review_list(items: &[RetainedItem], today: NaiveDate) -> Vec<ReviewLine> 
     }
     out.sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.item_id.cmp(&b.item_id)));
     out
+}
+
+/// §11.2: places a legal hold on an item, which keeps it past its retention date and is
+/// reported in the `Data.ComplianceAck`. The reason is mandatory; a supervisor or the
+/// data-protection officer decides (the retention-review right of §13).
+pub fn place_hold(item: &mut RetainedItem, reason: &str, by: &Actor) -> Result<(), RetentionError> {
+    roles::check(by, Capability::RetentionReview, true)?;
+    if reason.trim().is_empty() {
+        return Err(RetentionError::HoldReasonMissing(item.id.clone()));
+    }
+    if item.legal_hold.is_some() {
+        return Err(RetentionError::HoldExists(item.id.clone()));
+    }
+    item.legal_hold = Some(reason.to_owned());
+    Ok(())
+}
+
+/// Lifts a legal hold; from then on the item's retention date applies again.
+pub fn lift_hold(item: &mut RetainedItem, reason: &str, by: &Actor) -> Result<(), RetentionError> {
+    roles::check(by, Capability::RetentionReview, true)?;
+    if reason.trim().is_empty() {
+        return Err(RetentionError::KeepReasonMissing);
+    }
+    if item.legal_hold.take().is_none() {
+        return Err(RetentionError::NoHold(item.id.clone()));
+    }
+    Ok(())
+}
+
+/// Items whose retention date has passed and that no legal hold keeps: erased automatically
+/// (§11.1 "erasure runs automatically when a limit passes").
+pub fn expired(items: &[RetainedItem], today: NaiveDate) -> Vec<&RetainedItem> {
+    items
+        .iter()
+        .filter(|i| i.legal_hold.is_none() && i.erase_on() <= today)
+        .collect()
 }
 
 /// The reviewer's decision.

@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_assistance",
         include_str!("../migrations/0008_assistance.sql"),
     ),
+    (
+        "0009_assistance_more",
+        include_str!("../migrations/0009_assistance_more.sql"),
+    ),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

@@ -53,6 +53,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_assistance",
         include_str!("../migrations/0008_assistance.sql"),
     ),
+    (
+        "0009_assistance_more",
+        include_str!("../migrations/0009_assistance_more.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

@@ -256,6 +256,73 @@ pub struct ErasureRow {
     pub version: i64,
 }
 
+/// A legal hold on an item (§11.2): it keeps the item past its retention date until lifted.
+/// Placed as version 1, lifted as version 2; a held item has a row with `lifted_at` unset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRow {
+    /// Hold id.
+    pub hold_id: String,
+    /// The item held (evidence id).
+    pub item_id: String,
+    /// Its case.
+    pub case_id: String,
+    /// Why (mandatory).
+    pub reason: String,
+    /// Who placed it.
+    pub placed_by: String,
+    /// When (ms).
+    pub placed_at: i64,
+    /// Who lifted it.
+    pub lifted_by: Option<String>,
+    /// When (ms).
+    pub lifted_at: Option<i64>,
+    /// Why it was lifted.
+    pub lift_reason: Option<String>,
+    /// Row version.
+    pub version: i64,
+}
+
+/// A two-person proposal (§1.2, §1.9, §13): a change of an agreement's status, assurance or
+/// directory waiting for its second account. At most one proposal of each kind is pending
+/// per agreement (a second one is a stale write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalRow {
+    /// Proposal id.
+    pub proposal_id: String,
+    /// Agreement.
+    pub agreement_id: String,
+    /// `status`, `assurance` or `directory`.
+    pub kind: String,
+    /// `pending`, `approved`, `rejected` or `withdrawn`.
+    pub state: String,
+    /// Proposing account.
+    pub proposed_by: String,
+    /// Approving, rejecting or withdrawing account.
+    pub decided_by: Option<String>,
+    /// JSON of the proposal (the pure core's value).
+    pub snapshot: String,
+    /// Proposed (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+    /// Row version.
+    pub version: i64,
+}
+
+/// The exchange's partner-registry gate set in the same transaction as the agreement's
+/// assurance (§1.9: one state, both layers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerAssurance {
+    /// Agreement.
+    pub agreement_id: String,
+    /// The partner's exchange party id.
+    pub party: String,
+    /// `good_standing`, `under_review` or `violated`.
+    pub assurance: String,
+    /// When (ms).
+    pub updated_at: i64,
+}
+
 /// Everything one user action changes, written in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AssistanceChange {
@@ -278,6 +345,12 @@ pub struct AssistanceChange {
     pub consents: Vec<ConsentRow>,
     /// Erasures to insert or replace.
     pub erasures: Vec<ErasureRow>,
+    /// Legal holds to insert or replace.
+    pub holds: Vec<HoldRow>,
+    /// Two-person proposals to insert or replace.
+    pub proposals: Vec<ProposalRow>,
+    /// The exchange partner registry's assurance to set (if the partner is registered).
+    pub partner_assurance: Option<PartnerAssurance>,
     /// Audit events, appended to the chained trail in the same transaction.
     pub audit: Vec<AuditEvent>,
 }
@@ -368,13 +441,22 @@ pub trait AssistanceStore: Send + Sync {
 
     /// Erasures, of one case or all, newest first.
     fn erasure_rows(&self, case_id: Option<&str>) -> Result<Vec<ErasureRow>, StoreError>;
+
+    /// Legal holds (current and lifted), of one item or all, newest first.
+    fn hold_rows(&self, item_id: Option<&str>) -> Result<Vec<HoldRow>, StoreError>;
+
+    /// One proposal; `NotFound` if there is none.
+    fn proposal_row(&self, proposal_id: &str) -> Result<ProposalRow, StoreError>;
+
+    /// Proposals, in one state or all, newest first.
+    fn proposal_rows(&self, state: Option<&str>) -> Result<Vec<ProposalRow>, StoreError>;
 }
 
 /// Shared SQL column lists and row decoding, so the two backends cannot drift.
 pub mod columns {
     use super::{
         AgreementRecord, CaseMessage, CaseRow, ConsentRow, CustodyRow, ErasureRow, EvidenceRow,
-        MarkingRow, TransitionRow,
+        HoldRow, MarkingRow, ProposalRow, TransitionRow,
     };
     use crate::StoreError;
     use crate::exchange::columns::Columns;
@@ -405,6 +487,13 @@ pub mod columns {
     /// Erasure columns, in [`erasure`]'s order.
     pub const ERASURE: &str = "erasure_id, case_id, kind, direction, state, items, reason, \
                                requested_at, confirmed_at, detail, version";
+
+    /// Legal-hold columns, in [`hold`]'s order.
+    pub const HOLD: &str = "hold_id, item_id, case_id, reason, placed_by, placed_at, lifted_by, \
+                            lifted_at, lift_reason, version";
+    /// Proposal columns, in [`proposal`]'s order.
+    pub const PROPOSAL: &str = "proposal_id, agreement_id, kind, state, proposed_by, decided_by, \
+                                snapshot, created_at, updated_at, version";
 
     /// The insert-or-replace statement of a versioned snapshot row: version 1 inserts, and
     /// version `n` replaces the stored version `n − 1`; otherwise no row changes, which the
@@ -587,6 +676,38 @@ pub mod columns {
             version: r.int(10)?,
         })
     }
+
+    /// Decodes a [`HOLD`] row.
+    pub fn hold(r: &dyn Columns) -> Result<HoldRow, StoreError> {
+        Ok(HoldRow {
+            hold_id: r.text(0)?,
+            item_id: r.text(1)?,
+            case_id: r.text(2)?,
+            reason: r.text(3)?,
+            placed_by: r.text(4)?,
+            placed_at: r.int(5)?,
+            lifted_by: r.opt_text(6)?,
+            lifted_at: r.opt_int(7)?,
+            lift_reason: r.opt_text(8)?,
+            version: r.int(9)?,
+        })
+    }
+
+    /// Decodes a [`PROPOSAL`] row.
+    pub fn proposal(r: &dyn Columns) -> Result<ProposalRow, StoreError> {
+        Ok(ProposalRow {
+            proposal_id: r.text(0)?,
+            agreement_id: r.text(1)?,
+            kind: r.text(2)?,
+            state: r.text(3)?,
+            proposed_by: r.text(4)?,
+            decided_by: r.opt_text(5)?,
+            snapshot: r.text(6)?,
+            created_at: r.int(7)?,
+            updated_at: r.int(8)?,
+            version: r.int(9)?,
+        })
+    }
 }
 
 /// The SQL of [`AssistanceStore`], written once for both backends.
@@ -600,7 +721,8 @@ pub mod sql {
     use super::columns as cols;
     use super::{
         AgreementRecord, AssistanceChange, AssistanceStore, CaseMessage, CaseQuery, CaseRow,
-        ConsentRow, CustodyRow, ErasureRow, EvidenceRow, MarkingRow, TransitionRow,
+        ConsentRow, CustodyRow, ErasureRow, EvidenceRow, HoldRow, MarkingRow, ProposalRow,
+        TransitionRow,
     };
     use crate::access::{AuditEvent, audit_digest};
     use crate::exchange::columns::Columns;
@@ -958,6 +1080,75 @@ pub mod sql {
                 &x.erasure_id,
             ));
         }
+        for h in &c.holds {
+            let p = vec![
+                t(&h.hold_id),
+                t(&h.item_id),
+                t(&h.case_id),
+                t(&h.reason),
+                t(&h.placed_by),
+                Param::Int(h.placed_at),
+                Param::OptText(h.lifted_by.clone()),
+                Param::OptInt(h.lifted_at),
+                Param::OptText(h.lift_reason.clone()),
+                Param::Int(h.version),
+            ];
+            out.push(upsert(
+                "assistance_holds",
+                "hold_id",
+                cols::HOLD,
+                ph,
+                p,
+                "legal hold",
+                &h.hold_id,
+            ));
+        }
+        for k in &c.proposals {
+            let p = vec![
+                t(&k.proposal_id),
+                t(&k.agreement_id),
+                t(&k.kind),
+                t(&k.state),
+                t(&k.proposed_by),
+                Param::OptText(k.decided_by.clone()),
+                t(&k.snapshot),
+                Param::Int(k.created_at),
+                Param::Int(k.updated_at),
+                Param::Int(k.version),
+            ];
+            out.push(upsert(
+                "assistance_proposals",
+                "proposal_id",
+                cols::PROPOSAL,
+                ph,
+                p,
+                "proposal",
+                &k.proposal_id,
+            ));
+        }
+        if let Some(a) = &c.partner_assurance {
+            // Not versioned: a partner not (yet) registered with the exchange has no gate
+            // there to keep in step, and the statement then changes no row.
+            out.push(Statement {
+                sql: format!(
+                    "UPDATE exchange_partners SET assurance = {}, updated_at = {} \
+                     WHERE agreement_id = {} AND party = {}",
+                    ph(1),
+                    ph(2),
+                    ph(3),
+                    ph(4)
+                ),
+                params: vec![
+                    t(&a.assurance),
+                    Param::Int(a.updated_at),
+                    t(&a.agreement_id),
+                    t(&a.party),
+                ],
+                what: "partner",
+                id: a.party.clone(),
+                versioned: false,
+            });
+        }
         out
     }
 
@@ -1230,6 +1421,50 @@ pub mod sql {
                 "requested_at DESC, erasure_id",
                 params,
                 cols::erasure,
+            )
+        }
+
+        fn hold_rows(&self, item_id: Option<&str>) -> Result<Vec<HoldRow>, StoreError> {
+            let (filter, params) = match item_id {
+                Some(i) => ("item_id = #1", vec![t(i)]),
+                None => ("TRUE", Vec::new()),
+            };
+            by(
+                self,
+                "assistance_holds",
+                cols::HOLD,
+                filter,
+                "placed_at DESC, hold_id",
+                params,
+                cols::hold,
+            )
+        }
+
+        fn proposal_row(&self, id: &str) -> Result<ProposalRow, StoreError> {
+            one(by(
+                self,
+                "assistance_proposals",
+                cols::PROPOSAL,
+                "proposal_id = #1",
+                "proposal_id",
+                vec![t(id)],
+                cols::proposal,
+            )?)
+        }
+
+        fn proposal_rows(&self, state: Option<&str>) -> Result<Vec<ProposalRow>, StoreError> {
+            let (filter, params) = match state {
+                Some(s) => ("state = #1", vec![t(s)]),
+                None => ("TRUE", Vec::new()),
+            };
+            by(
+                self,
+                "assistance_proposals",
+                cols::PROPOSAL,
+                filter,
+                "created_at DESC, proposal_id",
+                params,
+                cols::proposal,
             )
         }
     }
