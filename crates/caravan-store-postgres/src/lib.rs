@@ -94,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_assistance_more",
         include_str!("../migrations/0009_assistance_more.sql"),
     ),
+    (
+        "0013_screen_resolution",
+        include_str!("../migrations/0013_screen_resolution.sql"),
+    ),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

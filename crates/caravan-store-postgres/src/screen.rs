@@ -14,8 +14,10 @@ use caravan_store::screen::columns::{self, Columns, change, ms, prior, status};
 use caravan_store::screen::{
     Change, DeclaredPartyRow, DispositionRecord, DispositionRow, HitFilter, HitRecord, HitRow,
     HitStatus, HitWriter, ListLoad, ListVersionRow, LoadSummary, PartyFacts, PriorDecision,
-    RunSummary, ScreenRunRecord, ScreenStore, StoredEntry, apply,
+    ResolutionBatch, ResolutionMergeRow, ResolutionRecordRow, RunSummary, ScreenRunRecord,
+    ScreenStore, StoredEntry, apply,
 };
+use caravan_store::Conflict;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 
@@ -612,6 +614,120 @@ impl ScreenStore for PgStore {
             ),
             &[&hit_id],
             |r| columns::disposition_row(r),
+        )
+    }
+
+    fn screen_resolution_records(&self) -> Result<Vec<ResolutionRecordRow>, StoreError> {
+        let mut conn = self.lock()?;
+        rows(
+            &mut *conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_records ORDER BY batch, record_id COLLATE \"C\"",
+                columns::RESOLUTION_RECORD
+            ),
+            &[],
+            |r| columns::resolution_record(r),
+        )
+    }
+
+    fn screen_resolution_merges(&self) -> Result<Vec<ResolutionMergeRow>, StoreError> {
+        let mut conn = self.lock()?;
+        rows(
+            &mut *conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_merges ORDER BY batch, absorbed",
+                columns::RESOLUTION_MERGE
+            ),
+            &[],
+            |r| columns::resolution_merge(r),
+        )
+    }
+
+    fn screen_record_resolution(&self, batch: &ResolutionBatch) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let mut tx = begin(&mut conn, "begin resolution batch")?;
+        let next: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(batch) + 1, 0) FROM screen_resolution_batches",
+                &[],
+            )
+            .map_err(other("read resolution batches"))?
+            .get(0);
+        if next != i64::from(batch.batch) {
+            return Err(StoreError::Conflict(Conflict::StaleWrite {
+                what: "resolution batch".into(),
+                id: batch.batch.to_string(),
+            }));
+        }
+        let number = i64::from(batch.batch);
+        exec(
+            &mut tx,
+            "INSERT INTO screen_resolution_batches (batch, resolved_at, n_records, n_clusters,
+                n_merges, model) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &number,
+                &ms(batch.resolved_at)?,
+                &(batch.records.len() as i64),
+                &(batch.n_clusters as i64),
+                &(batch.merges.len() as i64),
+                &batch.model,
+            ],
+        )?;
+        for r in &batch.records {
+            exec(
+                &mut tx,
+                "INSERT INTO screen_resolution_records (record_id, batch, name, country,
+                    id_scheme, id_value, cluster_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &r.record_id,
+                    &number,
+                    &r.name,
+                    &r.country,
+                    &r.id_scheme,
+                    &r.id_value,
+                    &i64::from(r.cluster_id),
+                ],
+            )?;
+        }
+        for (record_id, cluster) in &batch.reassigned {
+            let n = exec(
+                &mut tx,
+                "UPDATE screen_resolution_records SET cluster_id = $2 WHERE record_id = $1",
+                &[record_id, &i64::from(*cluster)],
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        for m in &batch.merges {
+            exec(
+                &mut tx,
+                "INSERT INTO screen_resolution_merges (batch, kept, absorbed, via_a, via_b,
+                    weight) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &i64::from(m.batch),
+                    &i64::from(m.kept),
+                    &i64::from(m.absorbed),
+                    &m.via.0,
+                    &m.via.1,
+                    &m.weight,
+                ],
+            )?;
+        }
+        tx.commit().map_err(other("commit resolution batch"))
+    }
+
+    fn screen_cluster(&self, cluster_id: u32) -> Result<Vec<ResolutionRecordRow>, StoreError> {
+        let mut conn = self.lock()?;
+        rows(
+            &mut *conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_records WHERE cluster_id = $1
+                 ORDER BY record_id COLLATE \"C\"",
+                columns::RESOLUTION_RECORD
+            ),
+            &[&i64::from(cluster_id)],
+            |r| columns::resolution_record(r),
         )
     }
 }

@@ -12,8 +12,10 @@ use caravan_store::screen::columns::{self, Columns, change, ms, prior, status};
 use caravan_store::screen::{
     Change, DeclaredPartyRow, DispositionRecord, DispositionRow, HitFilter, HitRecord, HitRow,
     HitStatus, HitWriter, ListLoad, ListVersionRow, LoadSummary, PartyFacts, PriorDecision,
-    RunSummary, ScreenRunRecord, ScreenStore, StoredEntry, apply,
+    ResolutionBatch, ResolutionMergeRow, ResolutionRecordRow, RunSummary, ScreenRunRecord,
+    ScreenStore, StoredEntry, apply,
 };
+use caravan_store::Conflict;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 
@@ -593,6 +595,114 @@ impl ScreenStore for SqliteStore {
             ),
             [hit_id],
             |r| columns::disposition_row(r),
+        )
+    }
+
+    fn screen_resolution_records(&self) -> Result<Vec<ResolutionRecordRow>, StoreError> {
+        let conn = self.lock()?;
+        rows(
+            &conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_records ORDER BY batch, record_id",
+                columns::RESOLUTION_RECORD
+            ),
+            [],
+            |r| columns::resolution_record(r),
+        )
+    }
+
+    fn screen_resolution_merges(&self) -> Result<Vec<ResolutionMergeRow>, StoreError> {
+        let conn = self.lock()?;
+        rows(
+            &conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_merges ORDER BY batch, absorbed",
+                columns::RESOLUTION_MERGE
+            ),
+            [],
+            |r| columns::resolution_merge(r),
+        )
+    }
+
+    fn screen_record_resolution(&self, batch: &ResolutionBatch) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(other("begin resolution batch"))?;
+        let next: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(batch) + 1, 0) FROM screen_resolution_batches",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(other("read resolution batches"))?;
+        if next != i64::from(batch.batch) {
+            return Err(StoreError::Conflict(Conflict::StaleWrite {
+                what: "resolution batch".into(),
+                id: batch.batch.to_string(),
+            }));
+        }
+        exec(
+            &tx,
+            "INSERT INTO screen_resolution_batches (batch, resolved_at, n_records, n_clusters,
+                n_merges, model) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                batch.batch,
+                ms(batch.resolved_at)?,
+                batch.records.len() as i64,
+                batch.n_clusters as i64,
+                batch.merges.len() as i64,
+                batch.model
+            ],
+        )?;
+        for r in &batch.records {
+            exec(
+                &tx,
+                "INSERT INTO screen_resolution_records (record_id, batch, name, country,
+                    id_scheme, id_value, cluster_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.record_id,
+                    batch.batch,
+                    r.name,
+                    r.country,
+                    r.id_scheme,
+                    r.id_value,
+                    r.cluster_id
+                ],
+            )?;
+        }
+        for (record_id, cluster) in &batch.reassigned {
+            let n = exec(
+                &tx,
+                "UPDATE screen_resolution_records SET cluster_id = ?2 WHERE record_id = ?1",
+                params![record_id, cluster],
+            )?;
+            if n != 1 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        for m in &batch.merges {
+            exec(
+                &tx,
+                "INSERT INTO screen_resolution_merges (batch, kept, absorbed, via_a, via_b,
+                    weight) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![m.batch, m.kept, m.absorbed, m.via.0, m.via.1, m.weight],
+            )?;
+        }
+        tx.commit().map_err(other("commit resolution batch"))
+    }
+
+    fn screen_cluster(&self, cluster_id: u32) -> Result<Vec<ResolutionRecordRow>, StoreError> {
+        let conn = self.lock()?;
+        rows(
+            &conn,
+            &format!(
+                "SELECT {} FROM screen_resolution_records WHERE cluster_id = ?1
+                 ORDER BY record_id",
+                columns::RESOLUTION_RECORD
+            ),
+            [cluster_id],
+            |r| columns::resolution_record(r),
         )
     }
 }

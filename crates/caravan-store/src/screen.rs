@@ -386,6 +386,62 @@ pub struct DispositionRow {
     pub entry_hash: Digest,
 }
 
+/// One record of entity resolution: a distinct party as declared, the batch that first saw
+/// it, and its cluster now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolutionRecordRow {
+    /// Digest-derived id of the party's facts.
+    pub record_id: String,
+    /// The resolution batch (0-based) that added it.
+    pub batch: u32,
+    /// Name as declared.
+    pub name: String,
+    /// Country, alpha-2.
+    pub country: Option<String>,
+    /// Identifier scheme.
+    pub id_scheme: Option<String>,
+    /// Identifier value.
+    pub id_value: Option<String>,
+    /// The resolver's stable cluster id.
+    pub cluster_id: u32,
+}
+
+/// Two clusters a batch joined: `absorbed` is retired, its records now carry `kept`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolutionMergeRow {
+    /// The batch that merged them.
+    pub batch: u32,
+    /// The older id, kept.
+    pub kept: u32,
+    /// The younger id, retired.
+    pub absorbed: u32,
+    /// The two records of the link that joined them.
+    pub via: (String, String),
+    /// Its match weight in bits.
+    pub weight: f64,
+}
+
+/// A resolution batch to record in one transaction: its new records, the older records
+/// whose cluster a merge changed, and the merges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolutionBatch {
+    /// Must be the next batch number (0 for the first); otherwise another resolution got
+    /// there first and nothing is written.
+    pub batch: u32,
+    /// When (Unix ms).
+    pub resolved_at: u64,
+    /// Records first seen in this batch.
+    pub records: Vec<ResolutionRecordRow>,
+    /// Older records whose cluster changed, with their new cluster.
+    pub reassigned: Vec<(String, u32)>,
+    /// Merges of older clusters.
+    pub merges: Vec<ResolutionMergeRow>,
+    /// Number of clusters after the batch.
+    pub n_clusters: u64,
+    /// The model's parameters (JSON), for the record.
+    pub model: String,
+}
+
 /// Screening's storage.
 pub trait ScreenStore: Send + Sync {
     /// Every list version, newest first.
@@ -424,6 +480,20 @@ pub trait ScreenStore: Send + Sync {
 
     /// A hit's dispositions, oldest first.
     fn screen_dispositions(&self, hit_id: i64) -> Result<Vec<DispositionRow>, StoreError>;
+
+    /// Every resolution record, by batch then record id: the order that replays the
+    /// resolver.
+    fn screen_resolution_records(&self) -> Result<Vec<ResolutionRecordRow>, StoreError>;
+
+    /// Every recorded merge, by batch.
+    fn screen_resolution_merges(&self) -> Result<Vec<ResolutionMergeRow>, StoreError>;
+
+    /// Records a resolution batch in one transaction; `Conflict::StaleWrite` when
+    /// `batch.batch` is not the next batch number.
+    fn screen_record_resolution(&self, batch: &ResolutionBatch) -> Result<(), StoreError>;
+
+    /// The records of one cluster, by record id (empty when the id is unknown or retired).
+    fn screen_cluster(&self, cluster_id: u32) -> Result<Vec<ResolutionRecordRow>, StoreError>;
 }
 
 /// Sorts declared parties the same way in every backend (latest declaration first, then by
@@ -644,7 +714,7 @@ pub mod apply {
 pub mod columns {
     use super::{
         Change, Decision, Digest, DispositionRecord, DispositionRow, HitRecord, HitRow, HitStatus,
-        ListVersionRow, PriorDecision,
+        ListVersionRow, PriorDecision, ResolutionMergeRow, ResolutionRecordRow,
     };
     use crate::StoreError;
 
@@ -763,6 +833,41 @@ pub mod columns {
             },
             party_digest: digest(r.blob(7)?, "party digest")?,
             entry_hash: digest(r.blob(8)?, "entry hash")?,
+        })
+    }
+
+    /// `screen_resolution_records` columns in [`resolution_record`] order.
+    pub const RESOLUTION_RECORD: &str =
+        "record_id, batch, name, country, id_scheme, id_value, cluster_id";
+
+    /// `screen_resolution_merges` columns in [`resolution_merge`] order.
+    pub const RESOLUTION_MERGE: &str = "batch, kept, absorbed, via_a, via_b, weight";
+
+    fn u32_column(value: i64, what: &str) -> Result<u32, StoreError> {
+        u32::try_from(value).map_err(|_| StoreError::Other(format!("{what} out of range: {value}")))
+    }
+
+    /// Reads [`RESOLUTION_RECORD`].
+    pub fn resolution_record(r: &dyn Columns) -> Result<ResolutionRecordRow, StoreError> {
+        Ok(ResolutionRecordRow {
+            record_id: r.text(0)?,
+            batch: u32_column(r.int(1)?, "resolution batch")?,
+            name: r.text(2)?,
+            country: r.opt_text(3)?,
+            id_scheme: r.opt_text(4)?,
+            id_value: r.opt_text(5)?,
+            cluster_id: u32_column(r.int(6)?, "cluster id")?,
+        })
+    }
+
+    /// Reads [`RESOLUTION_MERGE`].
+    pub fn resolution_merge(r: &dyn Columns) -> Result<ResolutionMergeRow, StoreError> {
+        Ok(ResolutionMergeRow {
+            batch: u32_column(r.int(0)?, "resolution batch")?,
+            kept: u32_column(r.int(1)?, "cluster id")?,
+            absorbed: u32_column(r.int(2)?, "cluster id")?,
+            via: (r.text(3)?, r.text(4)?),
+            weight: r.float(5)?,
         })
     }
 

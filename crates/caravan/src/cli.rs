@@ -867,6 +867,11 @@ pub enum ScreenCommand {
     Hits(ScreenHitsArgs),
     /// Record a disposition of a hit: a true match or a false positive, with a reason.
     Decide(ScreenDecideArgs),
+    /// Entity resolution over the stored declarations: add the parties declared since the
+    /// last batch, keeping every earlier entity id (clusters merge, never split).
+    ResolveStored(ScreenResolveStoredArgs),
+    /// The entities resolution found: those with several records, or one by id.
+    Clusters(ScreenClustersArgs),
 }
 
 /// `caravan screen load`.
@@ -925,6 +930,24 @@ pub struct ScreenDecideArgs {
     /// The deciding account (default: the local operator, `cli:<user>`).
     #[arg(long)]
     pub account: Option<String>,
+}
+
+/// `caravan screen resolve-stored`.
+#[derive(Debug, Args)]
+pub struct ScreenResolveStoredArgs {}
+
+/// `caravan screen clusters`.
+#[derive(Debug, Args)]
+pub struct ScreenClustersArgs {
+    /// One entity, e.g. E00000012.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Show entities with at least this many records.
+    #[arg(long, default_value_t = 2)]
+    pub min_size: usize,
+    /// At most this many entities.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
 }
 
 /// `caravan screen lists`.

@@ -174,6 +174,7 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         &mirror_features,
     )?;
     super::screen_store::demo_stage(&stores, &["US CBP", "UZ Customs"], &truth)?;
+    super::screen_resolve::demo_stage(&stores, &["US CBP", "UZ Customs"])?;
     let runtime = tokio::runtime::Runtime::new().context("start async runtime")?;
     runtime.block_on(serve_and_report(args, &nodes, &stores, &anchors, &truth))?;
     println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());

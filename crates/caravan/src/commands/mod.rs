@@ -11,6 +11,7 @@ mod mirror;
 mod mirror_store;
 mod partner;
 mod screen;
+mod screen_resolve;
 mod screen_store;
 mod serve;
 mod target;

@@ -40,6 +40,8 @@ pub(super) fn run(config: Option<&Path>, command: ScreenCommand) -> anyhow::Resu
         ScreenCommand::Run(args) => super::screen_store::run(config, &args),
         ScreenCommand::Hits(args) => super::screen_store::hits(config, &args),
         ScreenCommand::Decide(args) => super::screen_store::decide(config, &args),
+        ScreenCommand::ResolveStored(args) => super::screen_resolve::resolve_command(config, &args),
+        ScreenCommand::Clusters(args) => super::screen_resolve::clusters_command(config, &args),
     }
 }
 

@@ -129,7 +129,7 @@ pub(crate) fn parse_list(path: &Path, source: Source) -> anyhow::Result<Screenin
 }
 
 /// The local operator as the audit trail names them.
-fn operator() -> String {
+pub(super) fn operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -137,7 +137,7 @@ fn operator() -> String {
 }
 
 /// Writes one allowed action of `account` to the audit trail.
-fn audit(
+pub(super) fn audit(
     store: &dyn Store,
     account: &str,
     action: &str,
@@ -159,7 +159,7 @@ fn audit(
     Ok(())
 }
 
-fn now() -> u64 {
+pub(super) fn now() -> u64 {
     u64::try_from(now_ms()).unwrap_or(0)
 }
 

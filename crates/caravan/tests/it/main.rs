@@ -2,5 +2,6 @@
 
 mod cli;
 mod log;
+mod screen;
 mod target;
 mod tidy;
