@@ -22,12 +22,15 @@ use caravan_store::Store;
 use serde::Serialize;
 
 pub mod assistance;
+pub mod auditor;
 pub mod auth;
+pub mod chart;
 pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod openapi;
 pub mod screen;
+pub mod static_files;
 pub mod target;
 pub mod ui;
 
@@ -209,6 +212,8 @@ pub fn router(state: AppState) -> Router {
         .merge(screen::routes(&state))
         .merge(target::routes(&state))
         .merge(mirror::routes(&state))
+        .merge(auditor::routes(&state))
+        .merge(static_files::routes(&state))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
 }

@@ -7,6 +7,7 @@ use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod assistance;
+mod auditor;
 mod auth;
 mod log;
 mod mirror;
