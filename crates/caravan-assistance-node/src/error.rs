@@ -132,4 +132,6 @@ from_coded!(
     caravan_assistance::marking::MarkingError,
     caravan_assistance::evidence::EvidenceError,
     caravan_assistance::retention::RetentionError,
+    caravan_assistance::approval::ApprovalError,
+    caravan_assistance::usecontrol::DisclosureError,
 );

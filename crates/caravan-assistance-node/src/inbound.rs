@@ -47,6 +47,10 @@ pub fn consumes(action: &str) -> bool {
                 | "Data.Erase"
                 | "Data.Retract"
                 | "Data.ComplianceAck"
+                | "Disclosure.Notice"
+                | "Evidence.ReturnOriginal"
+                | "Evidence.CustodyEvent"
+                | "Data.Erased"
         )
 }
 
@@ -212,6 +216,11 @@ impl AssistanceNode {
             Content::ComplianceAck { erasure_id, ack } => {
                 self.on_compliance_ack(message, &body, erasure_id, ack.clone(), now)
             }
+            Content::DisclosureNotice(notice) => {
+                self.on_disclosure_notice(message, &body, notice, now)
+            }
+            Content::Original(o) => self.on_original(message, &body, o, now),
+            Content::Retention(r) => self.on_retention_notice(message, &body, r, now),
         };
         match result {
             Ok(mut change) => {
@@ -347,6 +356,10 @@ impl AssistanceNode {
         }
         match self.store.case_row(&body.case_id) {
             Err(StoreError::NotFound) => {}
+            // The written confirmation of an oral request we recorded (§2.3).
+            Ok(existing) if existing.case_id.starts_with(crate::oral::ORAL_PREFIX) => {
+                return self.on_oral_confirmation(message, body, valid, now);
+            }
             Ok(_) => {
                 return Err(AssistError::refused(
                     "case_exists",
@@ -610,6 +623,11 @@ impl AssistanceNode {
                     "propagation_item_unknown",
                     format!("{item} is not an item {} supplied", message.from),
                 ));
+            }
+            // §11.2: an item under a legal hold is kept, and the acknowledgement says why.
+            if let Some(reason) = self.hold_reason(item)? {
+                acked.push((item.clone(), ItemCompliance::LegalHold { reason }));
+                continue;
             }
             if let Some(blob) = row.blob.as_deref() {
                 let bytes = self.key.open(item, blob)?;

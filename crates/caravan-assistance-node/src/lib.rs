@@ -22,9 +22,14 @@
 //! Evidence files are stored encrypted with AES-256-GCM under the node's evidence key
 //! ([`crypto::EvidenceKey`]), bound to their evidence id.
 
+pub mod approval;
 pub mod crypto;
+pub mod disclosure;
 pub mod error;
 pub mod inbound;
+pub mod oral;
+pub mod originals;
+pub mod retention;
 pub mod runtime;
 pub mod service;
 pub mod story;

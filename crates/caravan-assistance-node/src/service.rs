@@ -17,6 +17,7 @@ use std::sync::Arc;
 use caravan_assistance::agreement::{
     Agreement, AgreementState, AssuranceState, Purpose, Status, Traffic,
 };
+use caravan_assistance::approval::AgreementChange;
 use caravan_assistance::catalogue::{self, RequestDraft};
 use caravan_assistance::evidence::{CustodyKind, EvidenceRecord, Form, ManifestEntry, sha256_hex};
 use caravan_assistance::lifecycle::{By, Carriage, Case, CaseRecord, Event, ReplyItem, Side};
@@ -99,6 +100,9 @@ pub struct Overlay {
     pub status: Option<Status>,
     pub assurance: Option<AssuranceState>,
     pub version: Option<u32>,
+    /// The contact-point directory after a two-person §1.8 change.
+    #[serde(default)]
+    pub directory: Option<caravan_assistance::agreement::Directory>,
     /// The history of status and assurance changes: what, when, by whom, citing what.
     #[serde(default)]
     pub history: Vec<serde_json::Value>,
@@ -458,12 +462,36 @@ impl AssistanceNode {
         Ok(load_agreement(&record)?.1)
     }
 
-    /// The node's agreement with its current status and assurance.
+    /// The node's agreement with its current status and assurance. The assurance is the
+    /// stricter of the agreement's own state and the exchange registry's gate for the
+    /// partner (§1.9): both are set together by [`AssistanceNode::set_assurance`], and a gate
+    /// tightened through `caravan partner set-assurance` binds this workflow at once, while
+    /// loosening needs the two-person change here.
     pub fn agreement(&self) -> Result<Agreement, AssistError> {
-        self.agreement_by_id(&self.config.agreement_id)
+        let mut agreement = self.agreement_by_id(&self.config.agreement_id)?;
+        if let Some(gate) = self.registry_assurance()?
+            && gate > agreement.assurance.state
+        {
+            agreement.assurance.state = gate;
+        }
+        Ok(agreement)
+    }
+
+    /// The exchange registry's assurance state for the partner, if it is registered.
+    pub fn registry_assurance(&self) -> Result<Option<AssuranceState>, AssistError> {
+        Ok(self
+            .store
+            .partners()?
+            .into_iter()
+            .find(|p| {
+                p.agreement_id == self.config.agreement_id && p.party == self.config.partner_party
+            })
+            .and_then(|p| AssuranceState::parse(&p.assurance)))
     }
 
     /// §1.2: a status change by two people (administrator + supervisor) citing the legal act.
+    /// Both accounts act at once here (CLI, demo); the API and the pages use a proposal and
+    /// a later approval (`approval.rs`), which make the same change.
     pub fn set_agreement_status(
         &self,
         to: AgreementState,
@@ -472,33 +500,22 @@ impl AssistanceNode {
         approvers: [&Actor; 2],
         now: i64,
     ) -> Result<Agreement, AssistError> {
-        let id = self.config.agreement_id.clone();
-        self.audited(approvers[0], "agreement.status", &id, now, || {
-            let record = self.store.agreement_record(&id)?;
-            let (mut overlay, mut agreement) = load_agreement(&record)?;
-            let notice = agreement.change_status(to, effective, legal_act, approvers)?;
-            overlay.status = Some(agreement.status.clone());
-            overlay.version = Some(agreement.version);
-            let detail = serde_json::json!({
-                "from": notice.from, "to": notice.to, "effective": notice.effective,
-                "legal_act": notice.legal_act, "approved_by": notice.approved_by,
-                "version": notice.version,
-            });
-            overlay.history.push(detail.clone());
-            self.store_agreement(
-                &record,
-                &overlay,
-                &agreement,
-                approvers,
-                "agreement.status",
-                detail,
-                now,
-            )?;
-            Ok(agreement)
-        })
+        let change = AgreementChange::Status {
+            to,
+            effective,
+            legal_act: legal_act.to_owned(),
+        };
+        self.audited(
+            approvers[0],
+            "agreement.status",
+            &self.config.agreement_id,
+            now,
+            || self.apply_agreement_change(&change, approvers, AssistanceChange::default(), now),
+        )
     }
 
-    /// §1.9: an assurance change by a supervisor and the data-protection officer, with reasons.
+    /// §1.9: an assurance change by a supervisor and the data-protection officer, with
+    /// reasons. The exchange registry's gate for the partner changes in the same transaction.
     pub fn set_assurance(
         &self,
         to: AssuranceState,
@@ -506,61 +523,17 @@ impl AssistanceNode {
         approvers: [&Actor; 2],
         now: i64,
     ) -> Result<Agreement, AssistError> {
-        let id = self.config.agreement_id.clone();
-        self.audited(approvers[0], "agreement.assurance", &id, now, || {
-            let record = self.store.agreement_record(&id)?;
-            let (mut overlay, mut agreement) = load_agreement(&record)?;
-            let from = agreement.assurance.state;
-            agreement.change_assurance(to, reason, approvers)?;
-            overlay.assurance = Some(to);
-            overlay.version = Some(agreement.version);
-            let detail = serde_json::json!({
-                "assurance_from": from, "assurance_to": to, "reason": reason,
-                "approved_by": [approvers[0].account, approvers[1].account],
-            });
-            overlay.history.push(detail.clone());
-            self.store_agreement(
-                &record,
-                &overlay,
-                &agreement,
-                approvers,
-                "agreement.assurance",
-                detail,
-                now,
-            )?;
-            Ok(agreement)
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn store_agreement(
-        &self,
-        record: &AgreementRecord,
-        overlay: &Overlay,
-        agreement: &Agreement,
-        approvers: [&Actor; 2],
-        action: &str,
-        detail: serde_json::Value,
-        now: i64,
-    ) -> Result<(), AssistError> {
-        let next = AgreementRecord {
-            version: record.version + 1,
-            state: agreement.status.state.code().to_owned(),
-            assurance: agreement.assurance.state.code().to_owned(),
-            overlay: json(overlay),
-            updated_at: now,
-            ..record.clone()
+        let change = AgreementChange::Assurance {
+            to,
+            reason: reason.to_owned(),
         };
-        let change = AssistanceChange {
-            agreement: Some(next),
-            audit: approvers
-                .iter()
-                .map(|a| allowed(a, action, &record.agreement_id, detail.clone(), now))
-                .collect(),
-            ..AssistanceChange::default()
-        };
-        self.store.commit_assistance(&change)?;
-        Ok(())
+        self.audited(
+            approvers[0],
+            "agreement.assurance",
+            &self.config.agreement_id,
+            now,
+            || self.apply_agreement_change(&change, approvers, AssistanceChange::default(), now),
+        )
     }
 
     // ---- requests ---------------------------------------------------------------------
@@ -585,11 +558,27 @@ impl AssistanceNode {
     pub fn create_request(
         &self,
         actor: &Actor,
-        mut draft: RequestDraft,
+        draft: RequestDraft,
         desk: &str,
         now: i64,
     ) -> Result<CaseRow, AssistError> {
         self.audited(actor, "request.create", "new", now, || {
+            let case_id = format!("REQ-{}", uuid_v7(now as u64));
+            self.draft_case(actor, draft, desk, &case_id, now)
+        })
+    }
+
+    /// A draft under `case_id` (a new id, or the id of the partner's oral record that the
+    /// written request confirms), checked as [`AssistanceNode::create_request`] says.
+    pub(crate) fn draft_case(
+        &self,
+        actor: &Actor,
+        mut draft: RequestDraft,
+        desk: &str,
+        case_id: &str,
+        now: i64,
+    ) -> Result<CaseRow, AssistError> {
+        {
             roles::check(actor, Capability::DraftRequests, true)?;
             if desk.trim().is_empty() {
                 return Err(AssistError::bad_input(
@@ -614,15 +603,14 @@ impl AssistanceNode {
             let valid = catalogue::validate(draft.clone(), &agreement, on)?;
             agreement.check_outbound(Traffic::RequestForInformation, on)?;
             agreement.check_assurance(Traffic::RequestForInformation, false)?;
-            let case_id = format!("REQ-{}", uuid_v7(now as u64));
-            let case = Case::draft(&case_id, desk, &valid, on);
+            let case = Case::draft(case_id, desk, &valid, on);
             let row = case_row(&case, valid.draft(), &self.config.partner_party, None, now);
             let change = AssistanceChange {
                 cases: vec![row.clone()],
                 audit: vec![allowed(
                     actor,
                     "request.create",
-                    &case_id,
+                    case_id,
                     serde_json::json!({ "types": row.types, "desk": desk }),
                     now,
                 )],
@@ -630,7 +618,7 @@ impl AssistanceNode {
             };
             self.store.commit_assistance(&change)?;
             Ok(row)
-        })
+        }
     }
 
     /// Applies one of our side's events to a case and queues its message to the partner.
@@ -938,6 +926,8 @@ impl AssistanceNode {
             self.store.commit_assistance(&change)?;
             reminded.push(case.id.clone());
         }
+        reminded.extend(self.run_confirmation_alerts(now)?);
+        reminded.extend(self.run_original_reminders(now)?);
         self.dispatch_quietly(now);
         Ok(reminded)
     }
@@ -1469,7 +1459,7 @@ impl AssistanceNode {
         Ok(out)
     }
 
-    fn dispatch_quietly(&self, now: i64) {
+    pub(crate) fn dispatch_quietly(&self, now: i64) {
         // A failure leaves the message queued; the next pump sends it.
         let _ = self.dispatch(now);
     }
@@ -1519,6 +1509,9 @@ pub(crate) fn load_agreement(
     }
     if let Some(v) = overlay.version {
         agreement.version = v;
+    }
+    if let Some(d) = &overlay.directory {
+        agreement.directory = d.clone();
     }
     Ok((overlay, agreement))
 }

@@ -602,3 +602,320 @@ pub fn settle_over_exchange(
     }
     Ok(())
 }
+
+/// What the desk's further procedures did (issue 5, part B), for the demo and the tests.
+#[derive(Debug, Clone, Default)]
+pub struct ProceduresOutcome {
+    /// The oral request confirmed in writing (same id on both nodes).
+    pub oral_case: String,
+    /// An oral request left unconfirmed: overdue on `T_confirm`.
+    pub unconfirmed_oral: String,
+    /// The forced-disclosure notice.
+    pub disclosure: String,
+    /// The original certificate of origin, checked out, reminded, returned, confirmed.
+    pub original: String,
+    /// Evidence ids reminded as due back.
+    pub originals_reminded: Vec<String>,
+    /// The provider's erasure answered with a legal hold.
+    pub held_erasure: String,
+    /// Items erased on expiry of their retention class (told with `Data.Erased`).
+    pub expired: Vec<String>,
+    /// Two-person proposals approved (directory, assurance there and back).
+    pub proposals: Vec<String>,
+    /// Refusals provoked, with their codes.
+    pub refusals: Vec<(String, String)>,
+    /// When it ended (ms).
+    pub ended_at: i64,
+}
+
+/// The original certificate of origin the UZ side supplies in answer to the oral request.
+pub fn original_certificate() -> EvidenceUpload {
+    EvidenceUpload {
+        name: "certificate-of-origin-UZ-2026-0042-original.pdf".into(),
+        media_type: "application/pdf".into(),
+        bytes: b"%PDF-1.7\n% Certificate of origin UZ 2026/0042 (scan of the original)\n\
+                 Dried apricots, HS 0813.10, 24 000 kg, origin UZ\n%%EOF\n"
+            .to_vec(),
+        form: Form::Original,
+        certification: None,
+        markings: Markings::new(Tlp::Amber, Pap::Amber),
+        permitted_uses: vec![Purpose::Intel, Purpose::Admin, Purpose::Civil],
+    }
+}
+
+/// The procedures of part B, played after [`play`] on the same two nodes from
+/// `main.ended_at`: the two-person rule through proposals (a directory entry; the partner's
+/// assurance withdrawn and restored, which moves the exchange's gate too), an urgent oral
+/// request confirmed in writing and answered with an original, a second oral request left
+/// unconfirmed, a disclosure forced by domestic law, the original's checkout, reminder,
+/// return and confirmed receipt, a legal hold answering the provider's erasure, and
+/// erasure on expiry of a retention class told to the provider.
+pub fn play_procedures(
+    us: &AssistanceNode,
+    uz: &AssistanceNode,
+    main: &StoryOutcome,
+    settle: &mut dyn FnMut(i64) -> Result<(), AssistError>,
+) -> Result<ProceduresOutcome, AssistError> {
+    use caravan_assistance::agreement::{AssuranceState, ContactPoint};
+    use caravan_assistance::approval::AgreementChange;
+    use caravan_assistance::catalogue::Urgency;
+    use caravan_assistance::retention::{RetentionClass, ReviewDecision};
+
+    use crate::approval::ProposalDecision;
+    use crate::disclosure::DisclosureInput;
+    use crate::oral::OralIntake;
+
+    let mut out = ProceduresOutcome::default();
+    let (usx, uzx) = (Officials::of("US"), Officials::of("UZ"));
+    let mut now = main.ended_at + DAY_MS;
+    let mut refused = |what: &str, r: Result<(), AssistError>| -> Result<(), AssistError> {
+        let mut tmp = StoryOutcome::default();
+        expect_refusal(&mut tmp, what, r)?;
+        out.refusals.extend(tmp.refusals);
+        Ok(())
+    };
+
+    // 1. Two-person rule through a proposal: a new US contact point.
+    let entry = ContactPoint {
+        id: "us-cbp-24x7".into(),
+        party: "US".into(),
+        unit: "CBP National Targeting Center, 24/7 watch".into(),
+        role: "urgent oral requests".into(),
+        request_types: vec![caravan_assistance::catalogue::RequestType::R01],
+        languages: vec!["en".into()],
+        channels: vec!["+1 202 555 0100".into()],
+        valid_from: today(now),
+        valid_to: None,
+    };
+    let proposal = us.propose_agreement_change(
+        &usx.admin,
+        AgreementChange::Directory {
+            entry,
+            reason: "24/7 number for urgent oral requests".into(),
+        },
+        now,
+    )?;
+    refused(
+        "approval of one's own proposal",
+        us.decide_proposal(
+            &usx.admin,
+            &proposal.proposal_id,
+            ProposalDecision::Approve,
+            now,
+        )
+        .map(|_| ()),
+    )?;
+    us.decide_proposal(
+        &usx.supervisor,
+        &proposal.proposal_id,
+        ProposalDecision::Approve,
+        now,
+    )?;
+    out.proposals.push(proposal.proposal_id);
+
+    // 2. An urgent oral request, then its written confirmation under the same id.
+    let reply_by = today(now) + Days::new(7);
+    let oral = uz.record_oral(
+        &uzx.desk,
+        OralIntake {
+            caller: "US CBP NTC watch officer J. Doe, +1 202 555 0100".into(),
+            received_on: None,
+            summary: "Whether container MSCU1234565 of dried apricots left Uzbekistan lawfully"
+                .into(),
+            types: vec![caravan_assistance::catalogue::RequestType::R01],
+            justification: "Vessel arrives in 3 days; release decision pending".into(),
+            reply_by,
+            desk: None,
+        },
+        now,
+    )?;
+    out.oral_case = oral.case_id.clone();
+    let mut written = lawful_movement_request();
+    written.urgency = Some(Urgency {
+        justification: "Vessel arrives in 3 days; release decision pending".into(),
+        reply_by,
+    });
+    us.confirm_oral_request(&usx.desk, &oral.case_id, written, "us-cbp-ilo-desk", now)?;
+    us.act(
+        &usx.desk,
+        None,
+        &oral.case_id,
+        Event::Submit,
+        "request.send",
+        now,
+    )?;
+    settle(now)?;
+    // A second oral request is never confirmed.
+    let unconfirmed = uz.record_oral(
+        &uzx.desk,
+        OralIntake {
+            caller: "US CBP attaché, Tashkent".into(),
+            received_on: None,
+            summary: "Exporter history of Silk Road Yarn Export LLC".into(),
+            types: vec![caravan_assistance::catalogue::RequestType::R03],
+            justification: "Suspect shipment at sea".into(),
+            reply_by,
+            desk: None,
+        },
+        now,
+    )?;
+    out.unconfirmed_oral = unconfirmed.case_id.clone();
+    refused(
+        "reply to an oral request before its written confirmation",
+        uz.act(
+            &uzx.desk,
+            None,
+            &unconfirmed.case_id,
+            Event::Acknowledge,
+            "request.acknowledge",
+            now,
+        )
+        .map(|_| ()),
+    )?;
+
+    // 3. The confirmed request is answered with an original.
+    uz.act(
+        &uzx.desk,
+        None,
+        &oral.case_id,
+        Event::Acknowledge,
+        "request.acknowledge",
+        now,
+    )?;
+    uz.act(
+        &uzx.supervisor,
+        None,
+        &oral.case_id,
+        Event::Accept,
+        "request.accept",
+        now,
+    )?;
+    uz.reply(
+        &uzx.desk,
+        Some(&uzx.supervisor),
+        &oral.case_id,
+        vec![original_certificate()],
+        None,
+        now,
+    )?;
+    settle(now)?;
+    let original = us
+        .store()
+        .case_evidence(&oral.case_id)?
+        .into_iter()
+        .next()
+        .map(|e| e.evidence_id)
+        .ok_or_else(|| AssistError::internal("the original did not arrive"))?;
+    out.original = original.clone();
+    us.checkout_original(
+        &usx.investigator,
+        &original,
+        "US Attorney's Office, District of Columbia (exhibit room)",
+        "good; two staples, no annotations",
+        today(now) + Days::new(14),
+        now,
+    )?;
+
+    // 4. A disclosure compelled by a subpoena, told to the provider in advance.
+    let declaration = main.evidence.first().cloned().unwrap_or_default();
+    let subpoena = |instrument: &str| DisclosureInput {
+        case_id: main.main_case.clone(),
+        items: vec![declaration.clone()],
+        legal_instrument: instrument.into(),
+        authority: Recipient::Court("U.S. District Court for the District of Columbia".into()),
+        disclosure_date: today(now) + Days::new(10),
+        summary: "The certified export declaration, as exhibit to the importer's trial".into(),
+    };
+    refused(
+        "forced disclosure without its legal instrument",
+        us.disclose_under_domestic_law(&usx.investigator, subpoena(" "), now)
+            .map(|_| ()),
+    )?;
+    out.disclosure = us
+        .disclose_under_domestic_law(
+            &usx.investigator,
+            subpoena("Subpoena duces tecum No. 26-SC-0117, 19 CFR 103.21"),
+            now,
+        )?
+        .notice_id;
+    settle(now)?;
+
+    // 5. A legal hold: the provider's erasure is answered with it.
+    us.place_hold(
+        &usx.supervisor,
+        &declaration,
+        "Exhibit in pending criminal proceedings",
+        now,
+    )?;
+    settle(now)?;
+    let erasure = uz.propagate(
+        &uzx.desk,
+        &main.main_case,
+        caravan_assistance::retention::PropagationKind::Erase,
+        vec![declaration.clone()],
+        "Declaration superseded",
+        now,
+    )?;
+    out.held_erasure = erasure.erasure_id;
+    settle(now)?;
+
+    // 6. The partner's assurance withdrawn and restored by proposals (UZ side).
+    for (to, why) in [
+        (
+            AssuranceState::Violated,
+            "Demo: confidentiality breach reported",
+        ),
+        (
+            AssuranceState::GoodStanding,
+            "Demo: assurances renewed in writing",
+        ),
+    ] {
+        let p = uz.propose_agreement_change(
+            &uzx.supervisor,
+            AgreementChange::Assurance {
+                to,
+                reason: why.into(),
+            },
+            now,
+        )?;
+        uz.decide_proposal(&uzx.dpo, &p.proposal_id, ProposalDecision::Approve, now)?;
+        out.proposals.push(p.proposal_id);
+    }
+
+    // 7. Fifteen days on: the original is due back (reminded), the oral request unconfirmed.
+    now += 15 * DAY_MS;
+    us.run_reminders(now)?;
+    uz.run_reminders(now)?;
+    out.originals_reminded = us
+        .originals_due(&usx.supervisor, today(now))?
+        .iter()
+        .filter_map(|v| v["evidence_id"].as_str().map(str::to_owned))
+        .collect();
+    us.return_original(
+        &usx.investigator,
+        &original,
+        "good; as received",
+        "Returned by diplomatic pouch No. 4471",
+        now,
+    )?;
+    settle(now)?;
+    uz.confirm_original_receipt(&uzx.desk, &original, "good; complete", now)?;
+    settle(now)?;
+
+    // 8. The hold is lifted; the court clears the person: the class says erase now.
+    us.lift_hold(&usx.supervisor, &declaration, "Proceedings closed", now)?;
+    us.review_retention(
+        &usx.dpo,
+        &declaration,
+        ReviewDecision::Keep {
+            reason: "Person cleared by the court; erase under the schedule".into(),
+        },
+        Some(RetentionClass::PersonCleared),
+        Some(true),
+        now,
+    )?;
+    out.expired = us.erase_expired(now)?;
+    settle(now)?;
+    out.ended_at = now;
+    Ok(out)
+}

@@ -57,6 +57,13 @@ fn evidence_view(node: &AssistanceNode, row: &EvidenceRow) -> Result<Value, Assi
         "custody": record.custody,
         "custody_chain_intact": record.verify_chain().is_ok(),
         "erased": row.erased_at.is_some(),
+        "original": record.original.as_ref().map(|o| json!({
+            "state": o.state(), "custodian": o.custodian, "condition": o.condition,
+            "checked_out_on": o.checked_out_on, "due_back": o.due_back,
+            "returned_on": o.returned_on, "return_condition": o.return_condition,
+            "confirmed_on": o.confirmed_on,
+        })),
+        "retention": (row.origin == "partner").then(|| crate::retention::retention_of(&record)),
     }))
 }
 
@@ -125,6 +132,36 @@ impl AssistanceNode {
                 .collect::<Result<Vec<_>, _>>()?;
             let consents: Vec<Value> = self.store.consent_rows(Some(case_id))?.iter().map(consent_view).collect();
             let erasures: Vec<Value> = self.store.erasure_rows(Some(case_id))?.iter().map(erasure_view).collect();
+            let holds: Vec<Value> = self
+                .holds_view(actor, None)?
+                .into_iter()
+                .filter(|h| h["case_id"] == case_id)
+                .collect();
+            // §10.4 and §11: the notices of this case in either direction.
+            let notice = |m: &caravan_store::assistance::CaseMessage| -> Value {
+                let body: Value = serde_json::from_str(&m.body).unwrap_or(Value::Null);
+                let mut v = body.get("content").cloned().unwrap_or(Value::Null);
+                if let Value::Object(o) = &mut v {
+                    o.insert("direction".into(), json!(m.direction));
+                    o.insert("action".into(), json!(m.action));
+                    o.insert("by".into(), body.get("by").cloned().unwrap_or(Value::Null));
+                    o.insert("on".into(), body.get("on").cloned().unwrap_or(Value::Null));
+                }
+                v
+            };
+            let disclosures: Vec<Value> = messages
+                .iter()
+                .filter(|m| m.action == "Disclosure.Notice" && m.state != "rejected")
+                .map(notice)
+                .collect();
+            let retention_notices: Vec<Value> = messages
+                .iter()
+                .filter(|m| {
+                    matches!(m.action.as_str(), "Data.Erased" | "Evidence.CustodyEvent" | "Evidence.ReturnOriginal")
+                        && m.state != "rejected"
+                })
+                .map(notice)
+                .collect();
             let mut view = case_summary(&row);
             let extra = json!({
                 "request": if metadata_only { Value::Null } else { serde_json::to_value(&request).unwrap_or_default() },
@@ -150,6 +187,14 @@ impl AssistanceNode {
                 "evidence": if metadata_only { json!([]) } else { json!(evidence) },
                 "consents": consents,
                 "erasures": erasures,
+                "holds": if metadata_only { json!([]) } else { json!(holds) },
+                "disclosures": if metadata_only { json!([]) } else { json!(disclosures) },
+                "notices": if metadata_only { json!([]) } else { json!(retention_notices) },
+                "oral": case.id.starts_with(crate::oral::ORAL_PREFIX).then(|| json!({
+                    "confirm_due": case.confirm_due,
+                    "confirmed": case.state != caravan_assistance::lifecycle::CaseState::OralPendingConfirmation,
+                    "alerts_sent": case.confirm_reminders_sent,
+                })),
             });
             if let (Value::Object(base), Value::Object(more)) = (&mut view, extra) {
                 base.extend(more);
@@ -269,7 +314,9 @@ impl AssistanceNode {
     /// The joint committee's report (§15) over every case on this node.
     pub fn stats(&self, actor: &Actor, today: NaiveDate) -> Result<Report, AssistError> {
         roles::check(actor, Capability::ReadStatistics, true)?;
-        Ok(stats::report(&self.all_cases()?, &[], today))
+        let mut report = stats::report(&self.all_cases()?, &self.outcomes()?, today);
+        stats::add_volumes(&mut report, self.exchange_volumes()?);
+        Ok(report)
     }
 
     /// Spontaneous information sent and received, newest first.

@@ -107,6 +107,14 @@ pub enum Content {
         erasure_id: String,
         ack: ComplianceAck,
     },
+    /// `Disclosure.Notice` (§10.4), see `crate::disclosure`.
+    DisclosureNotice(crate::disclosure::NoticeBody),
+    /// `Evidence.ReturnOriginal` and the provider's receipt (`Evidence.CustodyEvent`) (§6),
+    /// see `crate::originals`.
+    Original(crate::originals::OriginalBody),
+    /// `Data.Erased` and legal-hold notices (`Evidence.CustodyEvent`) (§11), see
+    /// `crate::retention`.
+    Retention(crate::retention::RetentionBody),
 }
 
 impl Body {

@@ -95,6 +95,9 @@ pub struct OriginalCheckout {
     pub return_condition: Option<String>,
     /// When the provider confirmed receipt: the loop is closed.
     pub confirmed_on: Option<NaiveDate>,
+    /// The last due-back reminder (§6 "with a reminder").
+    #[serde(default)]
+    pub reminded_on: Option<NaiveDate>,
 }
 
 coded_enum! {
@@ -117,7 +120,18 @@ impl OriginalCheckout {
             returned_on: Some(on),
             return_condition: Some(condition.to_owned()),
             confirmed_on: None,
+            reminded_on: None,
         }
+    }
+
+    /// Whether a reminder is due on `today`: the original is still out, its due-back date
+    /// has come, and no reminder went out in the last `every_days`.
+    pub fn reminder_due(&self, today: NaiveDate, every_days: u32) -> bool {
+        self.state() == OriginalState::CheckedOut
+            && self.due_back <= today
+            && self
+                .reminded_on
+                .is_none_or(|last| last + chrono::Days::new(u64::from(every_days.max(1))) <= today)
     }
 
     pub fn state(&self) -> OriginalState {
@@ -412,6 +426,7 @@ impl EvidenceRecord {
             returned_on: None,
             return_condition: None,
             confirmed_on: None,
+            reminded_on: None,
         });
         Ok(())
     }

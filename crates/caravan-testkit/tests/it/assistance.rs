@@ -5,7 +5,7 @@
 use caravan_store::access::{AuditEvent, AuditOutcome, AuditQuery, verify_audit_chain};
 use caravan_store::assistance::{
     AgreementRecord, AssistanceChange, CaseMessage, CaseQuery, CaseRow, ConsentRow, CustodyRow,
-    ErasureRow, EvidenceRow, MarkingRow, TransitionRow,
+    ErasureRow, EvidenceRow, HoldRow, MarkingRow, PartnerAssurance, ProposalRow, TransitionRow,
 };
 use caravan_store::{Conflict, Store, StoreError};
 use caravan_store_postgres::PgStore;
@@ -356,10 +356,219 @@ fn story(store: &dyn Store) {
         .expect("chain after append");
 }
 
+fn hold(version: i64, lifted: bool) -> HoldRow {
+    HoldRow {
+        hold_id: "HOLD-1".into(),
+        item_id: "EV-1".into(),
+        case_id: "c1".into(),
+        reason: "exhibit in pending proceedings".into(),
+        placed_by: "us.supervisor".into(),
+        placed_at: 1_800_000_000_000,
+        lifted_by: lifted.then(|| "us.dpo".into()),
+        lifted_at: lifted.then_some(1_800_000_100_000),
+        lift_reason: lifted.then(|| "proceedings closed".into()),
+        version,
+    }
+}
+
+fn proposal(
+    id: &str,
+    kind: &str,
+    state: &str,
+    version: i64,
+    decided_by: Option<&str>,
+) -> ProposalRow {
+    ProposalRow {
+        proposal_id: id.into(),
+        agreement_id: "us-uz-cmaa-2024".into(),
+        kind: kind.into(),
+        state: state.into(),
+        proposed_by: "us.admin".into(),
+        decided_by: decided_by.map(str::to_owned),
+        snapshot: format!("{{\"id\":\"{id}\"}}"),
+        created_at: 1_800_000_000_000,
+        updated_at: 1_800_000_000_000 + version,
+        version,
+    }
+}
+
+/// Migration 0009: legal holds (one in force per item), two-person proposals (one pending
+/// per kind, never decided by the proposer), and the exchange's partner gate set in the
+/// same transaction as the agreement.
+fn story_more(store: &dyn Store) {
+    use caravan_store::exchange::PartnerRecord;
+    let placed = AssistanceChange {
+        holds: vec![hold(1, false)],
+        audit: vec![audit("retention.hold", "EV-1")],
+        ..AssistanceChange::default()
+    };
+    store.commit_assistance(&placed).expect("hold");
+    assert_eq!(
+        store.hold_rows(Some("EV-1")).expect("holds"),
+        vec![hold(1, false)]
+    );
+    // A second hold in force on the same item is refused whole (its audit row too).
+    let audit_before = store
+        .list_audit(&AuditQuery::default())
+        .expect("audit")
+        .len();
+    let mut second = hold(1, false);
+    second.hold_id = "HOLD-2".into();
+    stale(
+        store.commit_assistance(&AssistanceChange {
+            holds: vec![second],
+            audit: vec![audit("retention.hold", "EV-1")],
+            ..AssistanceChange::default()
+        }),
+        "legal hold",
+    );
+    assert_eq!(
+        store
+            .list_audit(&AuditQuery::default())
+            .expect("audit")
+            .len(),
+        audit_before
+    );
+    store
+        .commit_assistance(&AssistanceChange {
+            holds: vec![hold(2, true)],
+            ..AssistanceChange::default()
+        })
+        .expect("lift");
+    stale(
+        store.commit_assistance(&AssistanceChange {
+            holds: vec![hold(2, true)],
+            ..AssistanceChange::default()
+        }),
+        "legal hold",
+    );
+    assert_eq!(store.hold_rows(None).expect("holds"), vec![hold(2, true)]);
+
+    // Proposals: one pending per agreement and kind.
+    store
+        .commit_assistance(&AssistanceChange {
+            proposals: vec![proposal("P1", "status", "pending", 1, None)],
+            ..AssistanceChange::default()
+        })
+        .expect("proposal");
+    stale(
+        store.commit_assistance(&AssistanceChange {
+            proposals: vec![proposal("P2", "status", "pending", 1, None)],
+            ..AssistanceChange::default()
+        }),
+        "proposal",
+    );
+    store
+        .commit_assistance(&AssistanceChange {
+            proposals: vec![proposal("P3", "assurance", "pending", 1, None)],
+            ..AssistanceChange::default()
+        })
+        .expect("another kind");
+    // The proposer never approves its own proposal: the schema refuses it too.
+    assert!(
+        store
+            .commit_assistance(&AssistanceChange {
+                proposals: vec![proposal("P1", "status", "approved", 2, Some("us.admin"))],
+                ..AssistanceChange::default()
+            })
+            .is_err()
+    );
+    store
+        .commit_assistance(&AssistanceChange {
+            proposals: vec![proposal(
+                "P1",
+                "status",
+                "approved",
+                2,
+                Some("us.supervisor"),
+            )],
+            ..AssistanceChange::default()
+        })
+        .expect("approved");
+    assert_eq!(
+        store.proposal_row("P1").expect("P1"),
+        proposal("P1", "status", "approved", 2, Some("us.supervisor"))
+    );
+    let pending: Vec<String> = store
+        .proposal_rows(Some("pending"))
+        .expect("pending")
+        .into_iter()
+        .map(|p| p.proposal_id)
+        .collect();
+    assert_eq!(pending, vec!["P3"]);
+    assert!(matches!(
+        store.proposal_row("P9"),
+        Err(StoreError::NotFound)
+    ));
+
+    // The partner gate moves with the agreement; a stale agreement write moves neither.
+    store
+        .put_partner(&PartnerRecord {
+            agreement_id: "us-uz-cmaa-2024".into(),
+            party: "UZ-CUSTOMS".into(),
+            name: "Customs Committee".into(),
+            endpoint: "https://uz.example:8443".into(),
+            tls_ca_der: vec![1, 2, 3],
+            root_key: vec![4; 32],
+            log_vkey: None,
+            manifest_version: 1,
+            status: "active".into(),
+            assurance: "good_standing".into(),
+            keys: Vec::new(),
+            updated_at: 1,
+        })
+        .expect("partner");
+    let gate = |assurance: &str| PartnerAssurance {
+        agreement_id: "us-uz-cmaa-2024".into(),
+        party: "UZ-CUSTOMS".into(),
+        assurance: assurance.into(),
+        updated_at: 1_800_000_000_000,
+    };
+    let current = store
+        .agreement_record("us-uz-cmaa-2024")
+        .expect("agreement");
+    let mut violated = current.clone();
+    violated.version += 1;
+    violated.assurance = "violated".into();
+    stale(
+        store.commit_assistance(&AssistanceChange {
+            agreement: Some(current.clone()),
+            partner_assurance: Some(gate("violated")),
+            ..AssistanceChange::default()
+        }),
+        "agreement",
+    );
+    let partner = |s: &dyn Store| {
+        s.partners()
+            .expect("partners")
+            .into_iter()
+            .find(|p| p.party == "UZ-CUSTOMS")
+            .expect("UZ")
+            .assurance
+    };
+    assert_eq!(partner(store), "good_standing");
+    store
+        .commit_assistance(&AssistanceChange {
+            agreement: Some(violated),
+            partner_assurance: Some(gate("violated")),
+            ..AssistanceChange::default()
+        })
+        .expect("assurance");
+    assert_eq!(partner(store), "violated");
+    assert_eq!(
+        store
+            .agreement_record("us-uz-cmaa-2024")
+            .expect("agreement")
+            .assurance,
+        "violated"
+    );
+}
+
 #[test]
 fn assistance_store_story_on_sqlite() {
     let store = SqliteStore::in_memory().expect("store");
     story(&store);
+    story_more(&store);
 }
 
 #[test]
@@ -370,6 +579,7 @@ fn assistance_store_story_on_postgres() {
     let schema = TestSchema::new(&url, "assistance");
     let store = PgStore::connect_with_schema(&url, schema.name()).expect("store");
     story(&store);
+    story_more(&store);
 }
 
 /// Issue 5, "done when": two nodes play the reference case over the real exchange (mutual
@@ -401,8 +611,8 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
             EvidenceKey::from_bytes(&[6; 32]),
         ));
         let (a, b) = (us.clone(), uz.clone());
-        let out = tokio::task::spawn_blocking(move || {
-            story::play(&a, &b, now() as i64, &mut |at| {
+        let (out, more) = tokio::task::spawn_blocking(move || {
+            let mut settle = |at| {
                 story::settle_over_exchange(
                     [&a, &b],
                     at,
@@ -410,7 +620,10 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
                     8,
                     Duration::from_secs(60),
                 )
-            })
+            };
+            let out = story::play(&a, &b, now() as i64, &mut settle)?;
+            let more = story::play_procedures(&a, &b, &out, &mut settle)?;
+            Ok::<_, caravan_assistance_node::error::AssistError>((out, more))
         })
         .await
         .expect("story thread")
@@ -461,7 +674,51 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
             .collect();
         assert_eq!(
             custody,
-            vec!["created", "hash_verified", "received", "presented_in_court"]
+            vec![
+                "created",
+                "hash_verified",
+                "received",
+                "presented_in_court",
+                "disclosed",
+                "erased"
+            ]
+        );
+        // Part B over the exchange: the oral request confirmed in writing is one case on
+        // both nodes; the original came back and the provider confirmed it; the provider
+        // saw the disclosure and the erasure on expiry.
+        for node in [&us, &uz] {
+            assert_eq!(
+                node.store().case_row(&more.oral_case).unwrap().state,
+                "answered"
+            );
+            for m in node.store().case_messages(&more.oral_case).unwrap() {
+                assert!(
+                    matches!(m.state.as_str(), "dispatched" | "applied"),
+                    "{}",
+                    m.action
+                );
+            }
+        }
+        assert!(
+            uz.store()
+                .custody_rows(&out.evidence[0])
+                .unwrap()
+                .iter()
+                .any(|c| c.kind == "disclosed")
+        );
+        assert!(
+            us.store()
+                .custody_rows(&more.original)
+                .unwrap()
+                .iter()
+                .any(|c| c.kind == "original_receipt_confirmed")
+        );
+        assert!(
+            uz.store()
+                .erasure_rows(Some(&out.main_case))
+                .unwrap()
+                .iter()
+                .any(|e| e.kind == "Data.Erased" && e.direction == "inbound")
         );
         assert_eq!(
             us.store().consent_row(&out.consent).unwrap().state,
@@ -481,7 +738,325 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
                 .any(|(_, c)| c == "partner_assurance_withdrawn")
         );
 
+        // §1.9 in step with the exchange: the assurance withdrawn by a two-person proposal
+        // closes the exchange's gate in the same action, so sharing is refused by the
+        // workflow and, below it, by the exchange itself.
+        {
+            use caravan_assistance::agreement::AssuranceState;
+            use caravan_assistance::approval::AgreementChange;
+            use caravan_assistance::marking::{Markings, Pap, Tlp};
+            use caravan_assistance_node::approval::ProposalDecision;
+            use caravan_exchange::node::{OutboundMessage, OutboundPart};
+
+            let uzx = Officials::of("UZ");
+            let t = now() as i64;
+            let p = uz
+                .propose_agreement_change(
+                    &uzx.supervisor,
+                    AgreementChange::Assurance {
+                        to: AssuranceState::Violated,
+                        reason: "Breach of confidentiality reported".into(),
+                    },
+                    t,
+                )
+                .unwrap();
+            assert_eq!(
+                uz.decide_proposal(
+                    &uzx.supervisor,
+                    &p.proposal_id,
+                    ProposalDecision::Approve,
+                    t
+                )
+                .unwrap_err()
+                .code,
+                "two_person_same_account"
+            );
+            let registry = uz_node.exchange.registry();
+            assert_eq!(registry.get("US-CBP").unwrap().assurance, "good_standing");
+            uz.decide_proposal(&uzx.dpo, &p.proposal_id, ProposalDecision::Approve, t)
+                .unwrap();
+            assert_eq!(registry.get("US-CBP").unwrap().assurance, "violated");
+            let refused = uz
+                .inform(
+                    &uzx.supervisor,
+                    "goods",
+                    false,
+                    "Undervalued yarn shipments",
+                    Markings::new(Tlp::Amber, Pap::Amber),
+                    vec![caravan_assistance::agreement::Purpose::Intel],
+                    t,
+                )
+                .unwrap_err();
+            assert_eq!(refused.code, "partner_assurance_withdrawn");
+            let below = uz_node
+                .exchange
+                .send(&OutboundMessage {
+                    to: "US-CBP".into(),
+                    conversation_id: None,
+                    ref_to: None,
+                    action: "Spontaneous.Inform".into(),
+                    expires_at: None,
+                    parts: vec![OutboundPart {
+                        part_id: "body".into(),
+                        media_type: "application/json".into(),
+                        body: b"{}".to_vec(),
+                    }],
+                })
+                .unwrap_err();
+            assert_eq!(below.code(), "assurance_violated");
+            // The reverse path: `caravan partner set-assurance` tightens the exchange's gate,
+            // and the workflow reads the same state.
+            let q = uz
+                .propose_agreement_change(
+                    &uzx.dpo,
+                    AgreementChange::Assurance {
+                        to: AssuranceState::GoodStanding,
+                        reason: "Assurances renewed".into(),
+                    },
+                    t,
+                )
+                .unwrap();
+            uz.decide_proposal(
+                &uzx.supervisor,
+                &q.proposal_id,
+                ProposalDecision::Approve,
+                t,
+            )
+            .unwrap();
+            assert_eq!(registry.get("US-CBP").unwrap().assurance, "good_standing");
+            registry
+                .set_assurance("US-CBP", "under_review", t as u64)
+                .unwrap();
+            assert_eq!(
+                uz.agreement().unwrap().assurance.state,
+                AssuranceState::UnderReview
+            );
+        }
+
         us_node.stop().await;
         uz_node.stop().await;
     });
+}
+
+/// Two nodes on in-memory SQLite, messages carried by hand until nothing moves.
+fn loopback_pair() -> (
+    caravan_assistance_node::service::AssistanceNode,
+    caravan_assistance_node::service::AssistanceNode,
+) {
+    use std::sync::Arc;
+
+    use caravan_assistance_node::crypto::EvidenceKey;
+    use caravan_assistance_node::service::{AssistanceNode, NodeConfig};
+    let node = |us: bool| {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().expect("store"));
+        let key = EvidenceKey::from_bytes(&[if us { 7 } else { 8 }; 32]);
+        AssistanceNode::new(store, None, NodeConfig::us_uz(us), key)
+    };
+    (node(true), node(false))
+}
+
+fn carry_all(
+    a: &caravan_assistance_node::service::AssistanceNode,
+    b: &caravan_assistance_node::service::AssistanceNode,
+    now: i64,
+) -> Result<(), caravan_assistance_node::error::AssistError> {
+    loop {
+        let mut moved = 0;
+        for (from, to) in [(a, b), (b, a)] {
+            for m in from.take_queued(now)? {
+                assert!(to.receive(&m, now)?, "{} was refused", m.action);
+                moved += 1;
+            }
+        }
+        if moved == 0 {
+            return Ok(());
+        }
+    }
+}
+
+/// Issue 5 part B: oral requests, forced disclosure, originals, legal holds and retention,
+/// and the two-person rule through proposals, played after the reference case.
+#[test]
+fn the_desks_further_procedures_play_between_two_nodes() {
+    use caravan_assistance_node::service::today;
+    use caravan_assistance_node::story::{self, Officials};
+
+    let (us, uz) = loopback_pair();
+    let t0 = 1_796_115_600_000;
+    let main = story::play(&us, &uz, t0, &mut |now| carry_all(&us, &uz, now)).expect("story");
+    let out = story::play_procedures(&us, &uz, &main, &mut |now| carry_all(&us, &uz, now))
+        .expect("procedures");
+    let codes: Vec<&str> = out.refusals.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "two_person_same_account",
+            "transition_not_allowed",
+            "disclosure_instrument_missing"
+        ]
+    );
+
+    // Oral: the confirmed request is one case on both nodes, answered.
+    for node in [&us, &uz] {
+        assert_eq!(
+            node.store().case_row(&out.oral_case).unwrap().state,
+            "answered"
+        );
+    }
+    let uz_transitions: Vec<(String, String)> = uz
+        .store()
+        .case_transitions(&out.oral_case)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.from_state, t.to_state))
+        .collect();
+    assert_eq!(
+        uz_transitions[0],
+        (
+            "oral_pending_confirmation".to_owned(),
+            "received".to_owned()
+        )
+    );
+    let written = uz.store().case_row(&out.oral_case).unwrap();
+    assert!(
+        written.request.contains("confirms_oral"),
+        "the written request replaced the note"
+    );
+    // The unconfirmed one is overdue on T_confirm, alerted and audited.
+    let uz_sup = Officials::of("UZ").supervisor;
+    let late = uz.overdue(&uz_sup, today(out.ended_at)).unwrap();
+    assert!(
+        late["uz-cc-intl-desk"]
+            .iter()
+            .any(|i| i.case_id == out.unconfirmed_oral && i.timer == "T_confirm")
+    );
+    let unconfirmed = uz.store().case_row(&out.unconfirmed_oral).unwrap();
+    assert_eq!(unconfirmed.state, "oral_pending_confirmation");
+    assert!(unconfirmed.overdue);
+    let uz_trail = uz.store().list_audit(&AuditQuery::default()).unwrap();
+    assert!(
+        uz_trail
+            .iter()
+            .any(|r| r.event.action == "request.oral.confirmation_overdue"
+                && r.event.object == out.unconfirmed_oral)
+    );
+
+    // Disclosure: in the custody log of both copies, audited on both sides.
+    let declaration = &main.evidence[0];
+    let kinds =
+        |node: &caravan_assistance_node::service::AssistanceNode, id: &str| -> Vec<String> {
+            node.store()
+                .custody_rows(id)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.kind)
+                .collect()
+        };
+    assert_eq!(
+        kinds(&us, declaration),
+        vec![
+            "created",
+            "hash_verified",
+            "received",
+            "presented_in_court",
+            "disclosed",
+            "erased"
+        ]
+    );
+    assert!(kinds(&uz, declaration).contains(&"disclosed".to_owned()));
+    let us_trail = us.store().list_audit(&AuditQuery::default()).unwrap();
+    assert!(
+        us_trail
+            .iter()
+            .any(|r| r.event.action == "disclosure.notice"
+                && r.event.outcome == AuditOutcome::Allowed
+                && r.event.detail.contains("Subpoena"))
+    );
+    assert!(
+        uz_trail
+            .iter()
+            .any(|r| r.event.action == "inbound.Disclosure.Notice")
+    );
+    let uz_view = uz
+        .case_view(&uz_sup, &main.main_case, out.ended_at)
+        .unwrap();
+    assert_eq!(uz_view["disclosures"][0]["notice_id"], out.disclosure);
+    assert_eq!(uz_view["disclosures"][0]["advance"], true);
+
+    // The original: checked out, reminded, returned, receipt confirmed on both copies.
+    // Due back on day 14, listed and reminded on day 15, then returned.
+    assert_eq!(out.originals_reminded, vec![out.original.clone()]);
+    assert!(
+        us_trail
+            .iter()
+            .any(|r| r.event.action == "evidence.original_due" && r.event.object == out.original)
+    );
+    assert_eq!(
+        kinds(&us, &out.original),
+        vec![
+            "created",
+            "hash_verified",
+            "received",
+            "original_checked_out",
+            "original_returned",
+            "original_receipt_confirmed"
+        ]
+    );
+    assert!(kinds(&uz, &out.original).ends_with(&["original_receipt_confirmed".to_owned()]));
+    for node in [&us, &uz] {
+        let record: serde_json::Value =
+            serde_json::from_str(&node.store().evidence_row(&out.original).unwrap().record)
+                .unwrap();
+        assert!(record["original"]["confirmed_on"].is_string());
+    }
+
+    // The provider's erasure met the legal hold, and said so in the ComplianceAck.
+    let held = uz.store().erasure_row(&out.held_erasure).unwrap();
+    assert_eq!(held.state, "confirmed");
+    assert!(held.detail.contains("legal_hold"), "{}", held.detail);
+    assert!(
+        held.detail
+            .contains("Exhibit in pending criminal proceedings")
+    );
+    let holds = us
+        .holds_view(&Officials::of("US").supervisor, Some(declaration))
+        .unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0]["in_force"], false);
+
+    // Erased on expiry of its class, and the provider told with Data.Erased.
+    assert_eq!(out.expired, vec![declaration.clone()]);
+    assert!(us.store().evidence_row(declaration).unwrap().blob.is_none());
+    assert!(
+        uz.store()
+            .erasure_rows(Some(&main.main_case))
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "Data.Erased" && e.direction == "inbound")
+    );
+
+    // Two-person proposals: approved by a second account; the directory moved on.
+    for id in &out.proposals {
+        let row = match us.store().proposal_row(id) {
+            Ok(row) => row,
+            Err(_) => uz.store().proposal_row(id).unwrap(),
+        };
+        assert_eq!(row.state, "approved");
+        assert_ne!(row.decided_by.as_deref(), Some(row.proposed_by.as_str()));
+    }
+    let agreement = us.agreement().unwrap();
+    assert!(
+        agreement
+            .directory
+            .entries
+            .iter()
+            .any(|e| e.id == "us-cbp-24x7")
+    );
+    assert_eq!(
+        uz.agreement().unwrap().assurance.state,
+        caravan_assistance::agreement::AssuranceState::GoodStanding
+    );
+    for node in [&us, &uz] {
+        verify_audit_chain(&node.store().list_audit(&AuditQuery::default()).unwrap()).unwrap();
+    }
 }
