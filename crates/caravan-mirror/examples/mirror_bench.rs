@@ -8,12 +8,18 @@
 //! DuckDB peer, `bench/mirror_duckdb.py`. `bench/mirror.sh` runs both.
 //!
 //! What the clock covers: from legs in memory, already split by direction, to links
-//! and (a) the value arithmetic DuckDB's query also does (`discrepancy::valuation`), or
+//! and (a) the value arithmetic DuckDB's query also does ([`LegColumns::valuation`]), or
 //! (b) full discrepancy vectors (`analysis::link_direction`), for both directions, one
-//! thread each, each spreading its work over the machine's cores. Building the legs
+//! thread each, each spreading its work over the machine's cores. Building the run's
+//! columns from the legs is inside the clock (every run builds them); building the legs
 //! (generation, validation, reduction) is outside it, as loading the CSV files is
 //! outside DuckDB's. The runs move the legs in and take them back, so the process holds
-//! one copy of them.
+//! one copy of them. Each stage prints wall time and the process's CPU time (all
+//! threads), so that a run on a shared machine can still be compared with DuckDB's CPU
+//! time; the last line (`RESULT ...`) is read by `bench/mirror.sh`.
+//!
+//! `MIRROR_BENCH_PROFILE=exact` runs the DuckDB part ten times and stops, for
+//! `perf record`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -21,7 +27,8 @@ use std::time::Instant;
 
 use caravan_corridor::{CorridorConfig, Difficulty, UZS_PER_USD, shipments};
 use caravan_mirror::analysis::{DirectionAnalysis, MirrorConfig, link_direction};
-use caravan_mirror::discrepancy::{DiscrepancyContext, Tariff, valuation};
+use caravan_mirror::columns::{LegColumns, RateColumns};
+use caravan_mirror::discrepancy::{DiscrepancyContext, Tariff};
 use caravan_mirror::leg::{Flow, Leg, legs_from_drafts};
 use caravan_mirror::link::{Tier, link};
 use caravan_mirror::rates::Rates;
@@ -30,6 +37,38 @@ use chrono::NaiveDate;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// CPU time of the whole process so far (user + system, every thread, including those
+/// that have exited), seconds: the counters `getrusage(RUSAGE_SELF)` reports, read from
+/// `/proc/self/stat` in clock ticks (`USER_HZ`, 100 on Linux) since the workspace
+/// forbids the `unsafe` a direct call would need.
+fn cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are the
+            // 14th and 15th fields of the whole line.
+            let rest = &s[s.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Wall and process CPU seconds of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (f64, f64, T) {
+    let (wall, cpu) = (Instant::now(), cpu_secs());
+    let out = f();
+    (wall.elapsed().as_secs_f64(), cpu_secs() - cpu, out)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -84,68 +123,80 @@ fn write_side<'a>(
 
 type Split = [(Vec<Leg>, Vec<Leg>); 2];
 
-/// Both directions, one thread each, timed; the legs go back into `split`.
+/// Both directions, one thread each, timed (wall, CPU); the legs go back into `split`.
 fn run_both(
     split: &mut Split,
     rates: &Rates,
     config: &MirrorConfig,
-) -> (f64, Vec<DirectionAnalysis>) {
+) -> (f64, f64, Vec<DirectionAnalysis>) {
     let [(x1, m1), (x2, m2)] = std::mem::take(split);
-    let t = Instant::now();
-    let result = std::thread::scope(|scope| {
-        let a = scope.spawn(|| link_direction("US", "UZ", x1, m1, rates, &TokenSimilarity, config));
-        let b = scope.spawn(|| link_direction("UZ", "US", x2, m2, rates, &TokenSimilarity, config));
-        vec![a.join().expect("US-UZ"), b.join().expect("UZ-US")]
+    let (secs, cpu, mut result) = timed(|| {
+        std::thread::scope(|scope| {
+            let a =
+                scope.spawn(|| link_direction("US", "UZ", x1, m1, rates, &TokenSimilarity, config));
+            let b =
+                scope.spawn(|| link_direction("UZ", "US", x2, m2, rates, &TokenSimilarity, config));
+            vec![a.join().expect("US-UZ"), b.join().expect("UZ-US")]
+        })
     });
-    let secs = t.elapsed().as_secs_f64();
-    let mut result = result;
     for (slot, d) in split.iter_mut().zip(&mut result) {
         *slot = (
             std::mem::take(&mut d.exports),
             std::mem::take(&mut d.imports),
         );
     }
-    (secs, result)
+    (secs, cpu, result)
 }
 
-/// What DuckDB's query does, on both directions (one thread each): exact-key linkage
-/// with the date window, then the value arithmetic of every link (CIF/FOB, currency, g,
-/// GFI a and gap_w). Returns the time, the links and the sum of g as a check.
-fn exact_arithmetic(split: &Split, rates: &Rates, config: &MirrorConfig) -> (f64, usize, f64) {
-    let t = Instant::now();
-    let per_direction: Vec<(usize, f64)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = split
-            .iter()
-            .map(|(x, m)| {
-                scope.spawn(move || {
-                    let linkage = link(x, m, &TokenSimilarity, &config.link);
-                    let tariff = Tariff::default();
-                    let ctx = DiscrepancyContext {
-                        rates,
-                        tariff: &tariff,
-                        valuation: &config.valuation,
-                        link: &config.link,
-                        names: &TokenSimilarity,
-                    };
-                    let sum_g: f64 = linkage
-                        .links
-                        .iter()
-                        .filter_map(|l| valuation(l, x, m, &ctx).log_gap)
-                        .sum();
-                    (linkage.links.len(), sum_g)
+/// What DuckDB's query does, on both directions (one thread each): the run's columns
+/// built from the legs (part of the clock, as the conversion is part of every run),
+/// exact-key linkage with the date window, then the value arithmetic of every link
+/// (CIF/FOB, currency, g, GFI a and gap_w). Returns wall and CPU seconds, the links and
+/// the sums of g and gap_w as a check.
+fn exact_arithmetic(
+    split: &Split,
+    rates: &Rates,
+    config: &MirrorConfig,
+) -> (f64, f64, usize, f64, f64) {
+    let (secs, cpu, per_direction) = timed(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = split
+                .iter()
+                .map(|(x, m)| {
+                    scope.spawn(move || {
+                        let columns = LegColumns::new(x, m);
+                        let linkage = columns.link(&TokenSimilarity, &config.link);
+                        let rate_columns = RateColumns::of(rates);
+                        let tariff = Tariff::default();
+                        let ctx = DiscrepancyContext {
+                            rates,
+                            tariff: &tariff,
+                            valuation: &config.valuation,
+                            link: &config.link,
+                            names: &TokenSimilarity,
+                        };
+                        let (mut sum_g, mut sum_gap_w) = (0.0, 0.0);
+                        for l in &linkage.links {
+                            let d = columns.valuation(l, &rate_columns, &ctx);
+                            sum_g += d.log_gap.unwrap_or(0.0);
+                            sum_gap_w += d.weighted_gap.unwrap_or(0.0);
+                        }
+                        (linkage.links.len(), sum_g, sum_gap_w)
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("direction"))
-            .collect()
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("direction"))
+                .collect::<Vec<_>>()
+        })
     });
-    let secs = t.elapsed().as_secs_f64();
     (
         secs,
+        cpu,
         per_direction.iter().map(|d| d.0).sum(),
         per_direction.iter().map(|d| d.1).sum(),
+        per_direction.iter().map(|d| d.2).sum(),
     )
 }
 
@@ -164,6 +215,7 @@ fn main() -> std::io::Result<()> {
         uz_to_us_mirror_gap: 0.0,
         ..CorridorConfig::with(7, n)
     });
+    println!("load average at start: {}", load_average());
     let started = Instant::now();
     let mut split: Split = Default::default();
     let (mut us_n, mut uz_n) = (0, 0);
@@ -212,38 +264,46 @@ fn main() -> std::io::Result<()> {
     let mut exact = MirrorConfig::default();
     exact.link.fuzzy = false;
     let full = MirrorConfig::default();
+    if std::env::var("MIRROR_BENCH_PROFILE").as_deref() == Ok("exact") {
+        // For `perf record`: the DuckDB part alone, ten times.
+        for _ in 0..10 {
+            let (secs, cpu, links, _, _) = exact_arithmetic(&split, &rates, &exact);
+            println!("profile: exact + arithmetic {secs:.2} s (CPU {cpu:.2} s), {links} links");
+        }
+        return Ok(());
+    }
     {
         // Breakdown of one direction, linkage alone, for the record.
         let (x, m) = &split[0];
-        let t = Instant::now();
-        let exact_linkage = link(x, m, &TokenSimilarity, &exact.link);
-        let exact_secs = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let fuzzy_linkage = link(x, m, &TokenSimilarity, &full.link);
-        let fuzzy_secs = t.elapsed().as_secs_f64();
+        let (exact_secs, _, exact_linkage) = timed(|| link(x, m, &TokenSimilarity, &exact.link));
+        let (fuzzy_secs, _, fuzzy_linkage) = timed(|| link(x, m, &TokenSimilarity, &full.link));
         println!(
             "US-UZ breakdown (linkage alone): exact {exact_secs:.3} s ({} links), exact+fuzzy {fuzzy_secs:.3} s ({} links)",
             exact_linkage.links.len(),
             fuzzy_linkage.links.len()
         );
     }
-    let (mut arithmetic_secs, mut exact_secs, mut full_secs) = (Vec::new(), Vec::new(), Vec::new());
+    // (wall, CPU) per run of each stage.
+    let mut stages: [(Vec<f64>, Vec<f64>); 3] = Default::default();
     let mut summary = String::new();
     for run in 0..runs {
-        let (secs, links, sum_g) = exact_arithmetic(&split, &rates, &exact);
-        arithmetic_secs.push(secs);
+        let (secs, cpu, links, sum_g, sum_gap_w) = exact_arithmetic(&split, &rates, &exact);
+        stages[0].0.push(secs);
+        stages[0].1.push(cpu);
         println!(
-            "run {run}: exact keys + date window + value arithmetic (the DuckDB part): {secs:.2} s, {links} links, sum g {sum_g:.1}"
+            "run {run}: exact keys + date window + value arithmetic (the DuckDB part): {secs:.2} s wall, {cpu:.2} s CPU, {links} links, sum g {sum_g:.1}, sum gap_w {sum_gap_w:.0}"
         );
-        let (secs, result) = run_both(&mut split, &rates, &exact);
-        exact_secs.push(secs);
+        let (secs, cpu, result) = run_both(&mut split, &rates, &exact);
+        stages[1].0.push(secs);
+        stages[1].1.push(cpu);
         let links: usize = result.iter().map(|d| d.linkage.links.len()).sum();
         println!(
-            "run {run}: exact keys + date window + full discrepancy vectors: {secs:.2} s, {links} links"
+            "run {run}: exact keys + date window + full discrepancy vectors: {secs:.2} s wall, {cpu:.2} s CPU, {links} links"
         );
         drop(result);
-        let (secs, result) = run_both(&mut split, &rates, &full);
-        full_secs.push(secs);
+        let (secs, cpu, result) = run_both(&mut split, &rates, &full);
+        stages[2].0.push(secs);
+        stages[2].1.push(cpu);
         let links: usize = result.iter().map(|d| d.linkage.links.len()).sum();
         let fuzzy: usize = result
             .iter()
@@ -257,15 +317,24 @@ fn main() -> std::io::Result<()> {
             .sum();
         summary = format!("{links} links, {fuzzy} fuzzy");
         println!(
-            "run {run}: whole linkage (exact + fuzzy) + discrepancies: {secs:.2} s, {summary}"
+            "run {run}: whole linkage (exact + fuzzy) + discrepancies: {secs:.2} s wall, {cpu:.2} s CPU, {summary}"
         );
     }
+    let [a, b, c] = stages.map(|(mut wall, mut cpu)| (median(&mut wall), median(&mut cpu)));
     println!(
-        "median of {runs}: exact + arithmetic {:.2} s, exact + full discrepancies {:.2} s, whole {:.2} s ({summary}); peak RSS {:.0} MiB",
-        median(&mut arithmetic_secs),
-        median(&mut exact_secs),
-        median(&mut full_secs),
-        peak_rss_mib()
+        "median of {runs}: exact + arithmetic {:.2} s wall / {:.2} s CPU; exact + full discrepancies {:.2} s / {:.2} s; whole {:.2} s / {:.2} s ({summary}); peak RSS {:.0} MiB; load average {}",
+        a.0,
+        a.1,
+        b.0,
+        b.1,
+        c.0,
+        c.1,
+        peak_rss_mib(),
+        load_average()
+    );
+    println!(
+        "RESULT caravan_exact_wall={:.3} caravan_exact_cpu={:.3} caravan_whole_wall={:.3} caravan_whole_cpu={:.3}",
+        a.0, a.1, c.0, c.1
     );
     Ok(())
 }

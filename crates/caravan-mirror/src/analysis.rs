@@ -14,13 +14,14 @@ use std::collections::HashMap;
 use caravan_domain::refdata::chpl;
 use chrono::{Datelike, Duration, NaiveDate};
 
+use crate::columns::{LegColumns, RateColumns};
 use crate::discrepancy::{
     Discrepancy, DiscrepancyContext, NormalisedNames, Tariff, ValuationConfig,
     discrepancy_with_names,
 };
 use crate::findings::{Finding, FindingKind, Unit};
 use crate::leg::{Flow, Leg};
-use crate::link::{LinkConfig, Linkage, link};
+use crate::link::{LinkConfig, Linkage};
 use crate::rates::Rates;
 use crate::similarity::NameSimilarity;
 use crate::stats::{TrailingCell, robust_z};
@@ -228,7 +229,9 @@ pub fn link_direction(
     names: &dyn NameSimilarity,
     config: &MirrorConfig,
 ) -> DirectionAnalysis {
-    let linkage = link(&exports, &imports, names, &config.link);
+    let columns = LegColumns::new(&exports, &imports);
+    let linkage = columns.link(names, &config.link);
+    let rate_columns = RateColumns::of(rates);
     let tariff = Tariff::observed(&imports, rates);
     let ctx = DiscrepancyContext {
         rates,
@@ -242,10 +245,20 @@ pub fn link_direction(
     let discrepancies = crate::columnar::parallel_ranges(linkage.links.len(), 4_096, |range| {
         linkage.links[range]
             .iter()
-            .map(|l| discrepancy_with_names(l, &exports, &imports, &ctx, &normalised))
+            .map(|l| {
+                discrepancy_with_names(
+                    l,
+                    &exports,
+                    &imports,
+                    &ctx,
+                    &normalised,
+                    Some((&columns, &rate_columns)),
+                )
+            })
             .collect()
     });
     drop(normalised);
+    drop(columns);
     DirectionAnalysis {
         exporter: from.to_owned(),
         importer: to.to_owned(),

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::columnar::FxMap;
+use crate::columns::{LegColumns, RateColumns};
 use crate::leg::{Leg, LegItem, LegRef, Mode};
 use crate::link::{Link, LinkConfig};
 use crate::rates::Rates;
@@ -306,7 +307,8 @@ fn leg_value(
     (ok && !leg.items.is_empty()).then_some(total)
 }
 
-fn relative_gap(x: Option<f64>, m: Option<f64>) -> Option<f64> {
+/// (M − X) / X, when X is positive.
+pub(crate) fn relative_gap(x: Option<f64>, m: Option<f64>) -> Option<f64> {
     let (x, m) = (x?, m?);
     (x > 0.0).then(|| (m - x) / x)
 }
@@ -383,9 +385,7 @@ fn value_and_mass(
         .iter()
         .map(|l| leg_value(l, ctx.rates, |i| i.value, issues))
         .sum();
-    let mut import_cif = Some(0.0);
-    let mut import_fob = Some(0.0);
-    let (mut declared, mut defaulted) = (0, 0);
+    let mut totals = ImportTotals::new();
     for leg in ms {
         let transaction = leg_value(leg, ctx.rates, |i| i.value, issues);
         let freight = leg.freight.as_ref().and_then(|(amount, currency)| {
@@ -400,43 +400,21 @@ fn value_and_mass(
                 }
             }
         });
-        let (cif, fob) = match (transaction, freight) {
-            (Some(t), Some(f)) => {
-                declared += 1;
-                (Some(t + f), Some(t))
-            }
-            _ => {
-                defaulted += 1;
-                let cif = leg_value(
+        totals.add(
+            transaction,
+            freight,
+            || {
+                leg_value(
                     leg,
                     ctx.rates,
                     |i| i.customs_value.or(i.value),
                     &mut Vec::new(),
-                );
-                (cif, cif.map(|c| c / ctx.valuation.factor(leg.mode)))
-            }
-        };
-        import_cif = import_cif.zip(cif).map(|(a, b)| a + b);
-        import_fob = import_fob.zip(fob).map(|(a, b)| a + b);
+                )
+            },
+            ctx.valuation.factor(leg.mode),
+        );
     }
-    d.export_fob = export_fob;
-    d.import_cif = import_cif.filter(|_| !ms.is_empty());
-    d.import_fob = import_fob.filter(|_| !ms.is_empty());
-    d.factor_source = Some(match (declared, defaulted) {
-        (_, 0) => FactorSource::DeclaredFreight,
-        (0, _) => FactorSource::ModeDefault,
-        _ => FactorSource::Mixed,
-    });
-    d.cif_factor = d
-        .import_cif
-        .zip(d.import_fob)
-        .filter(|(_, f)| *f > 0.0)
-        .map(|(c, f)| c / f);
-    d.log_gap = d
-        .import_fob
-        .zip(d.export_fob)
-        .filter(|(m, x)| *m > 0.0 && *x > 0.0)
-        .map(|(m, x)| m.ln() - x.ln());
+    totals.finish(&mut d, export_fob);
 
     // Quantities.
     let sum_mass = |legs: &[&Leg], f: fn(&Leg) -> Option<f64>, issues: &mut Vec<DataIssue>| {
@@ -462,26 +440,103 @@ fn value_and_mass(
     let m_gross = sum_mass(ms, Leg::gross_mass, &mut Vec::new());
     d.net_mass_gap = relative_gap(x_net, m_net);
     d.gross_mass_gap = relative_gap(x_gross, m_gross);
-    if let (Some(x), Some(m)) = (x_net, m_net) {
-        let hi = x.max(m);
-        if hi > 0.0 {
-            let a = 1.0 - (m - x).abs() / hi;
-            d.quantity_agreement = Some(a);
-            d.weighted_gap = d.import_fob.zip(d.export_fob).map(|(fm, fx)| (fm - fx) * a);
-        } else {
-            for leg in xs.iter().chain(ms) {
-                issues.push(issue(leg, "MIRROR_QUANTITY_ZERO", "net mass is zero"));
-            }
-        }
-        if x > 0.0 && m > 0.0 {
-            d.unit_value_gap_kg = d
-                .import_fob
-                .zip(d.export_fob)
-                .filter(|(fm, fx)| *fm > 0.0 && *fx > 0.0)
-                .map(|(fm, fx)| (fm / m).ln() - (fx / x).ln());
+    if let (Some(x), Some(m)) = (x_net, m_net)
+        && !mass_components(&mut d, x, m)
+    {
+        for leg in xs.iter().chain(ms) {
+            issues.push(issue(leg, "MIRROR_QUANTITY_ZERO", "net mass is zero"));
         }
     }
     d
+}
+
+/// The import side's values summed leg by leg, and how each leg's CIF/FOB factor was
+/// found.
+pub(crate) struct ImportTotals {
+    cif: Option<f64>,
+    fob: Option<f64>,
+    /// Legs valued with declared freight, and with the mode factor.
+    counts: (usize, usize),
+}
+
+impl ImportTotals {
+    pub(crate) fn new() -> ImportTotals {
+        ImportTotals {
+            cif: Some(0.0),
+            fob: Some(0.0),
+            counts: (0, 0),
+        }
+    }
+
+    /// Adds an import leg: M_CIF = transaction value + declared freight and FOB̂_M =
+    /// transaction value when both are known, else M_CIF = its CIF basis (`cif`:
+    /// customs value, else transaction value) and FOB̂_M = M_CIF / the mode's factor.
+    pub(crate) fn add(
+        &mut self,
+        transaction: Option<f64>,
+        freight: Option<f64>,
+        cif: impl FnOnce() -> Option<f64>,
+        factor: f64,
+    ) {
+        let (cif, fob) = match (transaction, freight) {
+            (Some(t), Some(f)) => {
+                self.counts.0 += 1;
+                (Some(t + f), Some(t))
+            }
+            _ => {
+                self.counts.1 += 1;
+                let cif = cif();
+                (cif, cif.map(|c| c / factor))
+            }
+        };
+        self.cif = self.cif.zip(cif).map(|(a, b)| a + b);
+        self.fob = self.fob.zip(fob).map(|(a, b)| a + b);
+    }
+
+    /// Sets the value components that follow from the totals and `export_fob`: X_FOB,
+    /// M_CIF, FOB̂_M, f and its source, and g.
+    pub(crate) fn finish(self, d: &mut Discrepancy, export_fob: Option<f64>) {
+        let has_imports = self.counts.0 + self.counts.1 > 0;
+        d.export_fob = export_fob;
+        d.import_cif = self.cif.filter(|_| has_imports);
+        d.import_fob = self.fob.filter(|_| has_imports);
+        d.factor_source = Some(match self.counts {
+            (_, 0) => FactorSource::DeclaredFreight,
+            (0, _) => FactorSource::ModeDefault,
+            _ => FactorSource::Mixed,
+        });
+        d.cif_factor = d
+            .import_cif
+            .zip(d.import_fob)
+            .filter(|(_, f)| *f > 0.0)
+            .map(|(c, f)| c / f);
+        d.log_gap = d
+            .import_fob
+            .zip(d.export_fob)
+            .filter(|(m, x)| *m > 0.0 && *x > 0.0)
+            .map(|(m, x)| m.ln() - x.ln());
+    }
+}
+
+/// The components that follow from the summed net masses `x` (export) and `m`
+/// (import): the GFI quantity agreement a, gap_w and the unit-value gap. False when
+/// both masses are zero, a per-record problem the caller reports.
+pub(crate) fn mass_components(d: &mut Discrepancy, x: f64, m: f64) -> bool {
+    let hi = x.max(m);
+    let nonzero = hi > 0.0;
+    if nonzero {
+        let a = 1.0 - (m - x).abs() / hi;
+        d.quantity_agreement = Some(a);
+        d.weighted_gap = d.import_fob.zip(d.export_fob).map(|(fm, fx)| (fm - fx) * a);
+    }
+    if x > 0.0 && m > 0.0 {
+        d.unit_value_gap_kg = d
+            .import_fob
+            .zip(d.export_fob)
+            .filter(|(fm, fx)| *fm > 0.0 && *fx > 0.0)
+            .map(|(fm, fx)| (fm / m).ln() - (fx / x).ln());
+    }
+    nonzero
 }
 
 /// Computes the discrepancy vector of `link`.
@@ -491,21 +546,32 @@ pub fn discrepancy(
     imports: &[Leg],
     ctx: &DiscrepancyContext<'_>,
 ) -> Discrepancy {
-    discrepancy_with_names(link, exports, imports, ctx, &NormalisedNames::default())
+    discrepancy_with_names(
+        link,
+        exports,
+        imports,
+        ctx,
+        &NormalisedNames::default(),
+        None,
+    )
 }
 
-/// [`discrepancy`] with the run's names normalised beforehand.
+/// [`discrepancy`] with the run's names normalised beforehand and, when given, the
+/// run's columns for the value and mass components (same numbers, see
+/// [`LegColumns::valuation`]).
 pub(crate) fn discrepancy_with_names(
     link: &Link,
     exports: &[Leg],
     imports: &[Leg],
     ctx: &DiscrepancyContext<'_>,
     normalised: &NormalisedNames<'_>,
+    columns: Option<(&LegColumns<'_>, &RateColumns)>,
 ) -> Discrepancy {
     let xs: Vec<&Leg> = link.exports.iter().map(|&e| &exports[e]).collect();
     let ms: Vec<&Leg> = link.imports.iter().map(|&i| &imports[i]).collect();
     let mut issues = Vec::new();
-    let mut d = value_and_mass(&xs, &ms, ctx, &mut issues);
+    let fast = columns.and_then(|(cols, rates)| cols.value_and_mass(link, rates, ctx.valuation));
+    let mut d = fast.unwrap_or_else(|| value_and_mass(&xs, &ms, ctx, &mut issues));
     let packages = |legs: &[&Leg]| legs.iter().map(|l| l.packages()).sum::<Option<u64>>();
     d.packages_gap = relative_gap(
         packages(&xs).map(|p| p as f64),

@@ -35,6 +35,7 @@
 pub mod aggregate;
 pub mod analysis;
 mod columnar;
+pub mod columns;
 pub mod discrepancy;
 pub mod eval;
 pub mod export;

@@ -21,7 +21,8 @@
 //!
 //! The result is deterministic for a given input order and configuration.
 
-use crate::columnar::{FxMap, Interner, key_hash, parallel_ranges};
+use crate::columnar::{FxMap, Interner, parallel_ranges};
+use crate::columns::{LegColumns, NO_DAY, SideColumns};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -605,30 +606,17 @@ impl Groups {
     }
 }
 
-fn partners_consistent(export: &Leg, import: &Leg) -> bool {
-    export
-        .partner
-        .as_deref()
-        .is_none_or(|p| p == import.reference.reporter)
-        && import
-            .partner
-            .as_deref()
-            .is_none_or(|p| p == export.reference.reporter)
-}
-
 fn features_partners_consistent(export: &Features, import: &Features) -> bool {
     export.partner.is_none_or(|p| p == import.reporter)
         && import.partner.is_none_or(|p| p == export.reporter)
 }
 
-fn exact_dates_plausible(export: Option<i32>, import: Option<i32>, config: &LinkConfig) -> bool {
-    match (export, import) {
-        (Some(x), Some(m)) => {
-            let gap = i64::from(m - x);
-            gap >= -config.grace_days.min(5) && gap <= config.widest() + config.grace_days
-        }
-        _ => true,
+fn exact_dates_plausible(export: i32, import: i32, config: &LinkConfig) -> bool {
+    if export == NO_DAY || import == NO_DAY {
+        return true;
     }
+    let gap = i64::from(import) - i64::from(export);
+    gap >= -config.grace_days.min(5) && gap <= config.widest() + config.grace_days
 }
 
 /// Key kinds, by tag.
@@ -646,55 +634,7 @@ const TIERS: [Tier; 3] = [
     Tier::CommercialReference,
 ];
 
-/// Calls `f(kind tag, slot, key)` for each key of `leg` in `tier`, in the tier's
-/// order. The slot finds the key again in [`import_key`].
-fn each_key<'l>(leg: &'l Leg, tier: usize, export_side: bool, mut f: impl FnMut(u8, u32, &'l str)) {
-    match tier {
-        0 => {
-            if let Some(u) = &leg.ucr {
-                f(0, 0, u);
-            }
-            if export_side {
-                // The export's own number, as an import would quote it.
-                if let Some(m) = &leg.mrn {
-                    f(1, 1, m);
-                }
-            } else {
-                for (k, d) in leg.previous_docs.iter().enumerate() {
-                    f(1, 1 + k as u32, d);
-                }
-            }
-        }
-        1 => {
-            let docs = leg.transport_docs.len();
-            for (k, d) in leg.transport_docs.iter().enumerate() {
-                f(2, k as u32, d);
-            }
-            for (k, c) in leg.containers.iter().enumerate() {
-                f(3, (docs + k) as u32, c);
-            }
-        }
-        _ => {
-            if let Some(i) = &leg.invoice {
-                f(4, 0, i);
-            }
-        }
-    }
-}
-
-/// The key of an import leg at `slot` of `tier` (see [`each_key`]).
-fn import_key(leg: &Leg, tier: usize, slot: u32) -> (u8, &str) {
-    let slot = slot as usize;
-    match tier {
-        0 if slot == 0 => (0, leg.ucr.as_deref().unwrap_or("")),
-        0 => (1, leg.previous_docs[slot - 1].as_str()),
-        1 if slot < leg.transport_docs.len() => (2, leg.transport_docs[slot].as_str()),
-        1 => (3, leg.containers[slot - leg.transport_docs.len()].as_str()),
-        _ => (4, leg.invoice.as_deref().unwrap_or("")),
-    }
-}
-
-/// One tier's import keys: rows of (key hash, import, slot) sorted by hash, with a
+/// One tier's import keys: rows of (key hash, import, key) sorted by hash, with a
 /// directory on the hash's top bits, so that an export's key finds its rows with two
 /// memory reads instead of a binary search over a million rows.
 struct KeyIndex {
@@ -731,33 +671,22 @@ impl KeyIndex {
     }
 }
 
-fn key_indexes(imports: &[Leg]) -> [KeyIndex; 3] {
-    type Rows = Vec<(u64, u32, u32)>;
-    let parts = parallel_ranges(imports.len(), 4_096, |range| {
-        let mut out: [Rows; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        for i in range {
-            for (tier, rows) in out.iter_mut().enumerate() {
-                each_key(&imports[i], tier, false, |tag, slot, key| {
-                    rows.push((key_hash(tag, key), i as u32, slot));
-                });
-            }
-        }
-        vec![out]
-    });
-    let mut all: [Rows; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for part in parts {
-        for (rows, more) in all.iter_mut().zip(part) {
-            if rows.is_empty() {
-                *rows = more;
-            } else {
-                rows.extend(more);
-            }
-        }
-    }
+fn key_indexes(imports: &SideColumns<'_>) -> [KeyIndex; 3] {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = all
-            .into_iter()
-            .map(|rows| scope.spawn(move || KeyIndex::new(rows)))
+        let handles: Vec<_> = imports
+            .keys
+            .iter()
+            .map(|keys| {
+                scope.spawn(move || {
+                    let mut rows = Vec::with_capacity(keys.hash.len());
+                    for i in 0..keys.start.len() - 1 {
+                        for j in keys.of(i) {
+                            rows.push((keys.hash[j], i as u32, j as u32));
+                        }
+                    }
+                    KeyIndex::new(rows)
+                })
+            })
             .collect();
         let mut built = handles.into_iter().map(|h| {
             h.join()
@@ -773,45 +702,46 @@ struct ExactEdge {
     export: usize,
     tier: Tier,
     imports: Vec<usize>,
-    evidence: Vec<Evidence>,
+    /// (tier, export key) of each shared key, in the order found.
+    evidence: Vec<(u8, u32)>,
 }
 
-fn exact_edges(
-    exports: &[Leg],
-    imports: &[Leg],
-    export_days: &[Option<i32>],
-    import_days: &[Option<i32>],
-    config: &LinkConfig,
-) -> Vec<ExactEdge> {
-    let indexes = key_indexes(imports);
-    parallel_ranges(exports.len(), 4_096, |range| {
+fn exact_edges(cols: &LegColumns<'_>, config: &LinkConfig) -> Vec<ExactEdge> {
+    let (x, m) = (&cols.x, &cols.m);
+    let indexes = key_indexes(m);
+    parallel_ranges(x.day.len(), 4_096, |range| {
         let mut out = Vec::new();
         let mut candidates: Vec<usize> = Vec::new();
-        let mut evidence: Vec<(u8, &str)> = Vec::new();
+        let mut evidence: Vec<(u8, u32)> = Vec::new();
         for e in range {
-            let leg = &exports[e];
             for (tier, index) in indexes.iter().enumerate() {
+                let (x_keys, m_keys) = (&x.keys[tier], &m.keys[tier]);
                 candidates.clear();
                 evidence.clear();
-                each_key(leg, tier, true, |tag, _, key| {
+                for j in x_keys.of(e) {
+                    let (tag, key) = (x_keys.tag[j], x_keys.text[j]);
                     let mut last = None;
-                    for &(_, i, slot) in index.get(key_hash(tag, key)) {
-                        let i = i as usize;
+                    for &(_, i, k) in index.get(x_keys.hash[j]) {
+                        let (i, k) = (i as usize, k as usize);
                         // The hash is only a filter: the key itself must match.
-                        if last == Some(i) || import_key(&imports[i], tier, slot) != (tag, key) {
+                        if last == Some(i) || m_keys.tag[k] != tag || m_keys.text[k] != key {
                             continue;
                         }
                         last = Some(i);
-                        if partners_consistent(leg, &imports[i])
-                            && exact_dates_plausible(export_days[e], import_days[i], config)
+                        if cols.partners_consistent(e, i)
+                            && exact_dates_plausible(x.day[e], m.day[i], config)
                         {
                             candidates.push(i);
-                            if evidence.last() != Some(&(tag, key)) {
-                                evidence.push((tag, key));
+                            let same = evidence.last().is_some_and(|&(_, prev)| {
+                                x_keys.tag[prev as usize] == tag
+                                    && x_keys.text[prev as usize] == key
+                            });
+                            if !same {
+                                evidence.push((tier as u8, j as u32));
                             }
                         }
                     }
-                });
+                }
                 candidates.sort_unstable();
                 candidates.dedup();
                 if candidates.is_empty()
@@ -823,13 +753,7 @@ fn exact_edges(
                     export: e,
                     tier: TIERS[tier],
                     imports: std::mem::take(&mut candidates),
-                    evidence: evidence
-                        .iter()
-                        .map(|&(tag, key)| Evidence::SharedKey {
-                            kind: KINDS[tag as usize],
-                            value: key.to_owned(),
-                        })
-                        .collect(),
+                    evidence: std::mem::take(&mut evidence),
                 });
                 break;
             }
@@ -840,19 +764,29 @@ fn exact_edges(
 
 /// Links `exports` (filed in one country) to `imports` (filed in the partner country).
 ///
-/// Runs on the machine's cores; the result does not depend on their number.
+/// Runs on the machine's cores; the result does not depend on their number. Builds the
+/// run's [`LegColumns`] first; a caller that also values the links builds them itself
+/// and calls [`LegColumns::link`].
 pub fn link(
     exports: &[Leg],
     imports: &[Leg],
     names: &dyn NameSimilarity,
     config: &LinkConfig,
 ) -> Linkage {
+    LegColumns::new(exports, imports).link(names, config)
+}
+
+/// [`link`] over columns built beforehand.
+pub(crate) fn link_columns(
+    cols: &LegColumns<'_>,
+    names: &dyn NameSimilarity,
+    config: &LinkConfig,
+) -> Linkage {
+    let (exports, imports) = (cols.exports, cols.imports);
     let (n, m) = (exports.len(), imports.len());
-    let export_days: Vec<Option<i32>> = exports.iter().map(|l| day(l.date)).collect();
-    let import_days: Vec<Option<i32>> = imports.iter().map(|l| day(l.date)).collect();
 
     // Exact tiers: edges, then connected components.
-    let edges = exact_edges(exports, imports, &export_days, &import_days, config);
+    let edges = exact_edges(cols, config);
     let mut groups = Groups::new(n + m);
     for edge in &edges {
         for &i in &edge.imports {
@@ -873,7 +807,13 @@ pub fn link(
         let group = &mut members[group_of_root[root] as usize];
         group.0.push(edge.export);
         group.2 = group.2.min(edge.tier);
-        group.3.extend(edge.evidence);
+        group.3.extend(edge.evidence.iter().map(|&(tier, j)| {
+            let keys = &cols.x.keys[tier as usize];
+            Evidence::SharedKey {
+                kind: KINDS[keys.tag[j as usize] as usize],
+                value: keys.text[j as usize].to_owned(),
+            }
+        }));
     }
     for i in 0..m {
         let root = groups.find(n + i);
@@ -890,8 +830,7 @@ pub fn link(
         .into_iter()
         .map(|(group_exports, group_imports, tier, mut evidence)| {
             evidence.dedup();
-            let quantities =
-                quantities_evidence(&group_exports, &group_imports, exports, imports, config);
+            let quantities = quantities_evidence(&group_exports, &group_imports, cols, config);
             let mut confidence = tier.base_confidence();
             if let Some(Evidence::Quantities { adds_up: false, .. }) = &quantities {
                 // A consolidation whose masses do not add up is still the same documents,
@@ -920,8 +859,7 @@ pub fn link(
     let mut review = Vec::new();
     if config.fuzzy {
         review = fuzzy(
-            exports,
-            imports,
+            cols,
             names,
             config,
             &mut links,
@@ -1148,14 +1086,14 @@ fn block_rows(blocks: &Blocks, block: u128, from: i32, widest: i64) -> &[(u128, 
 /// dated 0 to the widest window after it, and, for each party, share one of its rarest
 /// name tokens unless either leg has no token for that party.
 fn fuzzy(
-    exports: &[Leg],
-    imports: &[Leg],
+    cols: &LegColumns<'_>,
     names: &dyn NameSimilarity,
     config: &LinkConfig,
     links: &mut Vec<Link>,
     linked_export: &mut [bool],
     linked_import: &mut [bool],
 ) -> Vec<ReviewPair> {
+    let (exports, imports) = (cols.exports, cols.imports);
     let m = imports.len();
     let mut tables = Tables::default();
     let x = features(exports, |e| !linked_export[e], &mut tables, names);
@@ -1313,7 +1251,7 @@ fn fuzzy(
         let group_net: f64 = links[l]
             .imports
             .iter()
-            .filter_map(|&k| imports[k].net_mass())
+            .filter_map(|&k| cols.m.net_mass(k))
             .sum::<f64>();
         for &code in x.codes(p) {
             by_code
@@ -1383,7 +1321,7 @@ fn fuzzy(
         let link = &mut links[l];
         if link.imports.len() > 1 {
             link.imports.sort_unstable();
-            let q = quantities_evidence(&link.exports, &link.imports, exports, imports, config);
+            let q = quantities_evidence(&link.exports, &link.imports, cols, config);
             link.evidence.extend(q);
         }
     }
@@ -1393,12 +1331,11 @@ fn fuzzy(
 fn quantities_evidence(
     group_exports: &[usize],
     group_imports: &[usize],
-    exports: &[Leg],
-    imports: &[Leg],
+    cols: &LegColumns<'_>,
     config: &LinkConfig,
 ) -> Option<Evidence> {
-    let export_net: Option<f64> = group_exports.iter().map(|&e| exports[e].net_mass()).sum();
-    let import_net: Option<f64> = group_imports.iter().map(|&i| imports[i].net_mass()).sum();
+    let export_net: Option<f64> = group_exports.iter().map(|&e| cols.x.net_mass(e)).sum();
+    let import_net: Option<f64> = group_imports.iter().map(|&i| cols.m.net_mass(i)).sum();
     let (export_net, import_net) = (export_net?, import_net?);
     let hi = export_net.max(import_net);
     let adds_up =

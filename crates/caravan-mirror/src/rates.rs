@@ -156,6 +156,11 @@ impl Rates {
         self.len() == 0
     }
 
+    /// Each currency's rates by date (for [`crate::columns::RateColumns`]).
+    pub(crate) fn tables(&self) -> impl Iterator<Item = (&str, &BTreeMap<NaiveDate, f64>)> {
+        self.by_currency.iter().map(|(c, t)| (c.as_str(), t))
+    }
+
     /// Adds or replaces one rate (units of `currency` per unit of the base).
     pub fn insert(&mut self, currency: &str, date: NaiveDate, per_base: f64) {
         self.by_currency

@@ -1,5 +1,6 @@
 //! Integration tests of the mirror engine: one test binary (see STYLE.md rule 11).
 
+mod columns;
 mod corridor;
 mod discrepancy;
 mod equivalence;

@@ -1,0 +1,576 @@
+//! The columnar leg store: one direction's export and import legs laid out once per run
+//! as arrays (struct of arrays), so that the exact tiers, the date window and the value
+//! arithmetic read a few dense arrays instead of chasing the owned strings of every
+//! [`Leg`].
+//!
+//! [`Leg`] stays the public input type (parsers, the store and the API build and read
+//! it); the conversion happens here, once per run, on the machine's cores, and is part
+//! of every timed linkage stage. What the columns hold, per leg: dates as days since the
+//! Common Era, countries and currencies packed into `u64` codes (exact for codes of up
+//! to 7 bytes, which every ISO code is; longer text falls back to comparing the
+//! strings), net and gross mass, freight, and each tier's keys as 64-bit hashes beside
+//! their text in one arena (a hash match is always confirmed on the text); per goods
+//! item: value, customs value and currency. [`RateColumns`] turns the rate table into
+//! sorted `(day, rate)` arrays per currency code, so a conversion is a code compare and
+//! a binary search instead of string maps.
+//!
+//! Valuation over the columns ([`LegColumns::valuation`]) gives exactly the numbers of
+//! [`crate::discrepancy::valuation`]; a link with any per-record problem (missing rate,
+//! unknown currency, absent value or mass, zero quantity) is handed to that function,
+//! which names each problem, so the fast path never has to build messages.
+
+use crate::columnar::{key_hash, parallel_ranges};
+use crate::discrepancy::{
+    Discrepancy, DiscrepancyContext, ImportTotals, ValuationConfig, mass_components, relative_gap,
+};
+use crate::leg::{Leg, Mode};
+use crate::link::{Link, LinkConfig, Linkage};
+use crate::rates::{MAX_STALENESS_DAYS, Rates};
+use crate::similarity::NameSimilarity;
+
+/// A leg or rate without a day.
+pub(crate) const NO_DAY: i32 = i32::MIN;
+/// Packed code of an absent text.
+pub(crate) const ABSENT: u64 = u64::MAX;
+/// Packed code of a text longer than 7 bytes: compare the strings themselves.
+pub(crate) const LONG: u64 = u64::MAX - 1;
+
+/// A short text packed into a `u64`: its bytes, little-endian, and its length in the
+/// top byte. One code per text of up to 7 bytes, and never [`ABSENT`] or [`LONG`].
+pub(crate) fn short_code(text: Option<&str>) -> u64 {
+    match text {
+        None => ABSENT,
+        Some(s) if s.len() <= 7 => {
+            // A byte loop rather than `copy_from_slice`, which calls `memcpy` for a
+            // copy of two or three bytes.
+            let mut code = (s.len() as u64) << 56;
+            for (k, b) in s.bytes().enumerate() {
+                code |= u64::from(b) << (8 * k);
+            }
+            code
+        }
+        Some(_) => LONG,
+    }
+}
+
+/// Days since the Common Era, or [`NO_DAY`].
+pub(crate) fn day_of(date: Option<chrono::NaiveDate>) -> i32 {
+    use chrono::Datelike;
+    date.map_or(NO_DAY, |d| d.num_days_from_ce())
+}
+
+/// `Some(v)` unless `v` is the NaN that stands for "not declared".
+fn opt(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+/// Calls `f(kind tag, key)` for each key of `leg` in `tier` (0: UCR and declaration
+/// number, 1: transport documents and containers, 2: invoice), in the tier's order.
+/// Tags: 0 UCR, 1 declaration number, 2 transport document, 3 container, 4 invoice.
+pub(crate) fn each_key<'l>(
+    leg: &'l Leg,
+    tier: usize,
+    export_side: bool,
+    mut f: impl FnMut(u8, &'l str),
+) {
+    match tier {
+        0 => {
+            if let Some(u) = &leg.ucr {
+                f(0, u);
+            }
+            if export_side {
+                // The export's own number, as an import would quote it.
+                if let Some(m) = &leg.mrn {
+                    f(1, m);
+                }
+            } else {
+                for d in &leg.previous_docs {
+                    f(1, d);
+                }
+            }
+        }
+        1 => {
+            for d in &leg.transport_docs {
+                f(2, d);
+            }
+            for c in &leg.containers {
+                f(3, c);
+            }
+        }
+        _ => {
+            if let Some(i) = &leg.invoice {
+                f(4, i);
+            }
+        }
+    }
+}
+
+/// One tier's keys of one side: leg `k` owns keys `start[k]..start[k + 1]`; key `j`
+/// has a hash, a kind tag and its text (borrowed from the leg: it is read only to
+/// confirm a hash match and to quote the key as evidence).
+#[derive(Debug)]
+pub(crate) struct TierKeys<'l> {
+    pub(crate) start: Vec<usize>,
+    pub(crate) hash: Vec<u64>,
+    pub(crate) tag: Vec<u8>,
+    pub(crate) text: Vec<&'l str>,
+}
+
+impl<'l> TierKeys<'l> {
+    fn with_capacity(legs: usize, keys: usize) -> TierKeys<'l> {
+        let mut start = Vec::with_capacity(legs + 1);
+        start.push(0);
+        TierKeys {
+            start,
+            hash: Vec::with_capacity(keys),
+            tag: Vec::with_capacity(keys),
+            text: Vec::with_capacity(keys),
+        }
+    }
+
+    /// The keys of leg `k`.
+    #[inline]
+    pub(crate) fn of(&self, k: usize) -> std::ops::Range<usize> {
+        self.start[k]..self.start[k + 1]
+    }
+
+    fn push_leg(&mut self, leg: &'l Leg, tier: usize, export_side: bool) {
+        each_key(leg, tier, export_side, |tag, key| {
+            self.hash.push(key_hash(tag, key));
+            self.tag.push(tag);
+            self.text.push(key);
+        });
+        self.start.push(self.hash.len());
+    }
+
+    fn append(&mut self, other: TierKeys<'l>) {
+        let keys = self.hash.len();
+        self.start.extend(other.start[1..].iter().map(|s| s + keys));
+        self.hash.extend(other.hash);
+        self.tag.extend(other.tag);
+        self.text.extend(other.text);
+    }
+}
+
+/// Keys of `leg` in each tier.
+fn key_counts(leg: &Leg, export_side: bool) -> [usize; 3] {
+    let shared = usize::from(leg.ucr.is_some())
+        + if export_side {
+            usize::from(leg.mrn.is_some())
+        } else {
+            leg.previous_docs.len()
+        };
+    [
+        shared,
+        leg.transport_docs.len() + leg.containers.len(),
+        usize::from(leg.invoice.is_some()),
+    ]
+}
+
+/// One side's legs as columns; NaN stands for an undeclared amount.
+#[derive(Debug)]
+pub(crate) struct SideColumns<'l> {
+    /// Linkage date ([`Leg::date`]) in days, or [`NO_DAY`].
+    pub(crate) day: Vec<i32>,
+    /// Conversion date (acceptance, else the linkage date), or [`NO_DAY`].
+    pub(crate) value_day: Vec<i32>,
+    pub(crate) mode: Vec<Mode>,
+    /// [`short_code`] of the reporting country.
+    pub(crate) reporter: Vec<u64>,
+    /// [`short_code`] of the partner country.
+    pub(crate) partner: Vec<u64>,
+    /// [`Leg::net_mass`].
+    pub(crate) net: Vec<f64>,
+    /// [`Leg::gross_mass`].
+    pub(crate) gross: Vec<f64>,
+    pub(crate) freight: Vec<f64>,
+    pub(crate) freight_currency: Vec<u64>,
+    /// Leg `k` owns goods items `item_start[k]..item_start[k + 1]`.
+    pub(crate) item_start: Vec<usize>,
+    pub(crate) item_value: Vec<f64>,
+    pub(crate) item_customs: Vec<f64>,
+    pub(crate) item_currency: Vec<u64>,
+    /// Keys of the three exact tiers.
+    pub(crate) keys: [TierKeys<'l>; 3],
+}
+
+impl<'l> SideColumns<'l> {
+    /// Empty columns with room for `legs` legs, `items` goods items and `keys` keys
+    /// per tier, so that filling them never moves them.
+    fn with_capacity(legs: usize, items: usize, keys: [usize; 3]) -> SideColumns<'l> {
+        let mut item_start = Vec::with_capacity(legs + 1);
+        item_start.push(0);
+        SideColumns {
+            day: Vec::with_capacity(legs),
+            value_day: Vec::with_capacity(legs),
+            mode: Vec::with_capacity(legs),
+            reporter: Vec::with_capacity(legs),
+            partner: Vec::with_capacity(legs),
+            net: Vec::with_capacity(legs),
+            gross: Vec::with_capacity(legs),
+            freight: Vec::with_capacity(legs),
+            freight_currency: Vec::with_capacity(legs),
+            item_start,
+            item_value: Vec::with_capacity(items),
+            item_customs: Vec::with_capacity(items),
+            item_currency: Vec::with_capacity(items),
+            keys: keys.map(|k| TierKeys::with_capacity(legs, k)),
+        }
+    }
+
+    fn legs(&self) -> usize {
+        self.day.len()
+    }
+
+    fn push(&mut self, leg: &'l Leg, export_side: bool) {
+        self.day.push(day_of(leg.date));
+        self.value_day.push(day_of(leg.accepted.or(leg.date)));
+        self.mode.push(leg.mode);
+        self.reporter
+            .push(short_code(Some(leg.reference.reporter.as_str())));
+        self.partner.push(short_code(leg.partner.as_deref()));
+        self.net.push(leg.net_mass().unwrap_or(f64::NAN));
+        self.gross.push(leg.gross_mass().unwrap_or(f64::NAN));
+        let (freight, currency) = leg
+            .freight
+            .as_ref()
+            .map_or((f64::NAN, ABSENT), |(f, c)| (*f, short_code(c.as_deref())));
+        self.freight.push(freight);
+        self.freight_currency.push(currency);
+        for item in &leg.items {
+            self.item_value.push(item.value.unwrap_or(f64::NAN));
+            self.item_customs
+                .push(item.customs_value.unwrap_or(f64::NAN));
+            self.item_currency
+                .push(short_code(item.currency.as_deref()));
+        }
+        self.item_start.push(self.item_value.len());
+        for (tier, keys) in self.keys.iter_mut().enumerate() {
+            keys.push_leg(leg, tier, export_side);
+        }
+    }
+
+    fn append(&mut self, other: SideColumns<'l>) {
+        let items = self.item_value.len();
+        self.day.extend(other.day);
+        self.value_day.extend(other.value_day);
+        self.mode.extend(other.mode);
+        self.reporter.extend(other.reporter);
+        self.partner.extend(other.partner);
+        self.net.extend(other.net);
+        self.gross.extend(other.gross);
+        self.freight.extend(other.freight);
+        self.freight_currency.extend(other.freight_currency);
+        self.item_start
+            .extend(other.item_start[1..].iter().map(|s| s + items));
+        self.item_value.extend(other.item_value);
+        self.item_customs.extend(other.item_customs);
+        self.item_currency.extend(other.item_currency);
+        for (keys, more) in self.keys.iter_mut().zip(other.keys) {
+            keys.append(more);
+        }
+    }
+
+    /// The columns of `legs`, built in contiguous chunks on the machine's cores and
+    /// concatenated in order.
+    fn of(legs: &'l [Leg], export_side: bool) -> SideColumns<'l> {
+        let mut chunks = parallel_ranges(legs.len(), 16_384, |range| {
+            let legs = &legs[range];
+            let mut items = 0;
+            let mut keys = [0; 3];
+            for leg in legs {
+                items += leg.items.len();
+                for (total, n) in keys.iter_mut().zip(key_counts(leg, export_side)) {
+                    *total += n;
+                }
+            }
+            let mut side = SideColumns::with_capacity(legs.len(), items, keys);
+            for leg in legs {
+                side.push(leg, export_side);
+            }
+            vec![side]
+        });
+        if chunks.len() == 1 {
+            return chunks
+                .pop()
+                .unwrap_or_else(|| SideColumns::with_capacity(0, 0, [0; 3]));
+        }
+        let total = |f: &dyn Fn(&SideColumns<'l>) -> usize| chunks.iter().map(f).sum::<usize>();
+        let mut all = SideColumns::with_capacity(
+            total(&SideColumns::legs),
+            total(&|c| c.item_value.len()),
+            [0, 1, 2].map(|t| total(&|c| c.keys[t].hash.len())),
+        );
+        for chunk in chunks {
+            all.append(chunk);
+        }
+        all
+    }
+
+    /// Net mass of leg `k`.
+    #[inline]
+    pub(crate) fn net_mass(&self, k: usize) -> Option<f64> {
+        opt(self.net[k])
+    }
+}
+
+/// One direction's legs as columns, built once per run: the input of the exact tiers,
+/// the fuzzy tier's masses and the value arithmetic.
+#[derive(Debug)]
+pub struct LegColumns<'l> {
+    pub(crate) exports: &'l [Leg],
+    pub(crate) imports: &'l [Leg],
+    pub(crate) x: SideColumns<'l>,
+    pub(crate) m: SideColumns<'l>,
+}
+
+impl<'l> LegColumns<'l> {
+    /// The columns of `exports` (filed in one country) and `imports` (filed in the
+    /// partner country), both sides at once on the machine's cores.
+    pub fn new(exports: &'l [Leg], imports: &'l [Leg]) -> LegColumns<'l> {
+        let (x, m) = std::thread::scope(|scope| {
+            let x = scope.spawn(|| SideColumns::of(exports, true));
+            let m = SideColumns::of(imports, false);
+            let x = x
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (x, m)
+        });
+        LegColumns {
+            exports,
+            imports,
+            x,
+            m,
+        }
+    }
+
+    /// The export legs.
+    pub fn exports(&self) -> &'l [Leg] {
+        self.exports
+    }
+
+    /// The import legs.
+    pub fn imports(&self) -> &'l [Leg] {
+        self.imports
+    }
+
+    /// Links the exports to the imports ([`crate::link::link`] over these columns).
+    pub fn link(&self, names: &dyn NameSimilarity, config: &LinkConfig) -> Linkage {
+        crate::link::link_columns(self, names, config)
+    }
+
+    /// Export `e` and import `i` name each other's country, or leave it undeclared.
+    #[inline]
+    pub(crate) fn partners_consistent(&self, e: usize, i: usize) -> bool {
+        let same = |code: u64, other: u64, text: Option<&str>, other_text: &str| {
+            code == ABSENT || (code == other && (code != LONG || text == Some(other_text)))
+        };
+        same(
+            self.x.partner[e],
+            self.m.reporter[i],
+            self.exports[e].partner.as_deref(),
+            &self.imports[i].reference.reporter,
+        ) && same(
+            self.m.partner[i],
+            self.x.reporter[e],
+            self.imports[i].partner.as_deref(),
+            &self.exports[e].reference.reporter,
+        )
+    }
+
+    /// The value and mass components of `link`'s discrepancy (those of
+    /// [`crate::discrepancy::valuation`], with the same numbers), computed over the
+    /// columns; a link with any per-record problem goes through the leg-by-leg path,
+    /// which reports each problem.
+    pub fn valuation(
+        &self,
+        link: &Link,
+        rates: &RateColumns,
+        ctx: &DiscrepancyContext<'_>,
+    ) -> Discrepancy {
+        self.value_and_mass(link, rates, ctx.valuation)
+            .unwrap_or_else(|| crate::discrepancy::valuation(link, self.exports, self.imports, ctx))
+    }
+
+    /// Sum of the item amounts of leg `k` of `side` in the base currency; `None` when
+    /// an item has no amount or cannot be converted (the slow path reports why).
+    fn leg_value(
+        side: &SideColumns<'_>,
+        k: usize,
+        rates: &RateColumns,
+        amount: impl Fn(usize) -> f64,
+    ) -> Option<f64> {
+        let mut total = 0.0;
+        let day = side.value_day[k];
+        for j in side.item_start[k]..side.item_start[k + 1] {
+            let v = amount(j);
+            if v.is_nan() {
+                return None;
+            }
+            total += rates.to_base(v, side.item_currency[j], day)?;
+        }
+        Some(total)
+    }
+
+    /// The fast valuation: `None` as soon as a record has a problem to report.
+    pub(crate) fn value_and_mass(
+        &self,
+        link: &Link,
+        rates: &RateColumns,
+        valuation: &ValuationConfig,
+    ) -> Option<Discrepancy> {
+        let (x, m) = (&self.x, &self.m);
+        let mut d = Discrepancy::default();
+        // A leg without items values to None without an issue.
+        let valued = |side: &SideColumns<'_>, k: usize, amount: &dyn Fn(usize) -> f64| {
+            if side.item_start[k] == side.item_start[k + 1] {
+                return Some(None);
+            }
+            Self::leg_value(side, k, rates, amount).map(Some)
+        };
+        let mut export_fob = Some(0.0);
+        for &e in &link.exports {
+            let v = valued(x, e, &|j| x.item_value[j])?;
+            export_fob = export_fob.zip(v).map(|(a, b)| a + b);
+        }
+        let mut totals = ImportTotals::new();
+        for &i in &link.imports {
+            let transaction = valued(m, i, &|j| m.item_value[j])?;
+            let freight = match opt(m.freight[i]) {
+                Some(amount) => {
+                    Some(rates.to_base(amount, m.freight_currency[i], m.value_day[i])?)
+                }
+                None => None,
+            };
+            let customs_else_value = |j: usize| {
+                let customs = m.item_customs[j];
+                if customs.is_nan() {
+                    m.item_value[j]
+                } else {
+                    customs
+                }
+            };
+            totals.add(
+                transaction,
+                freight,
+                || {
+                    // A leg without items has no CIF basis, and no issue either.
+                    (m.item_start[i] != m.item_start[i + 1])
+                        .then(|| Self::leg_value(m, i, rates, customs_else_value))
+                        .flatten()
+                },
+                valuation.factor(m.mode[i]),
+            );
+        }
+        totals.finish(&mut d, export_fob);
+
+        // Masses: an absent net mass is a record problem; gross mass is optional.
+        let sum = |legs: &[usize], column: &[f64]| -> Option<f64> {
+            let mut total = Some(0.0);
+            for &k in legs {
+                total = total.zip(opt(column[k])).map(|(t, v)| t + v);
+            }
+            total
+        };
+        let x_net = sum(&link.exports, &x.net)?;
+        let m_net = sum(&link.imports, &m.net)?;
+        let x_gross = sum(&link.exports, &x.gross);
+        let m_gross = sum(&link.imports, &m.gross);
+        d.net_mass_gap = relative_gap(Some(x_net), Some(m_net));
+        d.gross_mass_gap = relative_gap(x_gross, m_gross);
+        // Zero net mass on both sides is reported per record by the slow path.
+        mass_components(&mut d, x_net, m_net).then_some(d)
+    }
+}
+
+/// The rate table as arrays: per currency code, its `(day, units per base)` rates
+/// sorted by day. Built once per run from [`Rates`].
+#[derive(Debug, Clone)]
+pub struct RateColumns {
+    base: u64,
+    by_currency: Vec<(u64, Vec<(i32, f64)>)>,
+}
+
+impl RateColumns {
+    /// The columns of `rates`. Currencies that are not ISO 4217 are left out, since
+    /// [`Rates::per_base`] refuses them before looking at the table.
+    pub fn of(rates: &Rates) -> RateColumns {
+        let mut by_currency: Vec<(u64, Vec<(i32, f64)>)> = rates
+            .tables()
+            .filter(|(currency, _)| {
+                caravan_domain::refdata::currencies()
+                    .get(currency)
+                    .is_some()
+            })
+            .map(|(currency, table)| {
+                (
+                    short_code(Some(currency)),
+                    table
+                        .iter()
+                        .map(|(date, rate)| (day_of(Some(*date)), *rate))
+                        .collect(),
+                )
+            })
+            .filter(|(code, _)| *code != LONG)
+            .collect();
+        by_currency.sort_unstable_by_key(|c| c.0);
+        RateColumns {
+            base: short_code(Some(rates.base())),
+            by_currency,
+        }
+    }
+
+    /// `amount` in `currency` (a [`short_code`]) on `day`, in the base currency, as
+    /// [`Rates::to_base`] computes it; `None` wherever that returns an error.
+    #[inline]
+    pub(crate) fn to_base(&self, amount: f64, currency: u64, day: i32) -> Option<f64> {
+        if currency == ABSENT || currency == LONG {
+            return None;
+        }
+        if currency == self.base {
+            return Some(amount);
+        }
+        if day == NO_DAY {
+            return None;
+        }
+        let (_, table) = self.by_currency.iter().find(|c| c.0 == currency)?;
+        let after = table.partition_point(|r| r.0 <= day);
+        let (rate_day, rate) = table.get(after.checked_sub(1)?)?;
+        (i64::from(day) - i64::from(*rate_day) <= MAX_STALENESS_DAYS).then(|| amount / rate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_codes_are_exact_up_to_seven_bytes() {
+        assert_eq!(short_code(Some("US")), short_code(Some("US")));
+        assert_ne!(short_code(Some("US")), short_code(Some("USD")));
+        assert_ne!(short_code(Some("")), short_code(None));
+        assert_ne!(short_code(Some("U")), short_code(Some("U\0")));
+        assert_eq!(short_code(Some("EIGHTBYT")), LONG);
+        assert_ne!(short_code(Some("SEVENBY")), LONG);
+    }
+
+    #[test]
+    fn rate_columns_answer_like_the_rate_table() {
+        let mut rates = Rates::empty("USD");
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        rates.insert("UZS", d("2024-01-05"), 12_500.0);
+        rates.insert("UZS", d("2024-01-10"), 12_600.0);
+        rates.insert("XXQ", d("2024-01-05"), 2.0);
+        let cols = RateColumns::of(&rates);
+        for day in 0..30 {
+            let date = d("2024-01-01") + chrono::Duration::days(day);
+            for currency in ["UZS", "USD", "XXQ", "EUR"] {
+                let slow = rates.to_base(1_000.0, Some(currency), Some(date)).ok();
+                let fast = cols.to_base(1_000.0, short_code(Some(currency)), day_of(Some(date)));
+                assert_eq!(fast, slow, "{currency} on {date}");
+            }
+        }
+        assert_eq!(cols.to_base(1.0, short_code(Some("UZS")), NO_DAY), None);
+        assert_eq!(cols.to_base(5.0, ABSENT, 700_000), None);
+    }
+}
