@@ -103,6 +103,213 @@ pub enum RequestCommand {
     Consent(ConsentCommand),
     /// Change the agreement's status (two-person rule: --as and --with).
     Agreement(RequestAgreementArgs),
+    /// Record an urgent oral request taken by this side's contact point (§2.3).
+    Oral(RequestOralArgs),
+    /// Draft the written confirmation of an oral request we made, under its ORAL- id.
+    ConfirmOral(RequestConfirmOralArgs),
+    /// Record a disclosure of partner items compelled by domestic law and notify the
+    /// provider (§10.4).
+    Disclose(RequestDiscloseArgs),
+    /// A partner's original: check out, return to the provider, or (provider) confirm
+    /// receipt (§6).
+    Original(RequestOriginalArgs),
+    /// Retention of partner items: review list, legal holds, annual review, erasure on
+    /// expiry (§11).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Propose a two-person change of the agreement (status, assurance, directory).
+    Propose(RequestProposeArgs),
+    /// List two-person proposals (pending by default).
+    Proposals(RequestProposalsArgs),
+    /// Approve, reject or withdraw a proposal (a second account approves).
+    Decide(RequestDecideArgs),
+    /// Run the node's timed duties now: reminders (T_exec, T_confirm, originals due) and
+    /// erasure on expiry.
+    Duties(ActingArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestOralArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Who called (name, function, number).
+    #[arg(long)]
+    pub caller: String,
+    /// What was asked.
+    #[arg(long)]
+    pub summary: String,
+    /// Request types, comma-separated (R01–R13).
+    #[arg(long)]
+    pub types: String,
+    /// Why it is urgent.
+    #[arg(long)]
+    pub justification: String,
+    /// Reply date asked for (YYYY-MM-DD).
+    #[arg(long)]
+    pub reply_by: chrono::NaiveDate,
+    /// When the call came (YYYY-MM-DD; today if absent).
+    #[arg(long)]
+    pub received_on: Option<chrono::NaiveDate>,
+    /// Desk (the intake desk if absent).
+    #[arg(long)]
+    pub desk: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestConfirmOralArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The oral record's id as the partner gave it (ORAL-…).
+    pub oral_id: String,
+    /// The desk the request is assigned to.
+    #[arg(long)]
+    pub desk: String,
+    /// JSON file with the written request (the §2.2 fields).
+    #[arg(long)]
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestDiscloseArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Request id whose partner evidence is disclosed.
+    pub id: String,
+    /// Evidence ids, comma-separated.
+    #[arg(long)]
+    pub items: String,
+    /// The legal instrument compelling disclosure (subpoena, court order…).
+    #[arg(long)]
+    pub instrument: String,
+    /// Recipient class: domestic_agency, court, third_country, intl_org.
+    #[arg(long, default_value = "court")]
+    pub authority_class: String,
+    /// The court or authority.
+    #[arg(long)]
+    pub authority: String,
+    /// Date of the disclosure (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: chrono::NaiveDate,
+    /// What is disclosed and why, for the provider.
+    #[arg(long)]
+    pub summary: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestOriginalArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// checkout, return or confirm.
+    pub action: String,
+    /// Evidence id.
+    pub evidence_id: String,
+    /// Custodian (checkout).
+    #[arg(long, default_value = "")]
+    pub custodian: String,
+    /// Condition of the document.
+    #[arg(long)]
+    pub condition: String,
+    /// Due-back date (checkout; YYYY-MM-DD).
+    #[arg(long)]
+    pub due_back: Option<chrono::NaiveDate>,
+    /// How it travels back (return).
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+/// `caravan request retention …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RetentionCommand {
+    /// Items due for erasure or annual review, and items under a legal hold.
+    List(ActingArgs),
+    /// Place a legal hold on a partner item (the provider is told).
+    Hold(RetentionHoldArgs),
+    /// Lift the legal hold on an item.
+    Lift(RetentionHoldArgs),
+    /// Annual review: keep (with a reason, optionally a new class) or erase.
+    Review(RetentionReviewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RetentionHoldArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Evidence id.
+    pub evidence_id: String,
+    /// Why (mandatory).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RetentionReviewArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Evidence id.
+    pub evidence_id: String,
+    /// keep or erase.
+    #[arg(long)]
+    pub decision: String,
+    /// Reason (mandatory to keep).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// New retention class (enquiry_no_act, enquiry_no_offence, offence_procedure_pending,
+    /// final_judgment, person_cleared).
+    #[arg(long)]
+    pub class: Option<String>,
+    /// Whether the item holds personal data.
+    #[arg(long)]
+    pub personal_data: Option<bool>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestProposeArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// status, assurance or directory.
+    #[arg(long)]
+    pub kind: String,
+    /// New status (kind status): signed, in_force, suspended, terminated.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Effective date (kind status; YYYY-MM-DD).
+    #[arg(long)]
+    pub effective: Option<chrono::NaiveDate>,
+    /// Legal act cited (kind status).
+    #[arg(long, default_value = "")]
+    pub legal_act: String,
+    /// New assurance state (kind assurance): good_standing, under_review, violated.
+    #[arg(long)]
+    pub assurance: Option<String>,
+    /// Reason (kinds assurance and directory).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// JSON file of the contact point to add or replace (kind directory).
+    #[arg(long)]
+    pub entry: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestProposalsArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Every proposal, not only pending ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestDecideArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Proposal id (PROP-…).
+    pub id: String,
+    /// approve, reject or withdraw.
+    #[arg(long)]
+    pub decision: String,
+    /// Reason (reject, withdraw).
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 /// The acting officer.

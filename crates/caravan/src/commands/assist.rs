@@ -65,7 +65,7 @@ pub(crate) async fn demo_stage(
     let started = std::time::Instant::now();
     let out = tokio::task::spawn_blocking(move || {
         let t0 = caravan_web::auth::now_ms();
-        story::play(&a, &b, t0, &mut |now| {
+        let mut settle = |now| {
             story::settle_over_exchange(
                 [&a, &b],
                 now,
@@ -73,11 +73,15 @@ pub(crate) async fn demo_stage(
                 6,
                 Duration::from_secs(120),
             )
-        })
+        };
+        let out = story::play(&a, &b, t0, &mut settle)?;
+        let more = story::play_procedures(&a, &b, &out, &mut settle)?;
+        Ok::<_, AssistError>((out, more))
     })
     .await
     .context("assistance stage")?
     .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    let (out, more) = out;
     println!();
     println!(
         "Mutual assistance (issue 5), played over the exchange in {:.1} s:",
@@ -134,9 +138,30 @@ pub(crate) async fn demo_stage(
         }
     }
     println!("  refused with their codes (and audited):");
-    for (what, code) in &out.refusals {
+    for (what, code) in out.refusals.iter().chain(&more.refusals) {
         println!("    {what}: {code}");
     }
+    println!(
+        "  urgent oral request {} confirmed in writing (UZ copy {}); {} left unconfirmed is \
+         overdue on T_confirm",
+        more.oral_case,
+        uz.store().case_row(&more.oral_case)?.state,
+        more.unconfirmed_oral
+    );
+    println!(
+        "  forced disclosure {} (subpoena) in both custody logs; original {} checked out, \
+         reminded when due, returned and its receipt confirmed by UZ",
+        more.disclosure, more.original
+    );
+    println!(
+        "  UZ's erasure {} answered with a legal hold; erased on expiry and told to UZ: {}",
+        more.held_erasure,
+        more.expired.join(", ")
+    );
+    println!(
+        "  two-person proposals approved by a second account: {}",
+        more.proposals.join(", ")
+    );
     println!(
         "  desk pages: {}/ui/desk/inbox and {}/ui/desk/inbox (sign in with a token from demo-accounts.txt)",
         web[0], web[1]
@@ -196,12 +221,28 @@ pub(crate) fn spawn_workflow(
     let node = node_workflow(config, store, exchange)?;
     runtime::register(node.clone());
     tokio::spawn(async move {
+        // Reminders (T_exec, T_confirm, originals due back) and erasure on expiry run once an
+        // hour; the first run is at start.
+        let mut duties_due = std::time::Instant::now();
         loop {
             let n = node.clone();
             let pumped =
                 tokio::task::spawn_blocking(move || n.pump(caravan_web::auth::now_ms())).await;
             if let Ok(Err(e)) = pumped {
                 tracing::warn!(code = e.code, error = %e.message, "assistance pump failed");
+            }
+            if std::time::Instant::now() >= duties_due {
+                duties_due = std::time::Instant::now() + Duration::from_secs(3600);
+                let n = node.clone();
+                let ran = tokio::task::spawn_blocking(move || {
+                    let now = caravan_web::auth::now_ms();
+                    n.run_reminders(now)?;
+                    n.erase_expired(now)
+                })
+                .await;
+                if let Ok(Err(e)) = ran {
+                    tracing::warn!(code = e.code, error = %e.message, "assistance duties failed");
+                }
             }
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => break,
@@ -405,6 +446,9 @@ pub(crate) fn run(config: &Config, command: RequestCommand) -> anyhow::Result<Ex
                 "agreement {} is {} (version {})",
                 agreement.id, agreement.status.state, agreement.version
             );
+        }
+        other => {
+            return crate::commands::assist_procedures::run(&node, store.as_ref(), other, now);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 
 pub(crate) mod account;
 mod assist;
+mod assist_procedures;
 mod demo;
 mod generate;
 mod ingest;
