@@ -2,39 +2,19 @@
 //! and anything that opens is exactly what the sender signed (header as on the wire,
 //! signer the one registered key, every part matching its manifest line).
 #![no_main]
-use caravan_envelope::{
-    EncryptionSecretKey, KeyRefusal, Kid, Limits, MessageSigningKey, MessageVerifyingKey, Party,
-    SenderKeys, WireView, open,
-};
+use caravan_envelope::{EncryptionSecretKey, Limits, MessageSigningKey, WireView, open};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
-
-struct OneKey(MessageVerifyingKey);
-
-impl SenderKeys for OneKey {
-    fn verifying_key(
-        &self,
-        _: &Party,
-        kid: &Kid,
-        _: u64,
-    ) -> Result<MessageVerifyingKey, KeyRefusal> {
-        if *kid == self.0.kid() {
-            Ok(self.0)
-        } else {
-            Err(KeyRefusal::UnknownKey)
-        }
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(view) = WireView::decode(data, &Limits::default()) else {
         return;
     };
     let recipient = EncryptionSecretKey::from_bytes(&[4; 32]);
-    let sender = OneKey(MessageSigningKey::from_bytes(&[1; 32]).verifying_key());
+    let sender = MessageSigningKey::from_bytes(&[1; 32]).verifying_key();
     if let Ok(opened) = open(&view, &recipient, &sender) {
         assert_eq!(opened.header, view.header);
-        assert_eq!(opened.signer_kid, sender.0.kid());
+        assert_eq!(opened.signer_kid, sender.kid());
         assert_eq!(
             opened.parts.len() + opened.detached.len(),
             opened.manifest.parts.len()

@@ -13,8 +13,8 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use caravan_envelope::{
-    Compression, EncryptionSecretKey, KeyRefusal, Kid, Limits, MessageSigningKey,
-    MessageVerifyingKey, Part, Party, Sealer, SenderKeys, WireView, cose, hpke, open, seal,
+    Compression, EncryptionSecretKey, Limits, MessageSigningKey, Part, Sealer, WireView, cose,
+    hpke, open, seal,
 };
 
 #[path = "support/demo_header.rs"]
@@ -37,23 +37,6 @@ fn median_rate(n: usize, mut op: impl FnMut()) -> f64 {
         .collect();
     rates.sort_by(f64::total_cmp);
     rates[ROUNDS / 2]
-}
-
-struct OneSender(MessageVerifyingKey);
-
-impl SenderKeys for OneSender {
-    fn verifying_key(
-        &self,
-        _: &Party,
-        kid: &Kid,
-        _: u64,
-    ) -> Result<MessageVerifyingKey, KeyRefusal> {
-        if *kid == self.0.kid() {
-            Ok(self.0)
-        } else {
-            Err(KeyRefusal::UnknownKey)
-        }
-    }
 }
 
 fn ops() -> Result<(), Box<dyn std::error::Error>> {
@@ -98,7 +81,7 @@ fn ops() -> Result<(), Box<dyn std::error::Error>> {
         std::hint::black_box(seal(&header, &[part], &signing, &public).expect("seal"));
     });
     let sealed = seal(&header, &[part], &signing, &public)?;
-    let senders = OneSender(verifying);
+    let senders = verifying;
     let full_open = median_rate(1_000, || {
         let view = WireView::decode(&sealed.wire, &Limits::default()).expect("decode");
         std::hint::black_box(open(&view, &recipient, &senders).expect("open"));
@@ -168,7 +151,7 @@ fn stream(bytes: u64) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let probe = probe.finish(&signing)?;
     let view = WireView::decode(&probe.wire, &Limits::default())?;
-    let opened = open(&view, &recipient, &OneSender(signing.verifying_key()))?;
+    let opened = open(&view, &recipient, &signing.verifying_key())?;
     let opener = opened.detached[0].opener();
 
     // Seal only, into a sink.

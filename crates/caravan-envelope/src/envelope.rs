@@ -509,6 +509,23 @@ pub trait SenderKeys {
     ) -> Result<MessageVerifyingKey, KeyRefusal>;
 }
 
+/// One sender key as its own registry (tests, fuzzing, benchmarks, an auditor holding
+/// one key): the key when the `kid` is its own, [`KeyRefusal::UnknownKey`] otherwise.
+impl SenderKeys for MessageVerifyingKey {
+    fn verifying_key(
+        &self,
+        _party: &Party,
+        kid: &Kid,
+        _created_at: u64,
+    ) -> Result<MessageVerifyingKey, KeyRefusal> {
+        if *kid == self.kid() {
+            Ok(*self)
+        } else {
+            Err(KeyRefusal::UnknownKey)
+        }
+    }
+}
+
 /// An inline part, decrypted and checked against the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedPart {

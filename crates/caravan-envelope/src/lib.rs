@@ -80,7 +80,8 @@ pub use keys::{
 };
 pub use receipt::{
     LogSalts, OfflineVerdict, Outcome, PartDigest, ReceiptBody, ReceiptLog, SignedError,
-    message_event, sign_error, sign_receipt, verify_error, verify_receipt, verify_receipt_offline,
+    VerifiedCheckpoints, message_event, sign_error, sign_receipt, verify_error, verify_receipt,
+    verify_receipt_body_offline, verify_receipt_offline,
 };
 pub use stream::{PartOpener, PartSealer, PartSummary};
 pub use time::{TimePolicy, check_time};

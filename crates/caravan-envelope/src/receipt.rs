@@ -387,14 +387,6 @@ pub fn verify_receipt_offline(
     min_witnesses: usize,
 ) -> Result<OfflineVerdict, EnvelopeError> {
     let body = verify_receipt(receipt, receiver_key)?;
-    let proof_error = |reason: String| EnvelopeError::ReceiptProof { reason };
-    let parsed = TlogProof::parse(body.proof.as_bytes()).map_err(|e| proof_error(e.to_string()))?;
-    if parsed.index != body.log.index {
-        return Err(proof_error(format!(
-            "the proof is for index {}, the receipt names index {}",
-            parsed.index, body.log.index
-        )));
-    }
     let policy = ProofPolicy {
         origin: &body.log.origin,
         log_verifiers,
@@ -402,7 +394,128 @@ pub fn verify_receipt_offline(
         min_witnesses,
     };
     let verdict = verify_offline(body.proof.as_bytes(), Leaf::Data(&body.log.entry), &policy)
-        .map_err(|e| proof_error(e.to_string()))?;
+        .map_err(|e| EnvelopeError::ReceiptProof {
+            reason: e.to_string(),
+        })?;
+    check_receipt_entry(body, verdict)
+}
+
+/// Checkpoints whose signatures already verified under one fixed policy (one log's
+/// verifiers, witnesses and threshold), keyed by the SHA-256 of the signed note's text.
+///
+/// Why: a receiver signs one checkpoint per interval and every receipt issued in that
+/// interval carries the same one, so a sender verifying each receipt's tlog-proof would
+/// verify the same Ed25519 note signature hundreds of times a second. A note whose exact
+/// bytes verified once verifies again; only the inclusion proof (hashing) is per
+/// receipt. A cache belongs to one policy: when the partner's log key changes, use a
+/// new one. It holds at most [`VerifiedCheckpoints::CAPACITY`] notes and starts over
+/// when full.
+#[derive(Debug, Default)]
+pub struct VerifiedCheckpoints {
+    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], ProofVerdict>>,
+}
+
+impl VerifiedCheckpoints {
+    /// Notes kept before the cache starts over.
+    pub const CAPACITY: usize = 256;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no note is held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], ProofVerdict>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// [`verify_receipt_offline`] for a receipt whose signature the caller already verified
+/// (`body` is what [`verify_receipt`] returned), with the checkpoint signatures looked
+/// up in `checkpoints` first: the same checks and errors, one note-signature
+/// verification per distinct checkpoint instead of one per receipt.
+pub fn verify_receipt_body_offline(
+    body: ReceiptBody,
+    log_verifiers: &VerifierList,
+    witness_verifiers: &VerifierList,
+    min_witnesses: usize,
+    checkpoints: &VerifiedCheckpoints,
+) -> Result<OfflineVerdict, EnvelopeError> {
+    let proof_error = |reason: String| EnvelopeError::ReceiptProof { reason };
+    let parsed = TlogProof::parse(body.proof.as_bytes()).map_err(|e| proof_error(e.to_string()))?;
+    let key: [u8; 32] = {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(body.log.origin.as_bytes());
+        h.update([0]);
+        h.update(parsed.checkpoint.as_bytes());
+        h.finalize().into()
+    };
+    let known = checkpoints.lock().get(&key).cloned();
+    let verdict = match known {
+        Some(mut verdict) => {
+            // The note's signatures verified before; the inclusion is this receipt's.
+            let leaf_hash = caravan_tlog::rfc6962::leaf_hash(&body.log.entry);
+            caravan_tlog::rfc6962::verify_inclusion(
+                &leaf_hash,
+                parsed.index,
+                verdict.size,
+                &parsed.hashes,
+                &verdict.root,
+            )
+            .map_err(|e| proof_error(format!("inclusion proof does not verify: {e}")))?;
+            verdict.index = parsed.index;
+            verdict.leaf_hash = leaf_hash;
+            verdict.extra = parsed.extra;
+            verdict
+        }
+        None => {
+            let policy = ProofPolicy {
+                origin: &body.log.origin,
+                log_verifiers,
+                witness_verifiers,
+                min_witnesses,
+            };
+            let verdict =
+                verify_offline(body.proof.as_bytes(), Leaf::Data(&body.log.entry), &policy)
+                    .map_err(|e| proof_error(e.to_string()))?;
+            let mut seen = checkpoints.lock();
+            if seen.len() >= VerifiedCheckpoints::CAPACITY {
+                seen.clear();
+            }
+            seen.insert(key, verdict.clone());
+            verdict
+        }
+    };
+    check_receipt_entry(body, verdict)
+}
+
+/// The checks after the proof: the proof is for the receipt's index, and the proven
+/// entry is the receiver's `msg_in` for this message, its commitments opening to the
+/// receipt's digests.
+fn check_receipt_entry(
+    body: ReceiptBody,
+    verdict: ProofVerdict,
+) -> Result<OfflineVerdict, EnvelopeError> {
+    if verdict.index != body.log.index {
+        return Err(EnvelopeError::ReceiptProof {
+            reason: format!(
+                "the proof is for index {}, the receipt names index {}",
+                verdict.index, body.log.index
+            ),
+        });
+    }
 
     let entry_error = |reason: &str| EnvelopeError::ReceiptLogEntry {
         reason: reason.to_owned(),

@@ -40,6 +40,21 @@ pub fn ciphertext_len(length: u64) -> u64 {
     length + segment_count(length) * TAG_LEN as u64
 }
 
+/// A `part_ref` (the SHA-256 of a detached part's ciphertext, which names its segment
+/// uploads `PUT /caravan/v1/parts/{part_ref}/{n}`, spec §7) from its 64-character
+/// lower-case hex form; `None` for anything else, so one part has one address.
+pub fn parse_part_ref(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// The exporter context for a part key: `"caravan/v1 part" || part_id`.
 fn exporter_context(part_id: &str) -> Vec<u8> {
     let mut context = b"caravan/v1 part".to_vec();

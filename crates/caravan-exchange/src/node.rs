@@ -102,6 +102,9 @@ pub const ACTIONS: &[&str] = &[
     "Stats.Report",
 ];
 
+/// How often the outbox loop sweeps the parts spool of unclaimed uploads.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 /// The partner profile and runtime settings of the exchange.
 #[derive(Debug, Clone)]
 pub struct ExchangeConfig {
@@ -136,6 +139,8 @@ pub struct ExchangeConfig {
     /// `<data dir>/parts`. Without it file parts cannot be sent and messages with
     /// detached parts are refused (413 `detached_parts_unsupported`).
     pub parts_dir: Option<std::path::PathBuf>,
+    /// How long uploaded segments no message claimed stay in the spool (24 h).
+    pub unclaimed_parts_ttl: Duration,
 }
 
 impl ExchangeConfig {
@@ -156,6 +161,7 @@ impl ExchangeConfig {
             poll_every: Duration::from_millis(500),
             receipt_wait: Duration::from_secs(10),
             parts_dir: None,
+            unclaimed_parts_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -333,8 +339,18 @@ pub struct Exchange {
     peers: RwLock<PeerIdentity>,
     clients: Mutex<HashMap<String, Arc<PartnerClient>>>,
     in_flight: Mutex<HashSet<String>>,
+    /// Per partner log key (its `vkey` text): the verifier and the checkpoints whose
+    /// signatures already verified, so a receipt's tlog-proof costs one note
+    /// verification per partner checkpoint, not one per receipt.
+    partner_logs: Mutex<HashMap<String, Arc<PartnerLog>>>,
     wake: tokio::sync::Notify,
     inbox_wake: tokio::sync::Notify,
+}
+
+/// A partner's log key as a verifier list, with the checkpoints verified under it.
+struct PartnerLog {
+    verifiers: caravan_tlog::note::VerifierList,
+    checkpoints: caravan_envelope::VerifiedCheckpoints,
 }
 
 impl std::fmt::Debug for Exchange {
@@ -418,6 +434,7 @@ impl Exchange {
             peers: RwLock::new(peers),
             clients: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashSet::new()),
+            partner_logs: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
             inbox_wake: tokio::sync::Notify::new(),
         }))
@@ -759,15 +776,27 @@ impl Exchange {
 
     /// Runs the outbox until `shutdown` resolves: due messages are sent, at most
     /// `max_in_flight` at once and one per conversation.
+    ///
+    /// The outbox is scanned for conversation heads (`due_outbound`, which reads every
+    /// pending message) only at start, when woken by a send and on the poll timer. When
+    /// an attempt settles, only its own conversation can have a new head, so one index
+    /// seek (`conversation_head`) finds the next message to send: with thousands
+    /// pending, a scan per settled message would cost more CPU than the cryptography.
     pub async fn run(
         self: Arc<Self>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
         tokio::pin!(shutdown);
         let mut tasks = tokio::task::JoinSet::new();
+        let mut scan = true;
+        // The spool sweep runs at start and then hourly, off the async threads.
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The earliest retry time (ms) of a conversation head seen not yet due.
+        let mut retry_at: Option<u64> = None;
         loop {
             let room = self.config.max_in_flight.saturating_sub(tasks.len());
-            if room > 0 {
+            if scan && room > 0 {
                 let this = self.clone();
                 let now = self.now();
                 let due = tokio::task::spawn_blocking(move || {
@@ -781,29 +810,127 @@ impl Exchange {
                             if tasks.len() >= self.config.max_in_flight {
                                 break;
                             }
-                            if !lock(&self.in_flight).insert(row.record.facts.message_id.clone()) {
-                                continue;
-                            }
-                            let this = self.clone();
-                            tasks.spawn(async move {
-                                let id = row.record.facts.message_id.clone();
-                                this.attempt(row).await;
-                                lock(&this.in_flight).remove(&id);
-                            });
+                            self.start_attempt(&mut tasks, row);
                         }
+                        scan = false;
+                        retry_at = None;
                     }
                     Ok(Err(err)) => tracing::error!(error = %err, "reading the outbox failed"),
                     Err(err) => tracing::error!(error = %err, "outbox task failed"),
                 }
             }
+            let wait = retry_at.map_or(self.config.poll_every, |at| {
+                Duration::from_millis(at.saturating_sub(self.now())).min(self.config.poll_every)
+            });
             tokio::select! {
                 () = &mut shutdown => break,
-                () = self.wake.notified() => {}
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                () = tokio::time::sleep(self.config.poll_every) => {}
+                () = self.wake.notified() => scan = true,
+                Some(settled) = tasks.join_next(), if !tasks.is_empty() => {
+                    match settled {
+                        Ok((to_party, conversation_id)) => {
+                            match self.next_in_conversation(&mut tasks, to_party, conversation_id).await {
+                                Ok(Some(at)) => retry_at = Some(retry_at.map_or(at, |r| r.min(at))),
+                                Ok(None) => {}
+                                Err(()) => scan = true,
+                            }
+                        }
+                        Err(err) => {
+                            tracing::error!(error = %err, "outbox attempt failed");
+                            scan = true;
+                        }
+                    }
+                }
+                () = tokio::time::sleep(wait) => scan = true,
+                _ = sweep.tick() => {
+                    let this = self.clone();
+                    tokio::task::spawn_blocking(move || this.sweep_spool(std::time::SystemTime::now()));
+                }
             }
         }
         tasks.shutdown().await;
+    }
+
+    /// Removes uploaded segments that no message claimed within
+    /// [`ExchangeConfig::unclaimed_parts_ttl`] of `now` (see
+    /// [`PartSpool::sweep_unclaimed`]); how many uploads went. Blocking. The node's
+    /// outbox loop calls it hourly with the system clock.
+    pub fn sweep_spool(&self, now: std::time::SystemTime) -> usize {
+        let Some(spool) = &self.spool else {
+            return 0;
+        };
+        match spool.sweep_unclaimed(now, self.config.unclaimed_parts_ttl) {
+            Ok(removed) => {
+                if removed > 0 {
+                    tracing::info!(removed, "unclaimed part uploads removed from the spool");
+                }
+                removed
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "sweeping the parts spool failed");
+                0
+            }
+        }
+    }
+
+    /// Starts an attempt for `row` unless it is already in flight. The task yields the
+    /// row's conversation when the attempt settles.
+    fn start_attempt(
+        self: &Arc<Self>,
+        tasks: &mut tokio::task::JoinSet<(String, String)>,
+        row: OutboundRow,
+    ) {
+        if !lock(&self.in_flight).insert(row.record.facts.message_id.clone()) {
+            return;
+        }
+        let this = self.clone();
+        tasks.spawn(async move {
+            let facts = &row.record.facts;
+            let (id, to_party, conversation_id) = (
+                facts.message_id.clone(),
+                facts.to_party.clone(),
+                facts.conversation_id.clone(),
+            );
+            this.attempt(row).await;
+            lock(&this.in_flight).remove(&id);
+            (to_party, conversation_id)
+        });
+    }
+
+    /// After an attempt in a conversation settled: starts the conversation's head if it
+    /// is due and there is room. `Ok(Some(at))` when the head waits for a retry at `at`;
+    /// `Err` when there is no room or the store could not be read (the caller scans the
+    /// outbox instead).
+    async fn next_in_conversation(
+        self: &Arc<Self>,
+        tasks: &mut tokio::task::JoinSet<(String, String)>,
+        to_party: String,
+        conversation_id: String,
+    ) -> Result<Option<u64>, ()> {
+        if tasks.len() >= self.config.max_in_flight {
+            // No room now; the head is picked up by the next scan.
+            return Err(());
+        }
+        let this = self.clone();
+        let head = tokio::task::spawn_blocking(move || {
+            this.store.conversation_head(&to_party, &conversation_id)
+        })
+        .await;
+        match head {
+            Ok(Ok(Some(row))) if row.next_attempt_at > self.now() => Ok(Some(row.next_attempt_at)),
+            Ok(Ok(Some(row))) => {
+                self.start_attempt(tasks, row);
+                Ok(None)
+            }
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, "reading the outbox failed");
+                Err(())
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "outbox task failed");
+                Err(())
+            }
+        }
     }
 
     async fn log_entry(&self, body: EntryBody) -> Result<u64, String> {
@@ -987,7 +1114,7 @@ impl Exchange {
             .registry
             .signing_key(&header.to.id, &sign1.kid, self.now())
             .map_err(|e| e.to_string())?;
-        let receipt = verify_receipt(body, &key).map_err(|e| e.to_string())?;
+        let mut receipt = verify_receipt(body, &key).map_err(|e| e.to_string())?;
         if receipt.ref_to != header.message_id
             || receipt.from != header.to
             || receipt.to != header.from
@@ -1027,19 +1154,18 @@ impl Exchange {
             .map_err(|e| e.to_string())?;
         match &partner.log_vkey {
             Some(vkey) => {
-                let log_key = caravan_tlog::note::Ed25519Verifier::from_vkey(vkey)
-                    .map_err(|e| format!("partner log key: {e}"))?;
-                let logs = caravan_tlog::note::VerifierList::new()
-                    .with(log_key)
-                    .map_err(|e| format!("partner log key: {e}"))?;
-                caravan_envelope::verify_receipt_offline(
-                    body,
-                    &key,
-                    &logs,
+                let log = self.partner_log(vkey)?;
+                // The receipt's signature is verified above; the proof's checkpoint
+                // signature once per checkpoint.
+                receipt = caravan_envelope::verify_receipt_body_offline(
+                    receipt,
+                    &log.verifiers,
                     &caravan_tlog::note::VerifierList::new(),
                     0,
+                    &log.checkpoints,
                 )
-                .map_err(|e| format!("{}: {e}", e.code()))?;
+                .map_err(|e| format!("{}: {e}", e.code()))?
+                .receipt;
             }
             None => {
                 caravan_tlog::proof::TlogProof::parse(receipt.proof.as_bytes())
@@ -1047,6 +1173,24 @@ impl Exchange {
             }
         }
         Ok(receipt)
+    }
+
+    /// The verifier of a partner's log key `vkey`, built once.
+    fn partner_log(&self, vkey: &str) -> Result<Arc<PartnerLog>, String> {
+        if let Some(log) = lock(&self.partner_logs).get(vkey) {
+            return Ok(log.clone());
+        }
+        let log_key = caravan_tlog::note::Ed25519Verifier::from_vkey(vkey)
+            .map_err(|e| format!("partner log key: {e}"))?;
+        let verifiers = caravan_tlog::note::VerifierList::new()
+            .with(log_key)
+            .map_err(|e| format!("partner log key: {e}"))?;
+        let log = Arc::new(PartnerLog {
+            verifiers,
+            checkpoints: caravan_envelope::VerifiedCheckpoints::new(),
+        });
+        lock(&self.partner_logs).insert(vkey.to_owned(), log.clone());
+        Ok(log)
     }
 
     async fn failed(self: &Arc<Self>, row: &OutboundRow, reason: &str) {
@@ -1360,8 +1504,8 @@ impl Exchange {
         let entry_bytes = entry
             .encode()
             .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
-        let index = match row.log_index {
-            Some(index) => index,
+        let (index, fresh) = match row.log_index {
+            Some(index) => (index, false),
             None => {
                 let ticket = self
                     .log
@@ -1381,18 +1525,22 @@ impl Exchange {
                     .write(logged)
                     .await
                     .map_err(|e| store_rejection(&e))?;
-                index
+                (index, true)
             }
         };
-        // The stored entry is what the proof covers; use its bytes (a re-encoding with a
-        // different `t` after a crash would not match).
-        let this = self.clone();
-        let origin = self.log.config().origin.clone();
-        let stored_entry = blocking(move || this.log.store().entries(&origin, index, 1))
-            .await?
-            .map_err(|e| store_rejection(&e))?
-            .pop()
-            .ok_or_else(|| Rejection::unavailable("log_unavailable", "entry not readable"))?;
+        // The stored entry is what the proof covers: the bytes just appended, or after a
+        // crash the stored ones (a re-encoding with a different `t` would not match).
+        let stored_entry = if fresh {
+            entry_bytes
+        } else {
+            let this = self.clone();
+            let origin = self.log.config().origin.clone();
+            blocking(move || this.log.store().entries(&origin, index, 1))
+                .await?
+                .map_err(|e| store_rejection(&e))?
+                .pop()
+                .ok_or_else(|| Rejection::unavailable("log_unavailable", "entry not readable"))?
+        };
         tokio::time::timeout(
             self.config.receipt_wait,
             self.log.appender().wait_for_checkpoint(index),

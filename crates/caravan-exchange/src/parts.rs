@@ -72,18 +72,9 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A `part_ref` from its 64-character lower-case hex form.
-pub fn parse_part_ref(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in text.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
-    }
-    Some(out)
-}
+/// A `part_ref` from its 64-character lower-case hex form (in `caravan-envelope`, where
+/// the part-upload fuzz target reaches it).
+pub use caravan_envelope::stream::parse_part_ref;
 
 /// Segments of a part of `ct_len` ciphertext bytes (at least one: an empty part is one
 /// tag-only segment).
@@ -99,6 +90,15 @@ pub struct PartSpool {
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// The entries of `dir`, none when it does not exist (nothing uploaded yet).
+fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<io::Result<fs::DirEntry>>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads a part's uploaded segments in order as one stream.
@@ -252,6 +252,54 @@ impl PartSpool {
             .map_err(|e| PartRefusal::io("storing a segment", &e))
     }
 
+    /// Removes uploads no message claimed: every `in/<party>/<part_ref>/` folder whose
+    /// newest segment is older than `max_age` at `now` (a sender that crashed or gave
+    /// up after uploading, or segments of a message that was refused), and temp files
+    /// of sealing left in `out/` by a crash. Claimed parts (`in/<party>/<part_ref>.ct`)
+    /// and spooled outbound parts (`out/<part_ref>.ct`) are never touched: the inbox or
+    /// the outbox still refers to them. `now` is the caller's clock. Returns how many
+    /// uploads and temp files were removed.
+    pub fn sweep_unclaimed(
+        &self,
+        now: std::time::SystemTime,
+        max_age: std::time::Duration,
+    ) -> io::Result<usize> {
+        let stale = |modified: std::time::SystemTime| {
+            now.duration_since(modified).is_ok_and(|age| age >= max_age)
+        };
+        let mut removed = 0;
+        for party in read_dir_or_empty(&self.dir.join("in"))? {
+            let party = party?;
+            if !party.file_type()?.is_dir() {
+                continue;
+            }
+            for upload in fs::read_dir(party.path())? {
+                let upload = upload?;
+                if !upload.file_type()?.is_dir() {
+                    continue;
+                }
+                // The newest file decides: a part still being uploaded stays.
+                let mut newest = upload.metadata()?.modified()?;
+                for file in fs::read_dir(upload.path())? {
+                    newest = newest.max(file?.metadata()?.modified()?);
+                }
+                if stale(newest) {
+                    fs::remove_dir_all(upload.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        for file in read_dir_or_empty(&self.dir.join("out"))? {
+            let file = file?;
+            let is_tmp = file.path().extension().is_some_and(|e| e == "tmp");
+            if is_tmp && stale(file.metadata()?.modified()?) {
+                fs::remove_file(file.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Verifies a detached part from its uploaded segments and keeps its ciphertext
     /// (fsynced) for hand-over. Idempotent: a part already claimed is accepted as is.
     pub fn claim(&self, party: &str, part: &DetachedPart) -> Result<PathBuf, PartRefusal> {
@@ -322,6 +370,70 @@ mod tests {
         assert_eq!(segments_of(s), 1);
         assert_eq!(segments_of(s + 1), 2);
         assert_eq!(segments_of(3 * s), 3);
+    }
+
+    #[test]
+    fn unclaimed_uploads_go_after_their_age_and_nothing_else_does() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = PartSpool::new(dir.path());
+        let day = Duration::from_secs(24 * 3600);
+        // Nothing spooled yet: nothing to do, no error.
+        assert_eq!(
+            spool
+                .sweep_unclaimed(SystemTime::now(), day)
+                .expect("sweep"),
+            0
+        );
+        let (old, fresh) = ([1u8; 32], [2u8; 32]);
+        spool
+            .put_segment("UZ", &old, 0, &[7; 32], 4)
+            .expect("stored");
+        spool
+            .put_segment("US", &fresh, 0, &[7; 32], 4)
+            .expect("stored");
+        // A claimed part and a spooled outbound part, and a torn sealing's temp file.
+        let kept = spool.inbound_path("UZ", &[3; 32]);
+        fs::write(&kept, b"claimed").expect("write");
+        fs::create_dir_all(dir.path().join("out")).expect("mkdir");
+        let outbound = spool.outbound_path(&[4; 32]);
+        fs::write(&outbound, b"sealed").expect("write");
+        let torn = dir.path().join("out").join("abcd.tmp");
+        fs::write(&torn, b"torn").expect("write");
+        let written = fs::metadata(&torn)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        // 23 h later: everything stays.
+        let removed = spool
+            .sweep_unclaimed(written + Duration::from_secs(23 * 3600), day)
+            .expect("sweep");
+        assert_eq!(removed, 0);
+        assert!(spool.upload_dir("UZ", &old).join("0").is_file());
+        // Make one upload old by uploading the other again later: the clock is the
+        // caller's, so age them apart by touching the fresh one's segment time.
+        let later = written + day + Duration::from_secs(3600);
+        File::options()
+            .write(true)
+            .open(spool.upload_dir("US", &fresh).join("0"))
+            .and_then(|f| f.set_modified(later))
+            .expect("touch");
+        let removed = spool.sweep_unclaimed(later, day).expect("sweep");
+        assert_eq!(removed, 2, "the old upload and the torn temp file");
+        assert!(!spool.upload_dir("UZ", &old).exists());
+        assert!(!torn.exists());
+        assert!(
+            spool.upload_dir("US", &fresh).join("0").is_file(),
+            "newest segment is fresh"
+        );
+        assert!(
+            kept.is_file() && outbound.is_file(),
+            "claimed and outbound parts stay"
+        );
+        // A day after the fresh one's last segment, it goes too.
+        let removed = spool.sweep_unclaimed(later + day, day).expect("sweep");
+        assert_eq!(removed, 1);
+        assert!(!spool.upload_dir("US", &fresh).exists());
+        assert!(kept.is_file() && outbound.is_file());
     }
 
     #[test]

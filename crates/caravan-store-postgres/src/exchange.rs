@@ -304,6 +304,25 @@ impl ExchangeStore for PgStore {
         )
     }
 
+    fn conversation_head(
+        &self,
+        to_party: &str,
+        conversation_id: &str,
+    ) -> Result<Option<OutboundRow>, StoreError> {
+        let mut conn = self.lock()?;
+        Ok(rows(
+            &mut *conn,
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox
+                 WHERE to_party = $1 AND conversation_id = $2 AND state = 'pending'
+                 ORDER BY seq LIMIT 1"
+            ),
+            &[&to_party, &conversation_id],
+            outbound_row,
+        )?
+        .pop())
+    }
+
     fn outbound_attempted(
         &self,
         message_id: &str,

@@ -295,6 +295,25 @@ impl ExchangeStore for SqliteStore {
         )
     }
 
+    fn conversation_head(
+        &self,
+        to_party: &str,
+        conversation_id: &str,
+    ) -> Result<Option<OutboundRow>, StoreError> {
+        let conn = self.lock()?;
+        Ok(query_rows(
+            &conn,
+            &format!(
+                "SELECT {OUTBOX_COLUMNS} FROM exchange_outbox
+                 WHERE to_party = ?1 AND conversation_id = ?2 AND state = 'pending'
+                 ORDER BY seq LIMIT 1"
+            ),
+            [to_party, conversation_id],
+            outbound_row,
+        )?
+        .pop())
+    }
+
     fn outbound_attempted(
         &self,
         message_id: &str,
@@ -375,9 +394,23 @@ impl ExchangeStore for SqliteStore {
 
     fn exchange_batch(&self, writes: &[ExchangeWrite]) -> Result<Vec<WriteResult>, StoreError> {
         let mut conn = self.lock()?;
+        // Each write's savepoint keeps a statement journal of the pages it changes; past
+        // 64 KiB (four 16 KiB pages) SQLite spills it to a temp file, created and deleted
+        // per batch, which cost more CPU than the batch's SQL. In memory it is a buffer.
+        // A no-op when already set.
+        conn.execute_batch("PRAGMA temp_store = MEMORY")
+            .map_err(other("set temp_store"))?;
         let mut tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(other("begin exchange batch"))?;
+        if let [write] = writes {
+            // A lone write needs no savepoint: refused, the transaction rolls back whole.
+            let result = apply(&mut On(&tx), write);
+            if result.is_ok() {
+                tx.commit().map_err(other("commit exchange batch"))?;
+            }
+            return Ok(vec![result]);
+        }
         let mut results = Vec::with_capacity(writes.len());
         for write in writes {
             let sp = tx.savepoint().map_err(other("savepoint"))?;

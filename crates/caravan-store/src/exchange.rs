@@ -402,6 +402,16 @@ pub trait ExchangeStore: Send + Sync {
     /// message to the same party in the same conversation), oldest first.
     fn due_outbound(&self, now: u64, limit: u32) -> Result<Vec<OutboundRow>, StoreError>;
 
+    /// The pending message heading one conversation to `to_party` (its oldest pending
+    /// message), due or not; `None` when the conversation has nothing pending. One index
+    /// seek: the outbox asks it when a message of the conversation is settled, instead of
+    /// scanning every pending message for heads again.
+    fn conversation_head(
+        &self,
+        to_party: &str,
+        conversation_id: &str,
+    ) -> Result<Option<OutboundRow>, StoreError>;
+
     /// Records a failed attempt of a pending message: attempt count, next time, reason.
     fn outbound_attempted(
         &self,

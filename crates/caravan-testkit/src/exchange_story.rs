@@ -119,6 +119,17 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         .collect();
     assert_eq!(due, ["m1", "m3"]);
     assert!(store.due_outbound(999, 10).expect("due").is_empty());
+    // A conversation's head by one seek, due or not; none for an empty conversation.
+    let head = |to: &str, c: &str| {
+        store
+            .conversation_head(to, c)
+            .expect("head")
+            .map(|r| r.record.facts.message_id)
+    };
+    assert_eq!(head("US", "c1").as_deref(), Some("m1"));
+    assert_eq!(head("US", "c2").as_deref(), Some("m3"));
+    assert_eq!(head("US", "c9"), None);
+    assert_eq!(head("KZ", "c1"), None, "another party's conversation");
 
     // A failed attempt reschedules; the head still blocks its conversation.
     store
@@ -134,6 +145,18 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         .map(|r| r.record.facts.message_id)
         .collect();
     assert_eq!(due, ["m3"]);
+    let waiting = store
+        .conversation_head("US", "c1")
+        .expect("head")
+        .expect("m1");
+    assert_eq!(
+        (
+            waiting.record.facts.message_id.as_str(),
+            waiting.next_attempt_at
+        ),
+        ("m1", 5_000),
+        "a head waiting for its retry is still the head"
+    );
 
     // Delivery frees the conversation; it is idempotent for the same receipt only.
     store.outbound_logged("m1", 4).expect("logged");
@@ -164,6 +187,15 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         .map(|r| r.record.facts.message_id)
         .collect();
     assert_eq!(due, ["m2", "m3"]);
+    assert_eq!(
+        store
+            .conversation_head("US", "c1")
+            .expect("head")
+            .map(|r| r.record.facts.message_id)
+            .as_deref(),
+        Some("m2"),
+        "after delivery the next message heads the conversation"
+    );
 
     // Dead letters: only pending rows die; only dead rows are retried.
     store

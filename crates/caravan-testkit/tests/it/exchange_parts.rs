@@ -156,8 +156,64 @@ fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
         let got: [u8; 32] = written.hash.finalize().into();
         assert_eq!(got, digest, "the part arrives bit for bit");
         assert_eq!(summary.sha256, digest);
+
+        // An auditor holding only the receiver's two public keys (message signing, log)
+        // as exported bytes and text, and the evidence file, verifies the receipt
+        // offline: signature, tlog-proof, the msg_in entry opening to the digests, and
+        // the evidence digest being the file's.
+        let signing_public = us
+            .exchange
+            .identity()
+            .signing_key_at(now())
+            .unwrap()
+            .verifying_key()
+            .to_bytes();
+        let log_vkey = us.exchange.log().keys().log_vkey();
+        let other_log = caravan_tlog::note::VerifierList::new()
+            .with(uz.exchange.log().keys().log_verifier())
+            .unwrap();
+        let DeliveryState::Delivered { receipt, .. } = uz.exchange.delivery_state(&id).unwrap()
+        else {
+            panic!("{id} not delivered");
+        };
         us.stop().await;
         uz.stop().await;
+        let receiver_key =
+            caravan_envelope::MessageVerifyingKey::from_bytes(&signing_public).unwrap();
+        let logs = caravan_tlog::note::VerifierList::new()
+            .with(caravan_tlog::note::Ed25519Verifier::from_vkey(&log_vkey).unwrap())
+            .unwrap();
+        let none = caravan_tlog::note::VerifierList::new();
+        let verdict =
+            caravan_envelope::verify_receipt_offline(&receipt, &receiver_key, &logs, &none, 0)
+                .unwrap();
+        assert_eq!(verdict.receipt.ref_to, id);
+        let evidence_digest = verdict
+            .receipt
+            .parts
+            .iter()
+            .find(|p| p.part_id == "evidence")
+            .map(|p| p.sha256);
+        assert_eq!(
+            evidence_digest,
+            Some(digest),
+            "the receipt names the file's digest"
+        );
+        assert_eq!(verdict.receipt.parts.len(), 2, "cover and evidence");
+        // Any flipped byte, or another log's key, and the receipt proves nothing.
+        for i in [0, receipt.len() / 3, receipt.len() / 2, receipt.len() - 1] {
+            let mut bad = receipt.clone();
+            bad[i] ^= 0x01;
+            assert!(
+                caravan_envelope::verify_receipt_offline(&bad, &receiver_key, &logs, &none, 0)
+                    .is_err(),
+                "byte {i} flipped"
+            );
+        }
+        assert!(
+            caravan_envelope::verify_receipt_offline(&receipt, &receiver_key, &other_log, &none, 0)
+                .is_err()
+        );
     });
 }
 
