@@ -16,14 +16,33 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct EvidenceKey {
     cipher: Aes256Gcm,
+    /// SHA-256 of a label and the key: the root of [`EvidenceKey::subkey`], so no other use
+    /// ever sees the encryption key itself.
+    derive_root: [u8; 32],
 }
 
 impl EvidenceKey {
     /// A key from 32 secret bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> EvidenceKey {
+        use sha2::Digest as _;
+        let mut root = sha2::Sha256::new();
+        root.update(b"caravan-assistance-subkey-root-v1");
+        root.update(bytes);
         EvidenceKey {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes)),
+            derive_root: root.finalize().into(),
         }
+    }
+
+    /// A 32-byte secret for another use of the node (e.g. hit/no-hit follow-up handles,
+    /// bulk pseudonyms), bound to `label`.
+    pub fn subkey(&self, label: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(self.derive_root);
+        h.update((label.len() as u64).to_be_bytes());
+        h.update(label.as_bytes());
+        h.finalize().into()
     }
 
     /// A fresh random key's bytes, to be written to the node's 0600 key file.

@@ -51,6 +51,10 @@ pub fn consumes(action: &str) -> bool {
                 | "Evidence.ReturnOriginal"
                 | "Evidence.CustodyEvent"
                 | "Data.Erased"
+                | "Query.HitNoHit"
+                | "Query.Answer"
+                | "Feedback.Outcome"
+                | "Bulk.Batch"
         )
 }
 
@@ -65,6 +69,8 @@ impl AssistanceNode {
     /// receipts of our requests, and apply every message the exchange handed over.
     pub fn pump(&self, now: i64) -> Result<PumpReport, AssistError> {
         let mut report = self.dispatch(now)?;
+        // Bulk batches leave through their own queue (their rows are envelope parts).
+        report.dispatched += self.dispatch_bulk(now)?;
         report.receipts = self.sync_receipts(now)?;
         let Some(exchange) = self.exchange.clone() else {
             return Ok(report);
@@ -94,6 +100,8 @@ impl AssistanceNode {
         let sent = self.dispatch(now)?;
         report.dispatched += sent.dispatched;
         report.held.extend(sent.held);
+        // Hit/no-hit identifiers are not kept once the query is with the exchange.
+        self.redact_sent_queries()?;
         Ok(report)
     }
 
@@ -221,6 +229,20 @@ impl AssistanceNode {
             }
             Content::Original(o) => self.on_original(message, &body, o, now),
             Content::Retention(r) => self.on_retention_notice(message, &body, r, now),
+            // Hit/no-hit, feedback and bulk write rows of their own store trait, so each
+            // commits its own change (inbound row and audit included).
+            Content::HitNoHitQuery(_)
+            | Content::HitNoHitAnswer(_)
+            | Content::FeedbackOutcome(_)
+            | Content::BulkBatch(_) => {
+                return match self.consume_wire(message, &body, now) {
+                    Ok(()) => Ok(Outcome::Applied),
+                    Err(e) if e.is_refusal() || e.kind == ErrorKind::NotFound => {
+                        self.reject(message, Some(&body), e, now)
+                    }
+                    Err(e) => Err(e),
+                };
+            }
         };
         match result {
             Ok(mut change) => {

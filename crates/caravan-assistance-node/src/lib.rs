@@ -22,10 +22,13 @@
 //! Evidence files are stored encrypted with AES-256-GCM under the node's evidence key
 //! ([`crypto::EvidenceKey`]), bound to their evidence id.
 
+pub mod bulk;
 pub mod approval;
 pub mod crypto;
 pub mod disclosure;
 pub mod error;
+pub mod feedback;
+pub mod hitnohit;
 pub mod inbound;
 pub mod oral;
 pub mod originals;
@@ -35,3 +38,4 @@ pub mod service;
 pub mod story;
 pub mod views;
 pub mod wire;
+pub mod wire_story;

@@ -115,6 +115,14 @@ pub enum Content {
     /// `Data.Erased` and legal-hold notices (`Evidence.CustodyEvent`) (§11), see
     /// `crate::retention`.
     Retention(crate::retention::RetentionBody),
+    /// `Query.HitNoHit` (§12), see `crate::hitnohit`.
+    HitNoHitQuery(crate::hitnohit::QueryBody),
+    /// `Query.Answer` (§12).
+    HitNoHitAnswer(crate::hitnohit::AnswerBody),
+    /// `Feedback.Outcome` (§15), see `crate::feedback`.
+    FeedbackOutcome(crate::feedback::FeedbackBody),
+    /// `Bulk.Batch` (§5): the manifest; the rows travel as parts. See `crate::bulk`.
+    BulkBatch(crate::bulk::BatchManifest),
 }
 
 impl Body {

@@ -76,6 +76,19 @@ impl RateLimit {
         }
     }
 
+    /// A limit that starts from `used` queries already evaluated for `official` on `on`
+    /// (the count a node keeps durably, so a restart does not reset it).
+    pub fn with_used(
+        per_official_per_day: u32,
+        official: &str,
+        on: NaiveDate,
+        used: u32,
+    ) -> RateLimit {
+        let mut limit = RateLimit::new(per_official_per_day);
+        limit.used.insert((official.to_owned(), on), used);
+        limit
+    }
+
     fn take(&mut self, official: &str, on: NaiveDate) -> bool {
         let used = self.used.entry((official.to_owned(), on)).or_default();
         if *used >= self.per_official_per_day {

@@ -69,6 +69,7 @@ macro_rules! coded_enum {
 }
 
 pub mod agreement;
+pub mod annex;
 pub mod approval;
 pub mod catalogue;
 pub mod cost;
@@ -76,6 +77,7 @@ pub mod evidence;
 pub mod hitnohit;
 pub mod lifecycle;
 pub mod marking;
+pub mod outcome;
 pub mod retention;
 pub mod roles;
 pub mod stats;

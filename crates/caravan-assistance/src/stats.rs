@@ -79,6 +79,33 @@ pub struct Report {
     pub revenue_minor_by_currency: BTreeMap<String, i64>,
     pub cases_opened: u32,
     pub convictions: u32,
+    /// Hit/no-hit queries and bulk batches (§12, §5), from [`add_volumes`].
+    pub exchange: Volumes,
+}
+
+/// Hit/no-hit and bulk volumes of the period (§15 "hit/no-hit volumes and hit rate; bulk
+/// batches and rows").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Volumes {
+    pub hitnohit_asked: u32,
+    pub hitnohit_answered: u32,
+    /// Queries the partner asked this node.
+    pub hitnohit_received: u32,
+    pub hits: u32,
+    /// Hits per thousand answered queries this node asked (`None` before any answer).
+    pub hit_rate_permille: Option<u32>,
+    pub bulk_batches_sent: u32,
+    pub bulk_rows_sent: u64,
+    pub bulk_batches_received: u32,
+    pub bulk_rows_received: u64,
+}
+
+/// Sets the volumes of a report; the hit rate is computed here, once.
+pub fn add_volumes(report: &mut Report, mut volumes: Volumes) {
+    volumes.hit_rate_permille = (volumes.hitnohit_answered > 0).then(|| {
+        (u64::from(volumes.hits) * 1000 / u64::from(volumes.hitnohit_answered)) as u32
+    });
+    report.exchange = volumes;
 }
 
 /// Builds the report over `cases` as of `today`.
@@ -184,6 +211,20 @@ pub fn to_csv(r: &Report) -> String {
     }
     row("results", "cases_opened", r.cases_opened.to_string());
     row("results", "convictions", r.convictions.to_string());
+    let v = &r.exchange;
+    row("hitnohit", "asked", v.hitnohit_asked.to_string());
+    row("hitnohit", "answered", v.hitnohit_answered.to_string());
+    row("hitnohit", "received", v.hitnohit_received.to_string());
+    row("hitnohit", "hits", v.hits.to_string());
+    row(
+        "hitnohit",
+        "hit_rate_permille",
+        opt(v.hit_rate_permille.map(i64::from)),
+    );
+    row("bulk", "batches_sent", v.bulk_batches_sent.to_string());
+    row("bulk", "rows_sent", v.bulk_rows_sent.to_string());
+    row("bulk", "batches_received", v.bulk_batches_received.to_string());
+    row("bulk", "rows_received", v.bulk_rows_received.to_string());
     out
 }
 

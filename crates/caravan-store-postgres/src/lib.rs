@@ -95,6 +95,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0009_assistance_more.sql"),
     ),
     (
+        "0010_assistance_wire",
+        include_str!("../migrations/0010_assistance_wire.sql"),
+    ),
+    (
         "0013_screen_resolution",
         include_str!("../migrations/0013_screen_resolution.sql"),
     ),

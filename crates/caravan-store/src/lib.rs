@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod assistance;
+pub mod assistance_wire;
 pub mod exchange;
 pub mod log;
 pub mod mirror;
@@ -312,6 +313,7 @@ pub trait Store:
     + exchange::ExchangeStore
     + access::AccessStore
     + assistance::AssistanceStore
+    + assistance_wire::AssistanceWireStore
     + mirror::MirrorStore
     + screen::ScreenStore
     + target::TargetStore
@@ -324,6 +326,7 @@ impl<T> Store for T where
         + exchange::ExchangeStore
         + access::AccessStore
         + assistance::AssistanceStore
+        + assistance_wire::AssistanceWireStore
         + mirror::MirrorStore
         + screen::ScreenStore
         + target::TargetStore

@@ -3,6 +3,7 @@
 
 mod access;
 mod assistance;
+mod assistance_wire;
 mod child;
 mod crash;
 mod exchange;
