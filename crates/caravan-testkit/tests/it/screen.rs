@@ -7,9 +7,9 @@
 
 use caravan_store::screen::{
     Change, Decision, DispositionRecord, HitFilter, HitRecord, HitStatus, ListLoad, PartyFacts,
-    ScreenRunRecord, StoredEntry,
+    ResolutionBatch, ResolutionMergeRow, ResolutionRecordRow, ScreenRunRecord, StoredEntry,
 };
-use caravan_store::{Store, StoreError};
+use caravan_store::{Conflict, Store, StoreError};
 use caravan_testkit::fixtures;
 
 type Open<'a> = &'a dyn Fn() -> Box<dyn Store>;
@@ -354,6 +354,110 @@ fn postgres_screen_story() {
     };
     let schema = caravan_testkit::pg::TestSchema::new(&url, "screen_story");
     screen_story(&|| {
+        Box::new(caravan_store_postgres::PgStore::connect_with_schema(&url, schema.name()).unwrap())
+    });
+}
+
+fn record(id: &str, batch: u32, name: &str, cluster: u32) -> ResolutionRecordRow {
+    ResolutionRecordRow {
+        record_id: id.to_owned(),
+        batch,
+        name: name.to_owned(),
+        country: Some("UZ".to_owned()),
+        id_scheme: (id == "P3").then(|| "UZ_STIR".to_owned()),
+        id_value: (id == "P3").then(|| "301234567".to_owned()),
+        cluster_id: cluster,
+    }
+}
+
+/// Entity resolution batches: recorded whole, in sequence only (a stale batch number writes
+/// nothing), merges reassign the absorbed cluster's records, and all of it survives reopening.
+fn resolution_story(open: Open<'_>) {
+    let store = open();
+    assert!(store.screen_resolution_records().unwrap().is_empty());
+    let first = ResolutionBatch {
+        batch: 0,
+        resolved_at: 1_000,
+        records: vec![
+            record("P1", 0, "Toshkent Tekstil", 0),
+            record("P2", 0, "Tashkent Textile", 0),
+            record("P3", 0, "Samarqand Savdo", 2),
+        ],
+        reassigned: Vec::new(),
+        merges: Vec::new(),
+        n_clusters: 2,
+        model: "{}".to_owned(),
+    };
+    store.screen_record_resolution(&first).unwrap();
+    // The same batch number again: another resolution got there first.
+    let err = store.screen_record_resolution(&first).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(Conflict::StaleWrite { what, .. }) if what == "resolution batch"),
+        "{err:?}"
+    );
+    // A batch that reassigns an unknown record is refused whole.
+    let bad = ResolutionBatch {
+        batch: 1,
+        resolved_at: 2_000,
+        records: vec![record("P4", 1, "Samarkand Trade", 2)],
+        reassigned: vec![("P9".to_owned(), 0)],
+        merges: Vec::new(),
+        n_clusters: 2,
+        model: "{}".to_owned(),
+    };
+    assert!(matches!(
+        store.screen_record_resolution(&bad),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.screen_resolution_records().unwrap().len(), 3);
+    // Batch 1 adds a record that bridges the two entities: entity 2 is absorbed into 0.
+    let merge = ResolutionMergeRow {
+        batch: 1,
+        kept: 0,
+        absorbed: 2,
+        via: ("P4".to_owned(), "P3".to_owned()),
+        weight: 9.5,
+    };
+    store
+        .screen_record_resolution(&ResolutionBatch {
+            batch: 1,
+            resolved_at: 2_000,
+            records: vec![record("P4", 1, "Samarkand Trade", 0)],
+            reassigned: vec![("P3".to_owned(), 0)],
+            merges: vec![merge.clone()],
+            n_clusters: 1,
+            model: "{}".to_owned(),
+        })
+        .unwrap();
+    drop(store);
+    let store = open();
+    let all = store.screen_resolution_records().unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|r| (r.record_id.as_str(), r.batch, r.cluster_id))
+            .collect::<Vec<_>>(),
+        vec![("P1", 0, 0), ("P2", 0, 0), ("P3", 0, 0), ("P4", 1, 0)]
+    );
+    assert_eq!(all[2].id_value.as_deref(), Some("301234567"));
+    assert_eq!(store.screen_cluster(0).unwrap().len(), 4);
+    assert!(store.screen_cluster(2).unwrap().is_empty());
+    assert_eq!(store.screen_resolution_merges().unwrap(), vec![merge]);
+}
+
+#[test]
+fn sqlite_resolution_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resolution.sqlite");
+    resolution_story(&|| Box::new(caravan_store_sqlite::SqliteStore::open(&path).unwrap()));
+}
+
+#[test]
+fn postgres_resolution_story() {
+    let Some(url) = caravan_testkit::pg::url("postgres_resolution_story") else {
+        return;
+    };
+    let schema = caravan_testkit::pg::TestSchema::new(&url, "resolution_story");
+    resolution_story(&|| {
         Box::new(caravan_store_postgres::PgStore::connect_with_schema(&url, schema.name()).unwrap())
     });
 }
