@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0010_assistance_wire.sql"),
     ),
     (
+        "0011_access_auth",
+        include_str!("../migrations/0011_access_auth.sql"),
+    ),
+    (
         "0013_screen_resolution",
         include_str!("../migrations/0013_screen_resolution.sql"),
     ),

@@ -215,6 +215,147 @@ pub fn verify_audit_chain(rows: &[AuditRecord]) -> Result<(), AuditChainError> {
     Ok(())
 }
 
+/// How an account proves who it is in a browser (issue 9): a password and, optionally, a
+/// TOTP second factor (RFC 6238).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Credentials {
+    /// The account.
+    pub account: String,
+    /// argon2id PHC string (`$argon2id$v=19$m=…`), never the password.
+    pub password_phc: Option<String>,
+    /// The password was set by an administrator and must be changed at the next sign-in.
+    pub must_change: bool,
+    /// The confirmed TOTP secret, if the account has enrolled.
+    pub totp_secret: Option<Vec<u8>>,
+    /// A secret shown for enrolment and not yet confirmed with a first code.
+    pub totp_pending: Option<Vec<u8>>,
+    /// The RFC 6238 time step of the last accepted code (a code is never accepted twice).
+    pub totp_last_step: Option<i64>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets stay out of logs and panics.
+        f.debug_struct("Credentials")
+            .field("account", &self.account)
+            .field("has_password", &self.password_phc.is_some())
+            .field("must_change", &self.must_change)
+            .field("totp_enrolled", &self.totp_secret.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sign-in that passed its password and waits for its next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignin {
+    /// SHA-256 of the secret the browser holds.
+    pub sha256: [u8; 32],
+    /// The account signing in.
+    pub account: String,
+    /// The second factor was proven in this sign-in.
+    pub totp_ok: bool,
+    /// When the password was accepted (ms).
+    pub created_at: i64,
+    /// It is refused at or after this instant (ms).
+    pub expires_at: i64,
+}
+
+/// A change an administrator makes to an account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChange {
+    /// The new role code.
+    pub role: Option<String>,
+    /// Disable (`true`) or enable (`false`).
+    pub disabled: Option<bool>,
+}
+
+/// What [`AccessStore::change_account`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChanged {
+    /// Changed; the account as it now is.
+    Changed(Account),
+    /// Refused: the change would leave the node without an enabled administrator.
+    LastAdministrator,
+}
+
+/// The role code that administers accounts; the store keeps at least one enabled.
+pub const ADMINISTRATOR_ROLE: &str = "administrator";
+
+/// When failed sign-ins lock a subject out: `free` failures are allowed, then each
+/// further failure locks for `base_ms` doubled per failure past the first locking one,
+/// never longer than `max_ms`. Failures older than `forget_after_ms` are forgotten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures allowed before the first lockout.
+    pub free: u32,
+    /// The first lockout (ms).
+    pub base_ms: i64,
+    /// The longest lockout (ms).
+    pub max_ms: i64,
+    /// A quiet period after which the count starts again (ms).
+    pub forget_after_ms: i64,
+}
+
+impl ThrottlePolicy {
+    /// Per account: five tries, then 30 s, 60 s, 2 min, … up to 15 min.
+    pub const ACCOUNT: ThrottlePolicy = ThrottlePolicy {
+        free: 5,
+        base_ms: 30_000,
+        max_ms: 15 * 60_000,
+        forget_after_ms: 60 * 60_000,
+    };
+    /// Per client address: twenty tries (an office shares one address), then the same
+    /// doubling.
+    pub const ADDRESS: ThrottlePolicy = ThrottlePolicy {
+        free: 20,
+        base_ms: 30_000,
+        max_ms: 15 * 60_000,
+        forget_after_ms: 60 * 60_000,
+    };
+
+    /// The lockout after the `failures`-th consecutive failure, in ms (0: none).
+    pub fn lockout_ms(&self, failures: u32) -> i64 {
+        if failures < self.free {
+            return 0;
+        }
+        let doublings = (failures - self.free).min(40);
+        self.base_ms
+            .saturating_mul(1i64 << doublings)
+            .min(self.max_ms)
+    }
+
+    /// The state after one more failure at `now`, given the stored state.
+    pub fn after_failure(&self, stored: Option<&SigninThrottle>, now: i64) -> SigninThrottle {
+        let failures = match stored {
+            Some(s) if now.saturating_sub(s.last_failure_at) < self.forget_after_ms => {
+                s.failures.saturating_add(1)
+            }
+            _ => 1,
+        };
+        let lock = self.lockout_ms(failures);
+        SigninThrottle {
+            failures,
+            last_failure_at: now,
+            locked_until: if lock > 0 {
+                now.saturating_add(lock)
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// The failed-sign-in state of one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigninThrottle {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// The last one (ms).
+    pub last_failure_at: i64,
+    /// Sign-in is refused before this instant (ms); 0 when not locked.
+    pub locked_until: i64,
+}
+
 /// Accounts, API tokens and the audit trail. Each method is one transaction.
 pub trait AccessStore: Send + Sync {
     /// Creates an account; [`crate::Conflict::AccountExists`] if the name is taken.
@@ -245,16 +386,112 @@ pub trait AccessStore: Send + Sync {
 
     /// Audit rows matching `query`, oldest first.
     fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The credentials of an account (an empty set when it has none); `None` if there is
+    /// no such account.
+    fn credentials(&self, name: &str) -> Result<Option<Credentials>, StoreError>;
+
+    /// Creates an account with an initial password in one transaction
+    /// ([`crate::Conflict::AccountExists`] if the name is taken).
+    fn create_account_with_password(
+        &self,
+        account: &Account,
+        password_phc: &str,
+        must_change: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Sets an account's password; `NotFound` if there is no such account.
+    fn set_password(
+        &self,
+        name: &str,
+        password_phc: &str,
+        must_change: bool,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Stores (or with `None` clears) a TOTP secret awaiting confirmation; `NotFound` if
+    /// there is no such account.
+    fn set_totp_pending(
+        &self,
+        name: &str,
+        secret: Option<&[u8]>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Makes the pending secret the account's second factor, with `step` as its last
+    /// used code. `false` if no secret was pending.
+    fn confirm_totp(&self, name: &str, step: i64, now: i64) -> Result<bool, StoreError>;
+
+    /// Marks TOTP time step `step` used; `false` (and nothing written) when that step or
+    /// a later one was already used, which is how a replayed code is refused.
+    fn use_totp_step(&self, name: &str, step: i64) -> Result<bool, StoreError>;
+
+    /// Removes the account's second factor (an administrator's reset); `NotFound` if there
+    /// is no such account.
+    fn reset_totp(&self, name: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Changes role and/or enabled state, refusing to leave no enabled administrator;
+    /// `NotFound` if there is no such account.
+    fn change_account(
+        &self,
+        name: &str,
+        change: &AccountChange,
+    ) -> Result<AccountChanged, StoreError>;
+
+    /// Revokes every unrevoked token of the account with this label (all labels with
+    /// `None`); returns how many.
+    fn revoke_account_tokens(
+        &self,
+        name: &str,
+        label: Option<&str>,
+        now: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Stores a pending sign-in.
+    fn create_signin_pending(&self, pending: &PendingSignin) -> Result<(), StoreError>;
+
+    /// The pending sign-in under this digest if it has not expired at `now`.
+    fn signin_pending(
+        &self,
+        sha256: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<PendingSignin>, StoreError>;
+
+    /// Records that the pending sign-in proved its second factor.
+    fn set_signin_pending_totp_ok(&self, sha256: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Removes a pending sign-in (finished or abandoned) and every expired one.
+    fn delete_signin_pending(&self, sha256: &[u8; 32], now: i64) -> Result<(), StoreError>;
+
+    /// The failed-sign-in state of a subject, if any failure is recorded.
+    fn signin_throttle(&self, subject: &str) -> Result<Option<SigninThrottle>, StoreError>;
+
+    /// Records one failed sign-in for a subject under `policy`, in one transaction, and
+    /// returns the new state.
+    fn record_signin_failure(
+        &self,
+        subject: &str,
+        policy: &ThrottlePolicy,
+        now: i64,
+    ) -> Result<SigninThrottle, StoreError>;
+
+    /// Forgets a subject's failures (after a successful sign-in).
+    fn clear_signin_failures(&self, subject: &str) -> Result<(), StoreError>;
 }
 
 /// Shared SQL column lists and row decoding, so the two backends cannot drift.
 pub mod columns {
-    use super::{Account, AuditEvent, AuditOutcome, AuditRecord};
+    use super::{Account, AuditEvent, AuditOutcome, AuditRecord, Credentials, PendingSignin};
     use crate::StoreError;
     use crate::exchange::columns::Columns;
 
     /// Account columns, in [`account`]'s order.
     pub const ACCOUNT: &str = "name, display_name, role, disabled, created_at";
+    /// Credential columns, in [`credentials`]'s order.
+    pub const CREDENTIALS: &str =
+        "account, password_phc, must_change, totp_secret, totp_pending, totp_last_step";
+    /// Pending sign-in columns, in [`pending`]'s order.
+    pub const PENDING: &str = "sha256, account, totp_ok, created_at, expires_at";
     /// Audit columns, in [`audit`]'s order.
     pub const AUDIT: &str =
         "seq, at, account, role, action, object, outcome, code, detail, prev_sha256, sha256";
@@ -272,6 +509,29 @@ pub mod columns {
             role: row.text(2)?,
             disabled: row.flag(3)?,
             created_at: row.int(4)?,
+        })
+    }
+
+    /// Decodes a [`CREDENTIALS`] row.
+    pub fn credentials(row: &dyn Columns) -> Result<Credentials, StoreError> {
+        Ok(Credentials {
+            account: row.text(0)?,
+            password_phc: row.opt_text(1)?,
+            must_change: row.flag(2)?,
+            totp_secret: row.opt_blob(3)?,
+            totp_pending: row.opt_blob(4)?,
+            totp_last_step: row.opt_int(5)?,
+        })
+    }
+
+    /// Decodes a [`PENDING`] row.
+    pub fn pending(row: &dyn Columns) -> Result<PendingSignin, StoreError> {
+        Ok(PendingSignin {
+            sha256: digest(row.blob(0)?, "pending sign-in sha256")?,
+            account: row.text(1)?,
+            totp_ok: row.flag(2)?,
+            created_at: row.int(3)?,
+            expires_at: row.int(4)?,
         })
     }
 
@@ -370,6 +630,38 @@ mod tests {
             verify_audit_chain(&rows),
             Err(AuditChainError::BrokenLink { seq: 3 })
         );
+    }
+
+    #[test]
+    fn throttle_doubles_from_the_free_tries_to_the_cap() {
+        let p = ThrottlePolicy::ACCOUNT;
+        assert_eq!(p.lockout_ms(4), 0);
+        assert_eq!(p.lockout_ms(5), 30_000);
+        assert_eq!(p.lockout_ms(6), 60_000);
+        assert_eq!(p.lockout_ms(10), 15 * 60_000);
+        assert_eq!(p.lockout_ms(u32::MAX), 15 * 60_000);
+    }
+
+    #[test]
+    fn throttle_never_shrinks_and_stays_capped() {
+        for p in [ThrottlePolicy::ACCOUNT, ThrottlePolicy::ADDRESS] {
+            for failures in (0..300).chain([u32::MAX - 1, u32::MAX]) {
+                let a = p.lockout_ms(failures);
+                let b = p.lockout_ms(failures.saturating_add(1));
+                assert!(0 <= a && a <= b && b <= p.max_ms, "{failures}");
+                let now = 1_700_000_000_000;
+                let stored = SigninThrottle {
+                    failures,
+                    last_failure_at: now,
+                    locked_until: 0,
+                };
+                let next = p.after_failure(Some(&stored), now + 1);
+                assert_eq!(next.failures, failures.saturating_add(1));
+                assert_eq!(next.locked_until > 0, next.failures >= p.free);
+                let forgotten = p.after_failure(Some(&stored), now + p.forget_after_ms);
+                assert_eq!(forgotten.failures, 1);
+            }
+        }
     }
 
     #[test]

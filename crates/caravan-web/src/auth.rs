@@ -8,13 +8,15 @@
 //! - `Authorization: Bearer <token>` for programs and the CLI's operators
 //!   (`caravan account add` issues one);
 //! - the `caravan_session` cookie for officers in a browser, set by `/ui/signin` after the
-//!   officer proves a token, itself a short-lived token of the same table.
+//!   officer proves a password (and a TOTP code, [`totp_required`]) or a token; the session
+//!   is itself a short-lived token of the same table, fresh at every sign-in.
 //!
 //! Secrets never reach the database: the store keeps SHA-256 digests only. A cookie-borne
 //! request that changes state must come from our own origin (the `Origin` header, or
 //! `Referer` when a browser omits it, must name the `Host` it was sent to) and the cookie is
 //! `SameSite=Strict`, so another site cannot make an officer's browser act (OWASP CSRF
-//! "verifying origin with standard headers"). Refusals are audited: an auditor must see who
+//! "verifying origin with standard headers"), and it must carry the synchronizer token
+//! that [`crate::csrf`] checks. Refusals are audited: an auditor must see who
 //! tried what, not only who succeeded.
 
 use std::sync::Arc;
@@ -26,7 +28,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use caravan_assistance::roles::{self, Actor, Capability, Role};
 use caravan_store::Store;
-use caravan_store::access::{AuditEvent, AuditOutcome};
 use sha2::{Digest, Sha256};
 
 use crate::{ApiError, ErrorCode};
@@ -39,6 +40,25 @@ pub const TOKEN_PREFIX: &str = "cvn_";
 
 /// How long a browser session lasts.
 pub const SESSION_TTL_MS: i64 = 8 * 60 * 60 * 1000;
+
+/// The label of browser-session tokens (revoked together at a privilege change).
+pub const SESSION_LABEL: &str = "browser session";
+
+/// Whether a role must sign in with a TOTP second factor (issue 9: the administrator
+/// manages who may act, the auditor reads everyone's trail).
+pub fn totp_required(role: Role) -> bool {
+    matches!(role, Role::Administrator | Role::AuditorDpo)
+}
+
+/// The client's address as the throttle counts it: the TCP peer when the server records
+/// it (`caravan_web::serve` does), else `unknown`. A forwarding proxy's headers are not
+/// trusted: a client could write any address there.
+pub fn client_address(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
 
 /// What the extractor needs; put on every request by [`crate::router`].
 #[derive(Clone)]
@@ -195,26 +215,22 @@ impl Principal {
         refused: Option<&str>,
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
-        let event = AuditEvent {
-            at: now_ms(),
-            account: self.actor.account.clone(),
-            role: self.actor.role.code().to_owned(),
-            action: action.to_owned(),
-            object: object.to_owned(),
-            outcome: if refused.is_some() {
-                AuditOutcome::Refused
-            } else {
-                AuditOutcome::Allowed
-            },
-            code: refused.map(str::to_owned),
-            detail: detail.to_string(),
-        };
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.append_audit(&event))
-            .await
-            .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
-            .map(|_| ())
-            .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))
+        let (account, role) = (self.actor.account.clone(), self.actor.role.code());
+        let (action, object) = (action.to_owned(), object.to_owned());
+        let refused = refused.map(str::to_owned);
+        crate::ui::blocking(move || {
+            crate::ui::audit_row(
+                store.as_ref(),
+                &account,
+                role,
+                &action,
+                &object,
+                refused.as_deref(),
+                detail,
+            )
+        })
+        .await
     }
 }
 
@@ -268,14 +284,18 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 
 /// The session cookie's value, if the request carries one.
 pub fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    cookie_value(&parts.headers, SESSION_COOKIE)
+}
+
+/// A cookie's value, if the request carries it (and it is not empty).
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, v)| *n == name && !v.is_empty())
         .map(|(_, value)| value)
 }
 

@@ -23,15 +23,19 @@ use serde::Serialize;
 
 pub mod assistance;
 pub mod auditor;
+pub mod admin;
 pub mod auth;
+pub mod csrf;
 pub mod chart;
 pub mod exchange;
 pub mod log;
 pub mod mirror;
 pub mod openapi;
+pub mod password;
 pub mod screen;
 pub mod static_files;
 pub mod target;
+pub mod totp;
 pub mod ui;
 
 /// What every handler can reach.
@@ -212,8 +216,10 @@ pub fn router(state: AppState) -> Router {
         .merge(screen::routes(&state))
         .merge(target::routes(&state))
         .merge(mirror::routes(&state))
+        .merge(admin::routes(&state))
         .merge(auditor::routes(&state))
         .merge(static_files::routes(&state))
+        .layer(axum::middleware::from_fn(csrf::protect))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -271,7 +277,11 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the sign-in throttle (`auth::client_address`).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

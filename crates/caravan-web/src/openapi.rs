@@ -21,6 +21,7 @@ fn fragments() -> Vec<(&'static str, Value)> {
         ("assistance", crate::assistance::openapi()),
         ("mirror", crate::mirror::openapi()),
         ("screen", crate::screen::openapi()),
+        ("admin", crate::admin::openapi()),
         ("auditor", crate::auditor::openapi()),
     ]
 }

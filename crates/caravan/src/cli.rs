@@ -1282,6 +1282,22 @@ pub enum AccountCommand {
     Token(AccountTokenArgs),
     /// Revoke a token.
     Revoke(AccountRevokeArgs),
+    /// Set an account's password, read from standard input (never from the command line).
+    Password(AccountPasswordArgs),
+}
+
+/// `caravan account password`.
+#[derive(Debug, Args)]
+pub struct AccountPasswordArgs {
+    /// Login name.
+    #[arg(long)]
+    pub name: String,
+    /// An administrator's initial password: the officer must change it at first sign-in.
+    #[arg(long)]
+    pub initial: bool,
+    /// Also remove the account's TOTP second factor (it enrols again at next sign-in).
+    #[arg(long)]
+    pub reset_totp: bool,
 }
 
 /// `caravan account add`.

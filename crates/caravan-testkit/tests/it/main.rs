@@ -2,6 +2,7 @@
 //! tests, and PostgreSQL-specific checks. PostgreSQL legs run only with `CARAVAN_TEST_PG_URL` set.
 
 mod access;
+mod access_auth;
 mod assistance;
 mod assistance_wire;
 mod child;

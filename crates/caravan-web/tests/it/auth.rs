@@ -146,28 +146,36 @@ async fn a_browser_session_is_issued_protected_and_revoked() {
     let (status, headers, _) = send(&n.app, get("/ui", None)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/ui/signin");
-    let (status, _, body) = send(&n.app, get("/ui/signin", None)).await;
+    let (status, headers, body) = send(&n.app, get("/ui/signin", None)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains(r#"<label for="token">"#));
+    assert!(body.contains(r#"<label for="password">"#));
+    let presession = crate::security::set_cookie(&headers, "caravan_presession").unwrap();
+    let csrf = crate::security::csrf_of(&body);
 
-    let signin = |origin: &str, token: &str| {
+    let signin = |origin: &str, token: &str, csrf: &str| {
         Request::post("/ui/signin")
             .header(header::HOST, "node.example")
             .header(header::ORIGIN, origin)
+            .header(header::COOKIE, presession.clone())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={token}")))
+            .body(Body::from(format!("token={token}&csrf_token={csrf}")))
             .unwrap()
     };
     // Login CSRF: a form posted from another site is refused.
-    let (status, _, body) = send(&n.app, signin("https://evil.example", &desk)).await;
+    let (status, _, body) = send(&n.app, signin("https://evil.example", &desk, &csrf)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(code(&body), "cross_origin_refused");
+    // So is a same-origin post without the synchronizer token.
+    let (status, _, body) = send(&n.app, signin("https://node.example", &desk, "")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(code(&body), "csrf_token_invalid");
     // A wrong token gets the form again with an error, and is audited.
-    let (status, _, body) = send(&n.app, signin("https://node.example", "cvn_wrong")).await;
+    let (status, _, body) = send(&n.app, signin("https://node.example", "cvn_wrong", &csrf)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("unknown, expired or revoked"));
 
-    let (status, headers, _) = send(&n.app, signin("https://node.example", &desk)).await;
+    let (status, headers, _) = send(&n.app, signin("https://node.example", &desk, &csrf)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_owned();
     assert!(
@@ -180,6 +188,7 @@ async fn a_browser_session_is_issued_protected_and_revoked() {
         !session.contains(&desk),
         "the long-lived token never goes into a cookie"
     );
+    let session_csrf = caravan_web::csrf::token_for(session.split_once('=').unwrap().1);
 
     let with_cookie = |method: &str, path: &str, origin: Option<&str>| {
         let mut b = Request::builder()
@@ -189,6 +198,12 @@ async fn a_browser_session_is_issued_protected_and_revoked() {
             .header(header::COOKIE, session.clone());
         if let Some(o) = origin {
             b = b.header(header::ORIGIN, o);
+        }
+        if method == "POST" {
+            return b
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf_token={session_csrf}")))
+                .unwrap();
         }
         b.body(Body::empty()).unwrap()
     };
@@ -202,6 +217,10 @@ async fn a_browser_session_is_issued_protected_and_revoked() {
     assert!(
         !body.contains("/ui/target/worklist"),
         "but not the analysts' pages"
+    );
+    assert!(
+        body.contains(&format!(r#"name="csrf_token" value="{session_csrf}""#)),
+        "the sign-out form carries the session's token"
     );
 
     // A state-changing request riding on the cookie from another site is refused.

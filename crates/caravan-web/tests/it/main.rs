@@ -8,11 +8,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod assistance;
 mod auditor;
+mod admin;
 mod auth;
 mod log;
 mod mirror;
 mod routes;
 mod screen;
+mod security;
 mod target;
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {

@@ -60,12 +60,7 @@ pub(crate) fn parse_role(code: &str) -> anyhow::Result<Role> {
 
 /// Checks an account name: what an officer would type, no spaces or control characters.
 fn check_name(name: &str) -> anyhow::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if !ok {
+    if !caravan_web::admin::valid_account_name(name) {
         bail!(
             "account name {name:?} must be 1-64 characters of letters, digits, '.', '_', '-' or '@'"
         );
@@ -192,6 +187,43 @@ pub(crate) fn run(config: &Config, command: AccountCommand) -> anyhow::Result<Ex
             let secret = issue_token(store.as_ref(), &args.name, &args.label, expires_at)?;
             println!("token (shown once): {secret}");
         }
+        AccountCommand::Password(args) => {
+            let password = read_password(&args.name)?;
+            let phc = caravan_web::password::hash(&password)
+                .map_err(|e| anyhow::anyhow!("password refused: {e}"))?;
+            let now = now_ms();
+            store
+                .set_password(&args.name, &phc, args.initial, now)
+                .map_err(|e| not_found(e, &args.name))?;
+            if args.reset_totp {
+                store.reset_totp(&args.name, now)?;
+            }
+            // A new password ends the account's browser sessions.
+            let revoked = store.revoke_account_tokens(
+                &args.name,
+                Some(caravan_web::auth::SESSION_LABEL),
+                now,
+            )?;
+            audit(
+                store.as_ref(),
+                "account.password.set",
+                &args.name,
+                serde_json::json!({
+                    "initial": args.initial,
+                    "totp_reset": args.reset_totp,
+                    "sessions_revoked": revoked,
+                }),
+            )?;
+            println!(
+                "password of {} set{}",
+                args.name,
+                if args.initial {
+                    " (to be changed at first sign-in)"
+                } else {
+                    ""
+                }
+            );
+        }
         AccountCommand::Revoke(args) => {
             let digest = token_digest(args.token.trim());
             store
@@ -212,6 +244,28 @@ pub(crate) fn run(config: &Config, command: AccountCommand) -> anyhow::Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a password from standard input: one line, without its line ending. A prompt goes
+/// to standard error when standard input is a terminal; the password never appears in
+/// argv, where `ps` and shell history would show it.
+fn read_password(name: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("new password for {name} (input is shown; pipe it in to hide it): ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
 }
 
 fn not_found(err: caravan_store::StoreError, name: &str) -> anyhow::Error {
@@ -279,8 +333,11 @@ pub(crate) fn audit_run(config: &Config, command: AuditCommand) -> anyhow::Resul
 }
 
 /// The demo's officers: one account per role on each node, so every page and refusal can
-/// be tried. Their tokens are printed and written to `<data dir>/demo-accounts.txt`
-/// (`role account token` per line) for scripts and the browser tests.
+/// be tried. Each gets a token, a password and, for the roles that must sign in with a
+/// second factor (administrator, auditor), an enrolled TOTP key. They are printed and
+/// written to `<data dir>/demo-accounts.txt` (`role account token password totp-key` per
+/// line, `-` for no key) for scripts and the browser tests. Demo passwords are not marked
+/// for change, so a browser test can sign straight in.
 pub(crate) fn demo_accounts(
     store: &dyn Store,
     node_name: &str,
@@ -306,9 +363,43 @@ pub(crate) fn demo_accounts(
     };
     let mut out = Vec::new();
     let mut file = String::new();
+    println!("  {node_name}: demo accounts (sign in with account name and password)");
     for (role, name, display) in people {
         let token = create_with_token(store, name, display, role, "demo")?;
-        file.push_str(&format!("{} {name} {token}\n", role.code()));
+        let password = caravan_web::admin::initial_password()
+            .map_err(|e| anyhow::anyhow!("draw a demo password: {e:?}"))?;
+        let phc = caravan_web::password::hash(&password)
+            .map_err(|e| anyhow::anyhow!("hash a demo password: {e}"))?;
+        let now = now_ms();
+        store.set_password(name, &phc, false, now)?;
+        let key = if caravan_web::auth::totp_required(role) {
+            let secret = caravan_web::totp::new_secret()
+                .map_err(|e| anyhow::anyhow!("draw a TOTP key: {e}"))?;
+            store.set_totp_pending(name, Some(&secret), now)?;
+            store.confirm_totp(name, 0, now)?;
+            Some(caravan_web::totp::base32_encode(&secret))
+        } else {
+            None
+        };
+        audit(
+            store,
+            "account.password.set",
+            name,
+            serde_json::json!({ "demo": true, "totp": key.is_some() }),
+        )?;
+        println!(
+            "    {:<14} {:<14} password {password}{}",
+            role.code(),
+            name,
+            key.as_deref()
+                .map(|k| format!("  TOTP key {k}"))
+                .unwrap_or_default()
+        );
+        file.push_str(&format!(
+            "{} {name} {token} {password} {}\n",
+            role.code(),
+            key.as_deref().unwrap_or("-")
+        ));
         out.push((role, name.to_owned(), token));
     }
     let path = data_dir.join("demo-accounts.txt");

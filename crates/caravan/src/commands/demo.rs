@@ -250,7 +250,7 @@ async fn serve_and_report(
         }
         println!(
             "  {} serving on http://{addr} (ready); officers sign in at http://{addr}/ui/signin \
-             with a token from {}",
+             with a password printed above (tokens and TOTP keys in {})",
             node.config.node_name,
             node.config.data_dir.join("demo-accounts.txt").display()
         );
