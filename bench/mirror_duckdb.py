@@ -7,8 +7,12 @@ Usage: python3 bench/mirror_duckdb.py DIR   (DIR holds exports.csv and imports.c
 by `cargo run --release -p caravan-mirror --example mirror_bench -- N DIR`)
 
 Loading the CSVs is not timed (Caravan's timing also starts from legs in memory); the
-query runs three times on 2 threads and the median is printed.
+query runs three times on 2 threads and the medians of wall time and of this process's
+CPU time (user + system, every thread: resource.getrusage(RUSAGE_SELF) deltas around
+the query) are printed; the last line (`RESULT ...`) is read by bench/mirror.sh.
 """
+import os
+import resource
 import statistics
 import sys
 import time
@@ -57,12 +61,22 @@ WITH xk AS (
 SELECT count(*), sum(g), sum((m_fob - x_fob) * a) FROM gaps
 """
 
-times = []
+def cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+times, cpus = [], []
 for _ in range(3):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     links, sum_g, sum_gap_w = con.execute(QUERY).fetchone()
     times.append(time.perf_counter() - started)
+    cpus.append(cpu_seconds() - cpu)
+wall, cpu = statistics.median(times), statistics.median(cpus)
 print(
-    f"duckdb {duckdb.__version__}: {n_x} export legs, {n_m} import legs; {links} exact-key links; "
-    f"median of 3: {statistics.median(times):.3f} s (runs {', '.join(f'{t:.3f}' for t in times)})"
+    f"duckdb {duckdb.__version__}: {n_x} export legs, {n_m} import legs; {links} exact-key links, "
+    f"sum g {sum_g:.1f}; median of 3: {wall:.3f} s wall (runs {', '.join(f'{t:.3f}' for t in times)}), "
+    f"{cpu:.3f} s CPU (runs {', '.join(f'{t:.3f}' for t in cpus)}); "
+    f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
 )
+print(f"RESULT duckdb_wall={wall:.3f} duckdb_cpu={cpu:.3f}")

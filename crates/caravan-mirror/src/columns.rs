@@ -106,49 +106,59 @@ pub(crate) fn each_key<'l>(
 }
 
 /// One tier's keys of one side: leg `k` owns keys `start[k]..start[k + 1]`; key `j`
-/// has a hash, a kind tag and its text (borrowed from the leg: it is read only to
-/// confirm a hash match and to quote the key as evidence).
+/// has a hash and a kind tag. Its text stays in the leg ([`key_text`]): it is read only
+/// to confirm a hash match and to quote the key as evidence, so copying it (or even a
+/// pointer to it) for every key would cost more memory traffic than it saves.
 #[derive(Debug)]
-pub(crate) struct TierKeys<'l> {
-    pub(crate) start: Vec<usize>,
+pub(crate) struct TierKeys {
+    pub(crate) start: Vec<u32>,
     pub(crate) hash: Vec<u64>,
     pub(crate) tag: Vec<u8>,
-    pub(crate) text: Vec<&'l str>,
 }
 
-impl<'l> TierKeys<'l> {
-    fn with_capacity(legs: usize, keys: usize) -> TierKeys<'l> {
+/// The text of key `slot` of `leg` in `tier` (the `slot`-th key [`each_key`] yields).
+pub(crate) fn key_text(leg: &Leg, tier: usize, export_side: bool, slot: usize) -> &str {
+    let mut found = "";
+    let mut k = 0;
+    each_key(leg, tier, export_side, |_, key| {
+        if k == slot {
+            found = key;
+        }
+        k += 1;
+    });
+    found
+}
+
+impl TierKeys {
+    fn with_capacity(legs: usize, keys: usize) -> TierKeys {
         let mut start = Vec::with_capacity(legs + 1);
         start.push(0);
         TierKeys {
             start,
             hash: Vec::with_capacity(keys),
             tag: Vec::with_capacity(keys),
-            text: Vec::with_capacity(keys),
         }
     }
 
     /// The keys of leg `k`.
     #[inline]
     pub(crate) fn of(&self, k: usize) -> std::ops::Range<usize> {
-        self.start[k]..self.start[k + 1]
+        self.start[k] as usize..self.start[k + 1] as usize
     }
 
-    fn push_leg(&mut self, leg: &'l Leg, tier: usize, export_side: bool) {
+    fn push_leg(&mut self, leg: &Leg, tier: usize, export_side: bool) {
         each_key(leg, tier, export_side, |tag, key| {
             self.hash.push(key_hash(tag, key));
             self.tag.push(tag);
-            self.text.push(key);
         });
-        self.start.push(self.hash.len());
+        self.start.push(self.hash.len() as u32);
     }
 
-    fn append(&mut self, other: TierKeys<'l>) {
-        let keys = self.hash.len();
+    fn append(&mut self, other: TierKeys) {
+        let keys = self.hash.len() as u32;
         self.start.extend(other.start[1..].iter().map(|s| s + keys));
         self.hash.extend(other.hash);
         self.tag.extend(other.tag);
-        self.text.extend(other.text);
     }
 }
 
@@ -169,7 +179,7 @@ fn key_counts(leg: &Leg, export_side: bool) -> [usize; 3] {
 
 /// One side's legs as columns; NaN stands for an undeclared amount.
 #[derive(Debug)]
-pub(crate) struct SideColumns<'l> {
+pub(crate) struct SideColumns {
     /// Linkage date ([`Leg::date`]) in days, or [`NO_DAY`].
     pub(crate) day: Vec<i32>,
     /// Conversion date (acceptance, else the linkage date), or [`NO_DAY`].
@@ -191,13 +201,13 @@ pub(crate) struct SideColumns<'l> {
     pub(crate) item_customs: Vec<f64>,
     pub(crate) item_currency: Vec<u64>,
     /// Keys of the three exact tiers.
-    pub(crate) keys: [TierKeys<'l>; 3],
+    pub(crate) keys: [TierKeys; 3],
 }
 
-impl<'l> SideColumns<'l> {
+impl SideColumns {
     /// Empty columns with room for `legs` legs, `items` goods items and `keys` keys
     /// per tier, so that filling them never moves them.
-    fn with_capacity(legs: usize, items: usize, keys: [usize; 3]) -> SideColumns<'l> {
+    fn with_capacity(legs: usize, items: usize, keys: [usize; 3]) -> SideColumns {
         let mut item_start = Vec::with_capacity(legs + 1);
         item_start.push(0);
         SideColumns {
@@ -222,7 +232,7 @@ impl<'l> SideColumns<'l> {
         self.day.len()
     }
 
-    fn push(&mut self, leg: &'l Leg, export_side: bool) {
+    fn push(&mut self, leg: &Leg, export_side: bool) {
         self.day.push(day_of(leg.date));
         self.value_day.push(day_of(leg.accepted.or(leg.date)));
         self.mode.push(leg.mode);
@@ -250,7 +260,7 @@ impl<'l> SideColumns<'l> {
         }
     }
 
-    fn append(&mut self, other: SideColumns<'l>) {
+    fn append(&mut self, other: SideColumns) {
         let items = self.item_value.len();
         self.day.extend(other.day);
         self.value_day.extend(other.value_day);
@@ -273,7 +283,7 @@ impl<'l> SideColumns<'l> {
 
     /// The columns of `legs`, built in contiguous chunks on the machine's cores and
     /// concatenated in order.
-    fn of(legs: &'l [Leg], export_side: bool) -> SideColumns<'l> {
+    fn of(legs: &[Leg], export_side: bool) -> SideColumns {
         let mut chunks = parallel_ranges(legs.len(), 16_384, |range| {
             let legs = &legs[range];
             let mut items = 0;
@@ -295,7 +305,7 @@ impl<'l> SideColumns<'l> {
                 .pop()
                 .unwrap_or_else(|| SideColumns::with_capacity(0, 0, [0; 3]));
         }
-        let total = |f: &dyn Fn(&SideColumns<'l>) -> usize| chunks.iter().map(f).sum::<usize>();
+        let total = |f: &dyn Fn(&SideColumns) -> usize| chunks.iter().map(f).sum::<usize>();
         let mut all = SideColumns::with_capacity(
             total(&SideColumns::legs),
             total(&|c| c.item_value.len()),
@@ -320,8 +330,8 @@ impl<'l> SideColumns<'l> {
 pub struct LegColumns<'l> {
     pub(crate) exports: &'l [Leg],
     pub(crate) imports: &'l [Leg],
-    pub(crate) x: SideColumns<'l>,
-    pub(crate) m: SideColumns<'l>,
+    pub(crate) x: SideColumns,
+    pub(crate) m: SideColumns,
 }
 
 impl<'l> LegColumns<'l> {
@@ -395,7 +405,7 @@ impl<'l> LegColumns<'l> {
     /// Sum of the item amounts of leg `k` of `side` in the base currency; `None` when
     /// an item has no amount or cannot be converted (the slow path reports why).
     fn leg_value(
-        side: &SideColumns<'_>,
+        side: &SideColumns,
         k: usize,
         rates: &RateColumns,
         amount: impl Fn(usize) -> f64,
@@ -422,7 +432,7 @@ impl<'l> LegColumns<'l> {
         let (x, m) = (&self.x, &self.m);
         let mut d = Discrepancy::default();
         // A leg without items values to None without an issue.
-        let valued = |side: &SideColumns<'_>, k: usize, amount: &dyn Fn(usize) -> f64| {
+        let valued = |side: &SideColumns, k: usize, amount: &dyn Fn(usize) -> f64| {
             if side.item_start[k] == side.item_start[k + 1] {
                 return Some(None);
             }
@@ -552,6 +562,81 @@ mod tests {
         assert_ne!(short_code(Some("U")), short_code(Some("U\0")));
         assert_eq!(short_code(Some("EIGHTBYT")), LONG);
         assert_ne!(short_code(Some("SEVENBY")), LONG);
+    }
+
+    fn leg(reporter: &str, flow: crate::leg::Flow, currency: &str, net: Option<f64>) -> Leg {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 3, 1);
+        Leg {
+            reference: crate::leg::LegRef {
+                reporter: reporter.into(),
+                declarant: String::new(),
+                lrn: format!("{reporter}-1"),
+            },
+            mrn: None,
+            flow,
+            partner: None,
+            date,
+            accepted: date,
+            mode: Mode::Sea,
+            ucr: None,
+            transport_docs: Vec::new(),
+            containers: Vec::new(),
+            invoice: None,
+            previous_docs: Vec::new(),
+            exporter_name: None,
+            importer_name: None,
+            consignee_name: None,
+            routing: Vec::new(),
+            dispatch: None,
+            destination: None,
+            freight: None,
+            items: vec![crate::leg::LegItem {
+                sequence: 1,
+                hs6: Some("520100".into()),
+                origin: None,
+                net_mass: net,
+                gross_mass: None,
+                quantity: None,
+                packages: None,
+                value: Some(1_000.0),
+                customs_value: None,
+                currency: Some(currency.into()),
+                duty: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn clean_links_take_the_fast_path_and_bad_ones_do_not() {
+        use crate::leg::Flow;
+        let link = Link {
+            exports: vec![0],
+            imports: vec![0],
+            tier: crate::link::Tier::SharedReference,
+            confidence: 0.99,
+            evidence: Vec::new(),
+        };
+        let rates = RateColumns::of(&Rates::empty("USD"));
+        let config = ValuationConfig::default();
+        let clean = (
+            [leg("US", Flow::Export, "USD", Some(10.0))],
+            [leg("UZ", Flow::Import, "USD", Some(12.0))],
+        );
+        let columns = LegColumns::new(&clean.0, &clean.1);
+        let d = columns.value_and_mass(&link, &rates, &config);
+        let d = d.expect("a clean link is valued over the columns");
+        assert_eq!(d.export_fob, Some(1_000.0));
+        assert_eq!(d.import_fob, Some(1_000.0 / 1.08));
+        assert_eq!(d.quantity_agreement, Some(1.0 - 2.0 / 12.0));
+        // No rate for UZS, no net mass, zero masses: each goes to the reporting path.
+        for (currency, net) in [("UZS", Some(12.0)), ("USD", None), ("USD", Some(0.0))] {
+            let bad = (
+                [leg("US", Flow::Export, "USD", net.map(|_| 0.0))],
+                [leg("UZ", Flow::Import, currency, net)],
+            );
+            let columns = LegColumns::new(&bad.0, &bad.1);
+            assert!(columns.value_and_mass(&link, &rates, &config).is_none());
+        }
     }
 
     #[test]

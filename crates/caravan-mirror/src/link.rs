@@ -22,7 +22,7 @@
 //! The result is deterministic for a given input order and configuration.
 
 use crate::columnar::{FxMap, Interner, parallel_ranges};
-use crate::columns::{LegColumns, NO_DAY, SideColumns};
+use crate::columns::{LegColumns, NO_DAY, SideColumns, key_text};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -671,7 +671,7 @@ impl KeyIndex {
     }
 }
 
-fn key_indexes(imports: &SideColumns<'_>) -> [KeyIndex; 3] {
+fn key_indexes(imports: &SideColumns) -> [KeyIndex; 3] {
     std::thread::scope(|scope| {
         let handles: Vec<_> = imports
             .keys
@@ -708,6 +708,7 @@ struct ExactEdge {
 
 fn exact_edges(cols: &LegColumns<'_>, config: &LinkConfig) -> Vec<ExactEdge> {
     let (x, m) = (&cols.x, &cols.m);
+    let (exports, imports) = (cols.exports, cols.imports);
     let indexes = key_indexes(m);
     parallel_ranges(x.day.len(), 4_096, |range| {
         let mut out = Vec::new();
@@ -718,13 +719,19 @@ fn exact_edges(cols: &LegColumns<'_>, config: &LinkConfig) -> Vec<ExactEdge> {
                 let (x_keys, m_keys) = (&x.keys[tier], &m.keys[tier]);
                 candidates.clear();
                 evidence.clear();
+                let first = x_keys.start[e] as usize;
                 for j in x_keys.of(e) {
-                    let (tag, key) = (x_keys.tag[j], x_keys.text[j]);
+                    let tag = x_keys.tag[j];
+                    let key = key_text(&exports[e], tier, true, j - first);
                     let mut last = None;
                     for &(_, i, k) in index.get(x_keys.hash[j]) {
                         let (i, k) = (i as usize, k as usize);
                         // The hash is only a filter: the key itself must match.
-                        if last == Some(i) || m_keys.tag[k] != tag || m_keys.text[k] != key {
+                        if last == Some(i)
+                            || m_keys.tag[k] != tag
+                            || key_text(&imports[i], tier, false, k - m_keys.start[i] as usize)
+                                != key
+                        {
                             continue;
                         }
                         last = Some(i);
@@ -732,11 +739,8 @@ fn exact_edges(cols: &LegColumns<'_>, config: &LinkConfig) -> Vec<ExactEdge> {
                             && exact_dates_plausible(x.day[e], m.day[i], config)
                         {
                             candidates.push(i);
-                            let same = evidence.last().is_some_and(|&(_, prev)| {
-                                x_keys.tag[prev as usize] == tag
-                                    && x_keys.text[prev as usize] == key
-                            });
-                            if !same {
+                            // One entry per key found; the group merges repeats.
+                            if evidence.last() != Some(&(tier as u8, j as u32)) {
                                 evidence.push((tier as u8, j as u32));
                             }
                         }
@@ -808,10 +812,12 @@ pub(crate) fn link_columns(
         group.0.push(edge.export);
         group.2 = group.2.min(edge.tier);
         group.3.extend(edge.evidence.iter().map(|&(tier, j)| {
-            let keys = &cols.x.keys[tier as usize];
+            let (tier, j) = (tier as usize, j as usize);
+            let keys = &cols.x.keys[tier];
+            let slot = j - keys.start[edge.export] as usize;
             Evidence::SharedKey {
-                kind: KINDS[keys.tag[j as usize] as usize],
-                value: keys.text[j as usize].to_owned(),
+                kind: KINDS[keys.tag[j] as usize],
+                value: key_text(&exports[edge.export], tier, true, slot).to_owned(),
             }
         }));
     }
