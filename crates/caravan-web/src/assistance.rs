@@ -20,13 +20,18 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
 use caravan_assistance::agreement::Purpose;
+use caravan_assistance::approval::{AgreementChange, ProposalState};
 use caravan_assistance::catalogue::{PersonConcerned, PersonKind, RequestDraft, RequestType};
 use caravan_assistance::evidence::Form as EvidenceForm;
 use caravan_assistance::lifecycle::{Event, Ground};
 use caravan_assistance::marking::{Markings, Pap, Tlp};
+use caravan_assistance::retention::{RetentionClass, ReviewDecision};
 use caravan_assistance::roles::Capability;
 use caravan_assistance::usecontrol::{ConsentDecision, Recipient, UseAction};
+use caravan_assistance_node::approval::{ProposalDecision, proposal_view, status_choices};
+use caravan_assistance_node::disclosure::DisclosureInput;
 use caravan_assistance_node::error::{AssistError, ErrorKind};
+use caravan_assistance_node::oral::OralIntake;
 use caravan_assistance_node::service::{AssistanceNode, ConsentAsk, EvidenceUpload, today};
 use caravan_store::Store;
 use caravan_store::assistance::CaseQuery;
@@ -74,6 +79,20 @@ pub fn routes(state: &AppState) -> Router {
         .route("/ui/desk/requests/{id}", get(page_case))
         .route("/ui/desk/requests/{id}/act", post(page_act))
         .route("/ui/desk/overdue", get(page_overdue))
+        .route("/api/v1/requests/oral", post(api_oral))
+        .route("/api/v1/requests/{id}/disclosures", post(api_disclosure))
+        .route(
+            "/api/v1/requests/{id}/evidence/{evidence_id}/original",
+            post(api_original),
+        )
+        .route("/api/v1/retention", get(api_retention))
+        .route("/api/v1/retention/{evidence_id}/review", post(api_review))
+        .route("/api/v1/retention/{evidence_id}/{verb}", post(api_hold))
+        .route("/api/v1/proposals", get(api_proposals).post(api_propose))
+        .route("/api/v1/proposals/{id}/decision", post(api_decide))
+        .route("/ui/desk/agreement", get(page_agreement))
+        .route("/ui/desk/agreement/proposals", post(page_propose))
+        .route("/ui/desk/agreement/proposals/{id}", post(page_decide))
         .with_state(state)
 }
 
@@ -211,6 +230,10 @@ async fn api_requests(
 struct CreateBody {
     desk: String,
     request: RequestDraft,
+    /// The partner's oral record this written request confirms (§2.3): the request takes
+    /// its id.
+    #[serde(default)]
+    confirms_oral: Option<String>,
 }
 
 async fn api_create(
@@ -220,8 +243,9 @@ async fn api_create(
 ) -> Result<Response, ApiError> {
     let node = node(&state)?;
     let actor = principal.actor().clone();
-    let row = blocking(node, move |n, now| {
-        n.create_request(&actor, body.request, &body.desk, now)
+    let row = blocking(node, move |n, now| match &body.confirms_oral {
+        Some(oral) => n.confirm_oral_request(&actor, oral, body.request, &body.desk, now),
+        None => n.create_request(&actor, body.request, &body.desk, now),
     })
     .await?;
     Ok((
@@ -1327,6 +1351,123 @@ pub fn openapi() -> Value {
             "responses": with("200", json!({ "description": "The report", "content": { "application/json": { "schema": { "type": "object" } }, "text/csv": { "schema": { "type": "string" } } } }), &["400", "403"]),
         }),
     );
+    let obj = json!({ "type": "object" });
+    let body = |schema: Value| json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    let recipient_schema = json!({ "type": "object", "required": ["class"], "properties": {
+        "class": { "type": "string", "enum": ["same_admin", "domestic_agency", "court", "third_country", "intl_org"] },
+        "name": { "type": "string" } } });
+    add(
+        "/api/v1/requests/oral",
+        "post",
+        json!({
+            "summary": "Record an urgent oral request taken by this side's contact point (§2.3); T_confirm starts",
+            "tags": ["assistance"],
+            "requestBody": body(json!({ "type": "object", "required": ["caller", "summary", "types", "justification", "reply_by"], "properties": {
+                "caller": { "type": "string" }, "summary": { "type": "string" },
+                "types": { "type": "array", "items": { "type": "string", "enum": RequestType::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() } },
+                "justification": { "type": "string" }, "reply_by": date.clone(),
+                "received_on": { "type": ["string", "null"], "format": "date" },
+                "desk": { "type": ["string", "null"] } } })),
+            "responses": with("201", ok("The oral record (oral_pending_confirmation)", obj.clone()), &["400", "403", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/disclosures",
+        "post",
+        json!({
+            "summary": "Record a disclosure of partner items compelled by domestic law and send the provider its Disclosure.Notice (§10.4)",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "requestBody": body(json!({ "type": "object", "required": ["items", "legal_instrument", "authority", "disclosure_date", "summary"], "properties": {
+                "items": { "type": "array", "items": { "type": "string" } },
+                "legal_instrument": { "type": "string" }, "authority": recipient_schema,
+                "disclosure_date": date.clone(), "summary": { "type": "string" } } })),
+            "responses": with("201", ok("The notice sent", obj.clone()), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/requests/{id}/evidence/{evidence_id}/original",
+        "post",
+        json!({
+            "summary": "An original (§6): check out (receiver), return it (Evidence.ReturnOriginal), or confirm its receipt (provider)",
+            "tags": ["assistance"],
+            "parameters": [path_param("id"), path_param("evidence_id")],
+            "requestBody": body(json!({ "type": "object", "required": ["action", "condition"], "properties": {
+                "action": { "type": "string", "enum": ["checkout", "return", "confirm_receipt"] },
+                "custodian": { "type": "string" }, "condition": { "type": "string" },
+                "due_back": { "type": ["string", "null"], "format": "date" }, "note": { "type": "string" } } })),
+            "responses": with("200", ok("The original's state and custody", obj.clone()), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/retention",
+        "get",
+        json!({
+            "summary": "Retention review list (§11.1): items past their limit, due for annual review, or under a legal hold",
+            "tags": ["assistance"],
+            "parameters": [query_param("on", date.clone())],
+            "responses": with("200", ok("Review list", json!({ "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": obj.clone() } } })), &["400", "403"]),
+        }),
+    );
+    add(
+        "/api/v1/retention/{evidence_id}/review",
+        "post",
+        json!({
+            "summary": "Annual review of an item: keep (reason, optional class) or erase (the provider is told with Data.Erased)",
+            "tags": ["assistance"],
+            "parameters": [path_param("evidence_id")],
+            "requestBody": body(json!({ "type": "object", "required": ["decision"], "properties": {
+                "decision": { "type": "string", "enum": ["keep", "erase"] }, "reason": { "type": "string" },
+                "class": { "type": ["string", "null"], "enum": ["enquiry_no_act", "enquiry_no_offence", "offence_procedure_pending", "final_judgment", "person_cleared", null] },
+                "personal_data": { "type": ["boolean", "null"] } } })),
+            "responses": with("200", ok("The decision", obj.clone()), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/retention/{evidence_id}/{verb}",
+        "post",
+        json!({
+            "summary": "Place (`hold`) or lift (`lift`) a legal hold on a partner item (§11.2); the provider is told",
+            "tags": ["assistance"],
+            "parameters": [path_param("evidence_id"), { "name": "verb", "in": "path", "required": true, "schema": { "type": "string", "enum": ["hold", "lift"] } }],
+            "requestBody": body(json!({ "type": "object", "required": ["reason"], "properties": { "reason": { "type": "string" } } })),
+            "responses": with("200", ok("The hold", obj.clone()), &["400", "403", "404", "409", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/proposals",
+        "get",
+        json!({
+            "summary": "Two-person proposals (agreement status, assurance, directory), newest first",
+            "tags": ["assistance"],
+            "parameters": [query_param("state", json!({ "type": "string", "enum": ["pending", "approved", "rejected", "withdrawn"] }))],
+            "responses": with("200", ok("Proposals", json!({ "type": "object", "required": ["proposals"], "properties": { "proposals": { "type": "array", "items": obj.clone() } } })), &["400", "403"]),
+        }),
+    );
+    add(
+        "/api/v1/proposals",
+        "post",
+        json!({
+            "summary": "Propose a two-person change of the agreement (§1.2, §1.9, §13); a second account approves it",
+            "tags": ["assistance"],
+            "requestBody": body(json!({ "type": "object", "required": ["change"], "properties": {
+                "change": { "type": "object", "required": ["kind"], "description": "`{\"kind\": \"status\", \"to\": \"in_force\", \"effective\": \"2026-12-01\", \"legal_act\": \"…\"}`, `{\"kind\": \"assurance\", \"to\": \"violated\", \"reason\": \"…\"}` or `{\"kind\": \"directory\", \"entry\": {…}, \"reason\": \"…\"}`", "properties": {
+                    "kind": { "type": "string", "enum": ["status", "assurance", "directory"] } } } } })),
+            "responses": with("201", ok("The proposal (pending)", obj.clone()), &["400", "403", "422"]),
+        }),
+    );
+    add(
+        "/api/v1/proposals/{id}/decision",
+        "post",
+        json!({
+            "summary": "Approve (a second account of the other role; makes the change), reject or withdraw a proposal",
+            "tags": ["assistance"],
+            "parameters": [path_param("id")],
+            "requestBody": body(json!({ "type": "object", "required": ["decision"], "properties": {
+                "decision": { "type": "string", "enum": ["approve", "reject", "withdraw"] }, "reason": { "type": "string" } } })),
+            "responses": with("200", ok("The proposal and the agreement", obj.clone()), &["400", "403", "404", "409", "422"]),
+        }),
+    );
     let markings = json!({ "type": "object", "required": ["tlp", "pap"], "properties": {
         "tlp": { "type": "string", "enum": Tlp::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() },
         "pap": { "type": "string", "enum": Pap::ALL.iter().map(|t| t.code()).collect::<Vec<_>>() },
@@ -1394,4 +1535,499 @@ pub fn openapi() -> Value {
                     "reasons": { "type": "string" } } } } }
         } }
     })
+}
+
+// ---- part B: oral requests, forced disclosure, originals, retention, two-person rule ----
+
+#[derive(Debug, Deserialize)]
+struct OralBody {
+    caller: String,
+    summary: String,
+    types: Vec<RequestType>,
+    justification: String,
+    reply_by: chrono::NaiveDate,
+    #[serde(default)]
+    received_on: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    desk: Option<String>,
+}
+
+async fn api_oral(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Json(body): Json<OralBody>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| {
+        n.record_oral(
+            &actor,
+            OralIntake {
+                caller: body.caller,
+                received_on: body.received_on,
+                summary: body.summary,
+                types: body.types,
+                justification: body.justification,
+                reply_by: body.reply_by,
+                desk: body.desk,
+            },
+            now,
+        )
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "case_id": row.case_id, "state": row.state, "desk": row.desk })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DisclosureBody {
+    items: Vec<String>,
+    legal_instrument: String,
+    authority: Recipient,
+    disclosure_date: chrono::NaiveDate,
+    summary: String,
+}
+
+async fn api_disclosure(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<DisclosureBody>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let notice = blocking(node, move |n, now| {
+        n.disclose_under_domestic_law(
+            &actor,
+            DisclosureInput {
+                case_id: id,
+                items: body.items,
+                legal_instrument: body.legal_instrument,
+                authority: body.authority,
+                disclosure_date: body.disclosure_date,
+                summary: body.summary,
+            },
+            now,
+        )
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(&notice).unwrap_or_default()),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct OriginalActionBody {
+    action: String,
+    #[serde(default)]
+    custodian: String,
+    condition: String,
+    #[serde(default)]
+    due_back: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    note: String,
+}
+
+async fn api_original(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path((_case, evidence_id)): Path<(String, String)>,
+    Json(body): Json<OriginalActionBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    if !matches!(
+        body.action.as_str(),
+        "checkout" | "return" | "confirm_receipt"
+    ) {
+        return Err(bad(
+            "original_action_invalid",
+            "action is checkout, return or confirm_receipt",
+        ));
+    }
+    if body.action == "checkout" && body.due_back.is_none() {
+        return Err(bad("due_back_missing", "a checkout needs due_back"));
+    }
+    let actor = principal.actor().clone();
+    let record = blocking(node, move |n, now| match body.action.as_str() {
+        "checkout" => n.checkout_original(
+            &actor,
+            &evidence_id,
+            &body.custodian,
+            &body.condition,
+            body.due_back.unwrap_or_default(),
+            now,
+        ),
+        "return" => n.return_original(&actor, &evidence_id, &body.condition, &body.note, now),
+        _ => n.confirm_original_receipt(&actor, &evidence_id, &body.condition, now),
+    })
+    .await?;
+    Ok(Json(json!({
+        "evidence_id": record.id,
+        "original": record.original,
+        "custody": record.custody.iter().map(|c| c.kind).collect::<Vec<_>>(),
+    })))
+}
+
+async fn api_retention(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<OnQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let on = parse_date(q.on.as_deref())?;
+    let actor = principal.actor().clone();
+    let list = blocking(node, move |n, now| {
+        n.retention_review(&actor, on.unwrap_or(today(now)))
+    })
+    .await?;
+    Ok(Json(json!({ "items": list })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReasonBody {
+    reason: String,
+}
+
+async fn api_hold(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path((evidence_id, verb)): Path<(String, String)>,
+    Json(body): Json<ReasonBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let place = match verb.as_str() {
+        "hold" => true,
+        "lift" => false,
+        _ => return Err(bad("hold_action_invalid", "POST …/hold or …/lift")),
+    };
+    let hold = blocking(node, move |n, now| {
+        if place {
+            n.place_hold(&actor, &evidence_id, &body.reason, now)
+        } else {
+            n.lift_hold(&actor, &evidence_id, &body.reason, now)
+        }
+    })
+    .await?;
+    Ok(Json(json!({
+        "hold_id": hold.hold_id, "evidence_id": hold.item_id, "reason": hold.reason,
+        "in_force": hold.lifted_at.is_none(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReviewBody {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    personal_data: Option<bool>,
+}
+
+async fn api_review(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(evidence_id): Path<String>,
+    Json(body): Json<ReviewBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let decision = match body.decision.as_str() {
+        "keep" => ReviewDecision::Keep {
+            reason: body.reason,
+        },
+        "erase" => ReviewDecision::Erase,
+        _ => return Err(bad("review_decision_invalid", "decision is keep or erase")),
+    };
+    let class = match body.class.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(RetentionClass::parse(c).ok_or_else(|| {
+            bad(
+                "retention_class_unknown",
+                format!("{c:?} is not a retention class"),
+            )
+        })?),
+    };
+    let actor = principal.actor().clone();
+    Ok(Json(
+        blocking(node, move |n, now| {
+            n.review_retention(
+                &actor,
+                &evidence_id,
+                decision,
+                class,
+                body.personal_data,
+                now,
+            )
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProposalsQuery {
+    state: Option<String>,
+}
+
+async fn api_proposals(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<ProposalsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let wanted = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(ProposalState::parse(s).ok_or_else(|| {
+            bad(
+                "proposal_state_invalid",
+                "state is pending, approved, rejected or withdrawn",
+            )
+        })?),
+    };
+    let actor = principal.actor().clone();
+    let list = blocking(node, move |n, _| n.proposals(&actor, wanted)).await?;
+    Ok(Json(json!({ "proposals": list })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProposeBody {
+    change: AgreementChange,
+}
+
+async fn api_propose(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Json(body): Json<ProposeBody>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let row = blocking(node, move |n, now| {
+        n.propose_agreement_change(&actor, body.change, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(proposal_view(&row))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DecideBody {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn proposal_decision(decision: &str, reason: String) -> Result<ProposalDecision, ApiError> {
+    match decision {
+        "approve" => Ok(ProposalDecision::Approve),
+        "reject" => Ok(ProposalDecision::Reject { reason }),
+        "withdraw" => Ok(ProposalDecision::Withdraw { reason }),
+        _ => Err(bad(
+            "proposal_decision_invalid",
+            "decision is approve, reject or withdraw",
+        )),
+    }
+}
+
+async fn api_decide(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<DecideBody>,
+) -> Result<Json<Value>, ApiError> {
+    let node = node(&state)?;
+    let decision = proposal_decision(&body.decision, body.reason)?;
+    let actor = principal.actor().clone();
+    let (row, agreement) = blocking(node, move |n, now| {
+        let row = n.decide_proposal(&actor, &id, decision, now)?;
+        Ok((row, n.agreement()?))
+    })
+    .await?;
+    Ok(Json(json!({
+        "proposal": proposal_view(&row),
+        "agreement": agreement_json(&agreement),
+    })))
+}
+
+#[derive(Template)]
+#[template(path = "assistance/agreement.html")]
+struct AgreementPage<'a> {
+    node_name: &'a str,
+    problem: Option<String>,
+    notice: Option<String>,
+    agreement_id: String,
+    status: String,
+    assurance: String,
+    version: String,
+    directory_version: String,
+    /// id, kind, change, proposed by, state, decided by.
+    proposals: Vec<[String; 6]>,
+    status_choices: Vec<String>,
+}
+
+async fn page_agreement(
+    State(state): State<AssistState>,
+    principal: Principal,
+    Query(q): Query<ProblemQuery>,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let (agreement, proposals) = blocking(node, move |n, _| {
+        let a = n.agreement()?;
+        Ok((a, n.proposals(&actor, None)?))
+    })
+    .await?;
+    Ok(render(&AgreementPage {
+        node_name: &state.node_name,
+        problem: q.problem.map(|p| p.chars().take(500).collect()),
+        notice: q.notice.map(|p| p.chars().take(200).collect()),
+        agreement_id: agreement.id.clone(),
+        status: agreement.status.state.to_string(),
+        assurance: agreement.assurance.state.to_string(),
+        version: agreement.version.to_string(),
+        directory_version: agreement.directory.version.to_string(),
+        proposals: proposals
+            .iter()
+            .map(|p| {
+                [
+                    text_of(&p["proposal_id"]),
+                    text_of(&p["kind"]),
+                    text_of(&p["change"]),
+                    format!(
+                        "{} ({})",
+                        text_of(&p["proposed_by"]["account"]),
+                        text_of(&p["proposed_by"]["role"])
+                    ),
+                    text_of(&p["state"]),
+                    text_of(&p["decided_by"]["account"]),
+                ]
+            })
+            .collect(),
+        status_choices: status_choices(&agreement)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProposeForm {
+    kind: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    effective: String,
+    #[serde(default)]
+    legal_act: String,
+    #[serde(default)]
+    assurance: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn back_to_agreement(q: String) -> Response {
+    Redirect::to(&format!("/ui/desk/agreement?{q}")).into_response()
+}
+
+async fn page_propose(
+    State(state): State<AssistState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Form(form): Form<ProposeForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let node = node(&state)?;
+    let problem = |m: &str| Ok(back_to_agreement(format!("problem={}", encode(m))));
+    let change = match form.kind.as_str() {
+        "status" => {
+            let Some(to) = caravan_assistance::agreement::AgreementState::parse(&form.status)
+            else {
+                return problem("choose a status");
+            };
+            let Ok(effective) = chrono::NaiveDate::parse_from_str(&form.effective, "%Y-%m-%d")
+            else {
+                return problem("the effective date is YYYY-MM-DD");
+            };
+            AgreementChange::Status {
+                to,
+                effective,
+                legal_act: form.legal_act,
+            }
+        }
+        "assurance" => {
+            let Some(to) = caravan_assistance::agreement::AssuranceState::parse(&form.assurance)
+            else {
+                return problem("choose an assurance state");
+            };
+            AgreementChange::Assurance {
+                to,
+                reason: form.reason,
+            }
+        }
+        _ => return problem("choose status or assurance"),
+    };
+    let actor = principal.actor().clone();
+    match blocking(node, move |n, now| {
+        n.propose_agreement_change(&actor, change, now)
+    })
+    .await
+    {
+        Ok(row) => Ok(back_to_agreement(format!(
+            "notice={}",
+            encode(&format!(
+                "{} proposed; a second account must approve it",
+                row.proposal_id
+            ))
+        ))),
+        Err(e) if e.status().is_client_error() => {
+            Ok(back_to_agreement(format!("problem={}", encode(e.code()))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DecideForm {
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn page_decide(
+    State(state): State<AssistState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let node = node(&state)?;
+    let Ok(decision) = proposal_decision(&form.decision, form.reason) else {
+        return Ok(back_to_agreement(
+            "problem=choose+approve%2C+reject+or+withdraw".into(),
+        ));
+    };
+    let actor = principal.actor().clone();
+    match blocking(node, move |n, now| {
+        n.decide_proposal(&actor, &id, decision, now)
+    })
+    .await
+    {
+        Ok(row) => Ok(back_to_agreement(format!(
+            "notice={}",
+            encode(&format!("{} is {}", row.proposal_id, row.state))
+        ))),
+        Err(e) if e.status().is_client_error() => {
+            Ok(back_to_agreement(format!("problem={}", encode(e.code()))))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -389,3 +389,207 @@ async fn requests_over_the_api_and_the_desk_pages() {
         );
     }
 }
+
+/// Issue 5 part B through the API: the two-person rule (propose, the same account cannot
+/// approve, a second account of the other role can, and the agreement moves), an urgent oral
+/// request, and the retention and disclosure routes' refusals; the agreement page lists the
+/// proposals.
+#[tokio::test]
+async fn the_two_person_rule_and_the_desks_procedures_over_the_api() {
+    let (us, _uz) = nodes();
+    runtime::register(us.clone());
+    let store = us.store().clone();
+    let app = router(AppState {
+        store: store.clone(),
+        node_name: Arc::from("US CBP"),
+        log: None,
+        exchange: None,
+    });
+    let admin = token(store.as_ref(), "us.admin", "administrator");
+    let admin2 = token(store.as_ref(), "us.admin2", "administrator");
+    let supervisor = token(store.as_ref(), "us.supervisor", "supervisor");
+    let desk = token(store.as_ref(), "us.desk", "desk_officer");
+    let dpo = token(store.as_ref(), "us.dpo", "auditor_dpo");
+
+    let change = json!({ "change": { "kind": "status", "to": "in_force",
+        "effective": today(now_ms()).to_string(), "legal_act": "Diplomatic note No. 17" } });
+    // A desk officer holds no two-person right.
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/proposals",
+        Some(&desk),
+        Some(change.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/proposals",
+        Some(&admin),
+        Some(change.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["proposal_id"].as_str().unwrap().to_owned();
+    // One pending proposal of a kind at a time.
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/proposals",
+        Some(&supervisor),
+        Some(change),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("proposal_pending_exists"))
+    );
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        "/api/v1/proposals?state=pending",
+        Some(&supervisor),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["proposals"].as_array().unwrap().len(), 1);
+    let decide = format!("/api/v1/proposals/{id}/decision");
+    let approve = json!({ "decision": "approve" });
+    let (status, body, _) = call(&app, "POST", &decide, Some(&admin), Some(approve.clone())).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("two_person_same_account"))
+    );
+    let (status, body, _) = call(&app, "POST", &decide, Some(&admin2), Some(approve.clone())).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("two_person_wrong_roles"))
+    );
+    assert_eq!(us.agreement().unwrap().status.state, AgreementState::Signed);
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        &decide,
+        Some(&supervisor),
+        Some(approve.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["proposal"]["state"], "approved");
+    assert_eq!(body["agreement"]["status"]["state"], "in_force");
+    let (status, body, _) = call(&app, "POST", &decide, Some(&supervisor), Some(approve)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("proposal_not_pending"))
+    );
+    // Both accounts are in the audit trail with the change.
+    let trail = store.list_audit(&AuditQuery::default()).unwrap();
+    for account in ["us.admin", "us.supervisor"] {
+        assert!(trail.iter().any(|r| r.event.action == "agreement.status"
+            && r.event.account == account
+            && r.event.outcome == AuditOutcome::Allowed));
+    }
+    assert!(trail.iter().any(|r| r.event.action == "agreement.approve"
+        && r.event.account == "us.admin"
+        && r.event.code.as_deref() == Some("two_person_same_account")));
+
+    // The page lists it and offers the forms.
+    let (status, _, html) = call(&app, "GET", "/ui/desk/agreement", Some(&supervisor), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&id)
+            && html.contains("approved")
+            && html.contains("<label for=\"legal_act\">")
+    );
+
+    // An urgent oral request (the agreement is now in force).
+    let oral = json!({ "caller": "UZ duty officer, +998 71 555 0101", "summary": "Container MSCU1234565",
+        "types": ["R01"], "justification": "Vessel leaves tomorrow",
+        "reply_by": (today(now_ms()) + chrono::Days::new(3)).to_string() });
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests/oral",
+        Some(&desk),
+        Some(oral.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["state"], "oral_pending_confirmation");
+    let case_id = body["case_id"].as_str().unwrap().to_owned();
+    let mut not_urgent = oral;
+    not_urgent["justification"] = json!(" ");
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests/oral",
+        Some(&desk),
+        Some(not_urgent),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("oral_request_not_urgent"))
+    );
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/requests/{case_id}"),
+        Some(&supervisor),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body["oral"]["confirm_due"].is_string());
+    assert_eq!(body["oral"]["confirmed"], false);
+
+    // Retention and disclosure refuse what they must.
+    let (status, body, _) = call(&app, "GET", "/api/v1/retention", Some(&desk), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
+    let (status, body, _) = call(&app, "GET", "/api/v1/retention", Some(&dpo), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"], json!([]));
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/retention/EV-none/hold",
+        Some(&supervisor),
+        Some(json!({ "reason": "court" })),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    let (status, _, _) = call(
+        &app,
+        "POST",
+        "/api/v1/retention/EV-none/other",
+        Some(&supervisor),
+        Some(json!({ "reason": "x" })),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body, _) = call(&app, "POST", &format!("/api/v1/requests/{case_id}/disclosures"), Some(&desk),
+        Some(json!({ "items": ["EV-x"], "legal_instrument": "Subpoena", "authority": { "class": "court", "name": "D.D.C." },
+            "disclosure_date": today(now_ms()).to_string(), "summary": "exhibit" }))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
+    let (status, _, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests/x/evidence/y/original",
+        Some(&desk),
+        Some(json!({ "action": "lend", "condition": "good" })),
+    )
+    .await;
+    assert_eq!(status, 400);
+}
