@@ -12,7 +12,7 @@
 //! shown. Query values are checked here and refused with `invalid_query` (400) naming the
 //! parameter, so no input reaches the store unchecked and none answers 5xx.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use askama::Template;
@@ -491,6 +491,8 @@ struct LinksPage<'a> {
     hs: String,
     direction: String,
     flagged: bool,
+    /// Trade flow by month and gaps by HS chapter, as SVG charts (`crate::chart`).
+    charts: Vec<String>,
 }
 
 struct RunLine {
@@ -637,7 +639,12 @@ async fn page_links(
                 .collect()
         })
         .unwrap_or_default();
+    let charts = match run {
+        Some(run) => gap_charts(&state, &principal, run).await?,
+        None => Vec::new(),
+    };
     Ok(render(&LinksPage {
+        charts,
         node_name: &state.node_name,
         run: run_row.as_ref().map(run_line),
         runs: runs.iter().map(run_line).collect(),
@@ -654,6 +661,110 @@ async fn page_links(
         direction: filter.direction.unwrap_or_default(),
         flagged: filter.flagged_only,
     }))
+}
+
+/// The run's trade flow by month (each direction's export FOB and CIF/FOB-adjusted import
+/// FOB) and its value gaps by HS chapter (the 20 largest in absolute value), as charts.
+async fn gap_charts(
+    state: &MirrorState,
+    principal: &Principal,
+    run: i64,
+) -> Result<Vec<String>, ApiError> {
+    use crate::chart::{Bar, BarChart, Labels, LineChart, Series, bar_chart, line_chart};
+    let store = state.store.clone();
+    let (months, chapters) = blocking("no such mirror run", move || {
+        Ok((
+            store.mirror_gaps(run, "month")?,
+            store.mirror_gaps(run, "chapter")?,
+        ))
+    })
+    .await?;
+    principal
+        .audit(
+            "mirror.gaps.view",
+            &format!("run:{run}"),
+            json!({ "by": ["month", "chapter"], "page": "ui" }),
+        )
+        .await?;
+    // "YYYY-MM" as the first day of the month, Unix ms.
+    let month_ms = |key: &str| {
+        chrono::NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis() as f64)
+    };
+    let mut series: Vec<Series> = Vec::new();
+    let mut directions: Vec<&str> = months.iter().map(|g| g.direction.as_str()).collect();
+    directions.sort_unstable();
+    directions.dedup();
+    for direction in directions {
+        let mut exports = Vec::new();
+        let mut imports = Vec::new();
+        for g in months.iter().filter(|g| g.direction == direction) {
+            if let Some(x) = month_ms(&g.key) {
+                exports.push((x, g.export_fob));
+                imports.push((x, g.import_fob));
+            }
+        }
+        exports.sort_by(|a, b| a.0.total_cmp(&b.0));
+        imports.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push(Series {
+            label: format!("{direction} exports (FOB)"),
+            points: exports,
+        });
+        series.push(Series {
+            label: format!("{direction} imports (FOB)"),
+            points: imports,
+        });
+    }
+    let month_label = |ms: f64| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .map(|t| t.format("%Y-%m").to_string())
+            .unwrap_or_default()
+    };
+    let mut by_chapter: BTreeMap<String, f64> = BTreeMap::new();
+    for g in &chapters {
+        *by_chapter.entry(g.key.clone()).or_default() += g.gap;
+    }
+    let mut bars: Vec<Bar> = by_chapter
+        .into_iter()
+        .map(|(chapter, gap)| Bar {
+            label: chapter,
+            value: gap,
+            reference: None,
+        })
+        .collect();
+    bars.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+    bars.truncate(20);
+    bars.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut charts = Vec::new();
+    if !series.is_empty() {
+        charts.push(line_chart(&LineChart {
+            labels: Labels {
+                id: "trade-flow",
+                title: "Trade flow by month",
+                description: "Declared export value (FOB) and the partner's import value adjusted to FOB, per month and direction, in the run's base currency.",
+                x_label: "Month",
+                y_label: "Value (base currency)",
+            },
+            series,
+            x_format: &month_label,
+        }));
+    }
+    if !bars.is_empty() {
+        charts.push(bar_chart(&BarChart {
+            labels: Labels {
+                id: "gaps-by-chapter",
+                title: "Mirror gaps by HS chapter",
+                description: "Sum of import FOB minus export FOB over linked shipments, per HS chapter, for the 20 chapters with the largest gaps, in the run's base currency.",
+                x_label: "HS chapter",
+                y_label: "Gap (base currency)",
+            },
+            reference_label: None,
+            bars,
+        }));
+    }
+    Ok(charts)
 }
 
 /// One compared field of the drill-down: each side's value and whether they differ.
