@@ -895,6 +895,16 @@ struct CasePage<'a> {
     messages: Vec<[String; 5]>,
     evidence: Vec<EvidenceLine>,
     consents: Vec<[String; 6]>,
+    /// An oral request's confirmation line (§2.3), if the case began as one.
+    oral: Option<String>,
+    /// Direction, notice, legal instrument, authority, date, advance or after the fact.
+    disclosures: Vec<[String; 6]>,
+    /// Evidence, state, custodian, due back, returned, receipt confirmed.
+    originals: Vec<[String; 6]>,
+    /// Evidence, reason, placed by, in force, lift reason.
+    holds: Vec<[String; 5]>,
+    /// Direction, action, what, items and reason.
+    notices: Vec<[String; 4]>,
 }
 
 struct EvidenceLine {
@@ -1021,6 +1031,89 @@ async fn page_case(
                     ),
                     text_of(&c["state"]),
                     text_of(&c["decided_by"]),
+                ]
+            })
+            .collect(),
+        oral: view["oral"].as_object().map(|o| {
+            if o["confirmed"].as_bool().unwrap_or(false) {
+                "Begun as an urgent oral request; confirmed in writing.".to_owned()
+            } else {
+                format!(
+                    "Urgent oral request awaiting written confirmation by {} (T_confirm); \
+                     results are withheld until it arrives. Alerts sent: {}.",
+                    text_of(&o["confirm_due"]),
+                    text_of(&o["alerts_sent"])
+                )
+            }
+        }),
+        disclosures: arr("disclosures")
+            .iter()
+            .map(|d| {
+                [
+                    text_of(&d["direction"]),
+                    text_of(&d["notice_id"]),
+                    text_of(&d["legal_instrument"]),
+                    format!(
+                        "{} {}",
+                        text_of(&d["authority"]["class"]),
+                        text_of(&d["authority"]["name"])
+                    ),
+                    text_of(&d["disclosure_date"]),
+                    if d["advance"].as_bool().unwrap_or(false) {
+                        "in advance".to_owned()
+                    } else {
+                        "after the fact".to_owned()
+                    },
+                ]
+            })
+            .collect(),
+        originals: arr("evidence")
+            .iter()
+            .filter(|e| e["original"].is_object())
+            .map(|e| {
+                let o = &e["original"];
+                [
+                    text_of(&e["evidence_id"]),
+                    text_of(&o["state"]),
+                    text_of(&o["custodian"]),
+                    text_of(&o["due_back"]),
+                    text_of(&o["returned_on"]),
+                    text_of(&o["confirmed_on"]),
+                ]
+            })
+            .collect(),
+        holds: arr("holds")
+            .iter()
+            .map(|h| {
+                [
+                    text_of(&h["evidence_id"]),
+                    text_of(&h["reason"]),
+                    text_of(&h["placed_by"]),
+                    if h["in_force"].as_bool().unwrap_or(false) {
+                        "yes".to_owned()
+                    } else {
+                        "lifted".to_owned()
+                    },
+                    text_of(&h["lift_reason"]),
+                ]
+            })
+            .collect(),
+        notices: arr("notices")
+            .iter()
+            .map(|n| {
+                [
+                    text_of(&n["direction"]),
+                    text_of(&n["action"]),
+                    text_of(&n["event"]),
+                    format!(
+                        "{} {} {}",
+                        text_of(&n["evidence_id"]),
+                        n["items"]
+                            .as_array()
+                            .map(|i| i.iter().map(text_of).collect::<Vec<_>>().join(", "))
+                            .unwrap_or_default(),
+                        text_of(&n["reason"])
+                    ),
                 ]
             })
             .collect(),

@@ -548,6 +548,16 @@ async fn the_two_person_rule_and_the_desks_procedures_over_the_api() {
     assert_eq!(status, 200);
     assert!(body["oral"]["confirm_due"].is_string());
     assert_eq!(body["oral"]["confirmed"], false);
+    let (status, _, html) = call(
+        &app,
+        "GET",
+        &format!("/ui/desk/requests/{case_id}"),
+        Some(&supervisor),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("awaiting written confirmation"), "{html}");
 
     // Retention and disclosure refuse what they must.
     let (status, body, _) = call(&app, "GET", "/api/v1/retention", Some(&desk), None).await;
