@@ -572,7 +572,7 @@ impl AssistanceNode {
             format: Format::CaravanJson.name().into(),
             provenance: Provenance::Partner,
         };
-        let ctx = ValidationContext::partner(&self.config.partner_admin);
+        let ctx = ValidationContext::partner(&self.config.admin);
         pipeline::ingest(
             self.store.as_ref(),
             all.as_slice(),
@@ -664,7 +664,8 @@ impl AssistanceNode {
 
     /// The scheduled job (§5 frequency): for each dataset this node provides, the batch of
     /// every whole period of `frequency_days` that ended before today and has not been sent,
-    /// back to `since`. Returns the batches queued.
+    /// back to the period holding `since`. Periods are aligned on Monday 1970-01-05, so every
+    /// run cuts the same periods and a period is sent once. Returns the batches queued.
     pub fn run_bulk_schedule(
         &self,
         since: NaiveDate,
@@ -685,7 +686,13 @@ impl AssistanceNode {
             .filter(|d| d.provider == self.config.admin)
         {
             let step = chrono::Days::new(u64::from(profile.frequency_days));
-            let mut from = since;
+            let anchor = NaiveDate::from_ymd_opt(1970, 1, 5).expect("a date");
+            let periods = (since - anchor).num_days().max(0) / i64::from(profile.frequency_days);
+            let Some(mut from) = anchor.checked_add_days(chrono::Days::new(
+                periods as u64 * u64::from(profile.frequency_days),
+            )) else {
+                continue;
+            };
             while let Some(next) = from.checked_add_days(step) {
                 let to = next.pred_opt().unwrap_or(next);
                 if to >= on {

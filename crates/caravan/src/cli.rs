@@ -76,6 +76,17 @@ pub enum Command {
     /// agreement's status.
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Hit/no-hit checks with the partner (assistance spec §12): ask whether the partner
+    /// holds a record on a container, company or document; list queries asked and answered.
+    #[command(subcommand)]
+    Hitnohit(HitnohitCommand),
+    /// Scheduled bulk exchange of declaration data (§5): send the batch of a dataset and
+    /// period now, list batches sent and received.
+    #[command(subcommand)]
+    Bulk(BulkCommand),
+    /// Results reported back on a request (§15 `Feedback.Outcome`): report, list.
+    #[command(subcommand)]
+    Feedback(FeedbackCommand),
 }
 
 /// `caravan request …`. Every action is done as an officer's account (`--as`), checked
@@ -1371,4 +1382,106 @@ pub struct AuditListArgs {
     /// At most this many rows.
     #[arg(long, default_value_t = 200)]
     pub limit: u32,
+}
+
+/// `caravan hitnohit …`.
+#[derive(Debug, Subcommand)]
+pub enum HitnohitCommand {
+    /// Ask the partner whether it holds a record (the answer arrives through `caravan serve`).
+    Ask(HitnohitAskArgs),
+    /// Queries asked (`out`) and answered (`in`), newest first; never the identifier.
+    List(HitnohitListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HitnohitAskArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Query type: company, conveyance, declaration or document_number.
+    #[arg(long = "type")]
+    pub query_type: String,
+    /// The identifier (container number, company id, reference, document number).
+    #[arg(long)]
+    pub id: String,
+    /// Purpose (INTEL, ADMIN, CIVIL, CRIMINAL); mandatory, refused without.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// The requesting case's reference.
+    #[arg(long)]
+    pub case_ref: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HitnohitListArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Only `in` or `out`.
+    #[arg(long)]
+    pub direction: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// `caravan bulk …`.
+#[derive(Debug, Subcommand)]
+pub enum BulkCommand {
+    /// Cut and queue the batch of a dataset this node provides for a closed period.
+    Send(BulkSendArgs),
+    /// Batches sent and received, newest first.
+    List(BulkListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BulkSendArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Dataset profile id from the agreement's annex, e.g. `us-exports-v1`.
+    #[arg(long)]
+    pub dataset: String,
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day of the period (YYYY-MM-DD), before today.
+    #[arg(long)]
+    pub to: chrono::NaiveDate,
+}
+
+#[derive(Debug, Args)]
+pub struct BulkListArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+}
+
+/// `caravan feedback …`.
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Report the outcome of one of our requests to the provider, from a JSON file
+    /// (`seizures`, `revenue`, `cases_opened`, `convictions`).
+    Report(FeedbackReportArgs),
+    /// Outcome reports sent and received.
+    List(FeedbackListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackReportArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The request (case id).
+    #[arg(long)]
+    pub request: String,
+    /// The outcome report (JSON).
+    #[arg(long)]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackListArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// Only this request.
+    #[arg(long)]
+    pub request: Option<String>,
 }

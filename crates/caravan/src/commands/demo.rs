@@ -733,6 +733,12 @@ async fn exchange_declarations(
         ],
     )
     .await?;
+    super::demo_assist_wire::stage(
+        &exchanges,
+        stores,
+        [&nodes[0].config.data_dir, &nodes[1].config.data_dir],
+    )
+    .await?;
     let _ = stop.send(());
     for task in tasks {
         task.await.context("stop the exchange")?;

@@ -3,7 +3,9 @@
 pub(crate) mod account;
 mod assist;
 mod assist_procedures;
+mod assist_wire;
 mod demo;
+mod demo_assist_wire;
 mod generate;
 mod ingest;
 pub mod log;
@@ -47,6 +49,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             account::audit_run(&load_config(cli.config.as_deref())?, command)
         }
         Command::Request(command) => assist::run(&load_config(cli.config.as_deref())?, command),
+        Command::Hitnohit(command) => {
+            assist_wire::hitnohit(&load_config(cli.config.as_deref())?, command)
+        }
+        Command::Bulk(command) => assist_wire::bulk(&load_config(cli.config.as_deref())?, command),
+        Command::Feedback(command) => {
+            assist_wire::feedback(&load_config(cli.config.as_deref())?, command)
+        }
     }
 }
 

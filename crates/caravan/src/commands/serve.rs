@@ -65,6 +65,7 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
             _ => Vec::new(),
         };
         super::assist::spawn_workflow(config, &store, node_exchange.clone(), stopped.clone())?;
+        super::assist_wire::spawn_bulk_schedule(config, &store, stopped.clone())?;
         let state = caravan_web::AppState {
             store,
             node_name: Arc::from(config.node_name.as_str()),
