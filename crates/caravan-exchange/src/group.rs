@@ -156,11 +156,21 @@ impl GroupCommit {
 
     /// Writes durably, sharing the commit with concurrent writers.
     pub async fn write(self: &Arc<Self>, write: ExchangeWrite) -> WriteResult {
+        self.enqueue(write).await
+    }
+
+    /// Queues `write` now (so it commits before any write queued after this call) and
+    /// returns its durable result to await later: bookkeeping that must not wait in the
+    /// latency path, yet must commit in order. Must be called inside a Tokio runtime.
+    pub fn enqueue(
+        self: &Arc<Self>,
+        write: ExchangeWrite,
+    ) -> impl std::future::Future<Output = WriteResult> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.push(write, Reply::Async(tx)) {
             let this = self.clone();
             drop(tokio::task::spawn_blocking(move || this.lead()));
         }
-        rx.await.unwrap_or_else(|_| Err(gone()))
+        async move { rx.await.unwrap_or_else(|_| Err(gone())) }
     }
 }

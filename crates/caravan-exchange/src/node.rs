@@ -956,6 +956,11 @@ impl Exchange {
             self.dead(&id, "stored wire object no longer decodes").await;
             return;
         };
+        // msg_out is durable in the log before the message leaves. Recording its index
+        // in the outbox row is bookkeeping (a retry after a crash must not log it
+        // again): queued now, so it commits before this attempt's outcome, and awaited
+        // after the attempt instead of costing a commit in the latency path.
+        let mut logged = None;
         if row.record.log_index.is_none() {
             let appended = match self.log.appender().submit(row.record.log_entry.clone()) {
                 Ok(ticket) => ticket.index().await.map_err(|e| e.to_string()),
@@ -963,13 +968,10 @@ impl Exchange {
             };
             match appended {
                 Ok(index) => {
-                    let logged = ExchangeWrite::OutboundLogged {
+                    logged = Some(self.commits.enqueue(ExchangeWrite::OutboundLogged {
                         message_id: id.clone(),
                         log_index: index,
-                    };
-                    if let Err(err) = self.commits.write(logged).await {
-                        tracing::warn!(message_id = %id, error = %err, "msg_out index not stored");
-                    }
+                    }));
                 }
                 Err(reason) => {
                     self.failed(&row, &format!("log_unavailable: {reason}"))
@@ -978,20 +980,34 @@ impl Exchange {
                 }
             }
         }
+        self.deliver(&row, &view).await;
+        if let Some(Err(err)) = match logged {
+            Some(write) => Some(write.await),
+            None => None,
+        } {
+            tracing::warn!(message_id = %id, error = %err, "msg_out index not stored");
+        }
+    }
+
+    /// One delivery attempt of a logged message: gate, part uploads, the POST, and the
+    /// outcome recorded (receipted, to retry, or dead).
+    async fn deliver(self: &Arc<Self>, row: &OutboundRow, view: &WireView) {
+        let id = row.record.facts.message_id.clone();
+        let facts = &row.record.facts;
         if let Err(gate) = self.registry.may_send(&facts.to_party, &facts.action) {
-            self.failed(&row, &format!("{}: {gate}", gate.code())).await;
+            self.failed(row, &format!("{}: {gate}", gate.code())).await;
             return;
         }
         let client = match self.client(&facts.to_party) {
             Ok(c) => c,
             Err(reason) => {
-                self.failed(&row, &format!("partner_unusable: {reason}"))
+                self.failed(row, &format!("partner_unusable: {reason}"))
                     .await;
                 return;
             }
         };
-        if let Err(reason) = self.upload_parts(&client, &view).await {
-            self.failed(&row, &reason).await;
+        if let Err(reason) = self.upload_parts(&client, view).await {
+            self.failed(row, &reason).await;
             return;
         }
         let response = client
@@ -1003,16 +1019,16 @@ impl Exchange {
             )
             .await;
         match response {
-            Ok(r) if r.status == 200 => self.receipted(&row, &view.header, &r.body).await,
+            Ok(r) if r.status == 200 => self.receipted(row, &view.header, &r.body).await,
             Ok(r) if matches!(r.status, 429 | 500..=599) => {
-                self.failed(&row, &format!("http {}: {}", r.status, error_code(&r.body)))
+                self.failed(row, &format!("http {}: {}", r.status, error_code(&r.body)))
                     .await;
             }
             Ok(r) => {
                 self.dead(&id, &format!("http {}: {}", r.status, error_code(&r.body)))
                     .await;
             }
-            Err(err) => self.failed(&row, &err.to_string()).await,
+            Err(err) => self.failed(row, &err.to_string()).await,
         }
     }
 
@@ -1504,6 +1520,10 @@ impl Exchange {
         let entry_bytes = entry
             .encode()
             .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        // Recording msg_in's index in the inbox row (so a redelivery after a crash does
+        // not log it again) is queued and committed while the checkpoint is awaited; it
+        // is durable before the receipt is signed.
+        let mut logged = None;
         let (index, fresh) = match row.log_index {
             Some(index) => (index, false),
             None => {
@@ -1516,15 +1536,11 @@ impl Exchange {
                     .index()
                     .await
                     .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
-                let logged = ExchangeWrite::InboundLogged {
+                logged = Some(self.commits.enqueue(ExchangeWrite::InboundLogged {
                     from_party: facts.from_party.clone(),
                     message_id: facts.message_id.clone(),
                     log_index: index,
-                };
-                self.commits
-                    .write(logged)
-                    .await
-                    .map_err(|e| store_rejection(&e))?;
+                }));
                 (index, true)
             }
         };
@@ -1548,6 +1564,9 @@ impl Exchange {
         .await
         .map_err(|_| Rejection::unavailable("log_unavailable", "no checkpoint yet"))?
         .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
+        if let Some(write) = logged {
+            write.await.map_err(|e| store_rejection(&e))?;
+        }
         let this = self.clone();
         let proof = blocking(move || this.log.proof(index))
             .await?

@@ -339,6 +339,12 @@ impl PartSpool {
         };
         if let Err(e) = part.open(reader, io::sink()) {
             let _ = fs::remove_file(&tmp);
+            // A concurrent claim of the same part (a retried delivery while the first
+            // still verifies) finished first and removed the segments this one was
+            // reading: its kept file verified in full, so the part is there.
+            if matches!(e, EnvelopeError::Io(_)) && keep.exists() {
+                return Ok(keep);
+            }
             return Err(PartRefusal::new(e.http_status(), e.code(), e.to_string()));
         }
         file.sync_all()
