@@ -598,58 +598,6 @@ mod tests {
         );
     }
 
-    /// `screen index` then `screen batch --index` gives byte for byte the hits of
-    /// `screen batch --list`, and a damaged index file is refused with its code instead of
-    /// screening against part of a list.
-    #[test]
-    fn batch_from_an_index_file_equals_batch_from_the_lists() {
-        let un = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/screening/un_consolidated.xml");
-        let dir = std::env::temp_dir().join(format!("caravan-screen-index-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let input = dir.join("queries.csv");
-        fs::write(
-            &input,
-            "query\nKim Jong Un\nKHAYDAROV Shukhrat\nAcme Freight LLC\n\nAl-Qaida\n",
-        )
-        .unwrap();
-        let file = dir.join("un.csix");
-        index(&ScreenIndexArgs {
-            lists: vec![un.clone()],
-            output: file.clone(),
-        })
-        .unwrap();
-        let batch_with = |lists: Vec<PathBuf>, index: Option<PathBuf>, out: &str| {
-            let output = dir.join(out);
-            batch(&ScreenBatchArgs {
-                lists,
-                index,
-                input: input.clone(),
-                output: output.clone(),
-                threshold: 0.70,
-            })
-            .map(|_| fs::read_to_string(output).unwrap())
-        };
-        let from_lists = batch_with(vec![un], None, "lists.csv").unwrap();
-        let from_file = batch_with(Vec::new(), Some(file.clone()), "file.csv").unwrap();
-        assert!(from_lists.lines().count() > 2, "{from_lists}");
-        assert_eq!(from_lists, from_file);
-
-        let mut bytes = fs::read(&file).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
-        fs::write(&file, &bytes).unwrap();
-        let err = batch_with(Vec::new(), Some(file.clone()), "bad.csv").unwrap_err();
-        assert!(format!("{err:#}").contains("index_corrupt"), "{err:#}");
-        fs::write(&file, &bytes[..100]).unwrap();
-        let err = batch_with(Vec::new(), Some(file.clone()), "short.csv").unwrap_err();
-        assert!(format!("{err:#}").contains("index_corrupt"), "{err:#}");
-        fs::write(&file, "query\nnot an index\n").unwrap();
-        let err = batch_with(Vec::new(), Some(file), "csv.csv").unwrap_err();
-        assert!(format!("{err:#}").contains("index_not_an_index"), "{err:#}");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
     #[test]
     fn resolve_refuses_a_bad_file_and_writes_nothing() {
         let (result, output) = run_resolve("dup", "record_id,name\nd1,Acme\nd1,Acme Freight\n");

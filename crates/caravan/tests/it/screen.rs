@@ -1,6 +1,7 @@
-//! Entity resolution over a node's stored declarations, driven as an analyst would: ingest,
-//! `caravan screen resolve-stored`, more declarations arrive, resolve again. The promise
-//! under test is the issue's: entity ids stay stable as new data arrives.
+//! Screening from the command line as an analyst drives it: the sealed index file, and
+//! entity resolution over a node's stored declarations (ingest, `caravan screen
+//! resolve-stored`, more declarations arrive, resolve again), whose promise is the issue's:
+//! entity ids stay stable as new data arrives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -145,4 +146,69 @@ fn entity_ids_stay_stable_as_declarations_arrive() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown or was merged"));
+}
+
+/// `screen index` then `screen batch --index` gives byte for byte the hits of `screen batch
+/// --list`, and a damaged index file is refused with its code instead of screening against
+/// part of a list.
+#[test]
+fn batch_from_an_index_file_equals_batch_from_the_lists() {
+    let un = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/screening/un_consolidated.xml");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.sqlite");
+    let input = dir.path().join("queries.csv");
+    std::fs::write(
+        &input,
+        "query\nKim Jong Un\nKHAYDAROV Shukhrat\nAcme Freight LLC\n\nAl-Qaida\n",
+    )
+    .unwrap();
+    let file = dir.path().join("un.csix");
+    let said = ok(caravan(&db)
+        .args(["screen", "index", "--list"])
+        .arg(&un)
+        .arg("--output")
+        .arg(&file)
+        .output()
+        .unwrap());
+    assert!(said.contains("entries"), "{said}");
+    let batch = |source: &[&std::ffi::OsStr], out: &str| {
+        let output = dir.path().join(out);
+        let run = caravan(&db)
+            .args(["screen", "batch"])
+            .args(source)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&output)
+            .output()
+            .unwrap();
+        (run, output)
+    };
+    let (run, from_lists) = batch(&["--list".as_ref(), un.as_os_str()], "lists.csv");
+    ok(run);
+    let (run, from_file) = batch(&["--index".as_ref(), file.as_os_str()], "file.csv");
+    ok(run);
+    let (lists, index) = (
+        std::fs::read_to_string(from_lists).unwrap(),
+        std::fs::read_to_string(from_file).unwrap(),
+    );
+    assert!(lists.lines().count() > 2, "{lists}");
+    assert_eq!(lists, index);
+
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    for (content, code) in [
+        (bytes.clone(), "index_corrupt"),
+        (bytes[..100].to_vec(), "index_corrupt"),
+        (b"query\nnot an index\n".to_vec(), "index_not_an_index"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let (run, output) = batch(&["--index".as_ref(), file.as_os_str()], "bad.csv");
+        assert!(!run.status.success());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(code), "{code}: {stderr}");
+        assert!(!output.exists(), "nothing is written for a refused index");
+    }
 }
