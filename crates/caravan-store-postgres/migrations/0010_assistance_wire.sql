@@ -75,7 +75,7 @@ CREATE TABLE assistance_bulk_batches (
 -- outbox); deleted then, so rows are not kept twice.
 CREATE TABLE assistance_bulk_parts (
     batch_id TEXT    NOT NULL REFERENCES assistance_bulk_batches (batch_id),
-    seq      INTEGER NOT NULL CHECK (seq >= 1),
+    seq      BIGINT  NOT NULL CHECK (seq >= 1),
     row_count BIGINT  NOT NULL,
     bytes    BYTEA   NOT NULL,
     PRIMARY KEY (batch_id, seq)
