@@ -911,9 +911,29 @@ const AREAS: &[(Capability, &str, &str)] = &[
     ),
     (Capability::RunAnalytics, "/ui/mirror", "Mirror matching"),
     (
+        Capability::ReadAuditTrail,
+        "/ui/audit",
+        "Audit: the audit trail",
+    ),
+    (
+        Capability::ReadAuditTrail,
+        "/ui/audit/log",
+        "Audit: transparency log and witnesses",
+    ),
+    (
+        Capability::ReadAuditTrail,
+        "/ui/audit/verify",
+        "Audit: verify a proof",
+    ),
+    (
         Capability::ManageKeysAndUsers,
         "/ui/admin/accounts",
         "Administration: accounts",
+    ),
+    (
+        Capability::ManageKeysAndUsers,
+        "/ui/audit/log",
+        "Administration: transparency log and witnesses",
     ),
 ];
 

@@ -402,6 +402,17 @@ async fn roles_the_audit_trail_its_chain_check_and_filters() {
             assert_eq!(json_of(&body)["code"], "role_not_permitted");
         }
     }
+    // Each home page links exactly the audit pages its role may open.
+    for (token, trail, log) in [
+        (&auditor, true, true),
+        (&admin, false, true),
+        (&desk, false, false),
+    ] {
+        let (status, html) = call(&node.app, "GET", "/ui", token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(html.contains("href=\"/ui/audit\""), trail, "{html}");
+        assert_eq!(html.contains("href=\"/ui/audit/log\""), log, "{html}");
+    }
 
     let (status, html) = call(&node.app, "GET", "/ui/audit?account=desk", &auditor, None).await;
     assert_eq!(status, StatusCode::OK, "{html}");
