@@ -21,12 +21,12 @@ use axum::routing::get;
 use caravan_store::Store;
 use serde::Serialize;
 
+pub mod admin;
 pub mod assistance;
 pub mod auditor;
-pub mod admin;
 pub mod auth;
-pub mod csrf;
 pub mod chart;
+pub mod csrf;
 pub mod exchange;
 pub mod log;
 pub mod mirror;

@@ -6,9 +6,9 @@ use caravan_store_sqlite::SqliteStore;
 use caravan_web::{AppState, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod admin;
 mod assistance;
 mod auditor;
-mod admin;
 mod auth;
 mod log;
 mod mirror;
