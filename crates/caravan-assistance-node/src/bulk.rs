@@ -708,3 +708,109 @@ impl AssistanceNode {
         Ok(queued)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use caravan_assistance::annex::Annex;
+    use caravan_domain::declaration::draft::{DeclarationDraft, GoodsItemDraft, PartyDraft};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn profile() -> DatasetProfile {
+        Annex::shipped("us-uz-cmaa-2024")
+            .unwrap()
+            .dataset("uz-imports-v1")
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn minimisation_drops_and_pseudonymises_what_the_profile_says() {
+        let mut d = DeclarationDraft::default();
+        let mut party = PartyDraft {
+            id: Some("305123456".into()),
+            name: Some("Andijan Textile LLC".into()),
+            ..Default::default()
+        };
+        party.address.line = Some("12 Navoi street".into());
+        party.address.city = Some("Andijan".into());
+        party.address.country = Some("UZ".into());
+        d.parties.push(party);
+        d.items.push(GoodsItemDraft {
+            commodity_code: Some("5208120000".into()),
+            package_marks: Some("AT-77".into()),
+            ..Default::default()
+        });
+        let key = [7; 32];
+        let m = minimise(&d, &profile(), &key);
+        let p = &m.parties[0];
+        assert_eq!(p.id.as_deref(), Some("305123456"));
+        assert_eq!(p.name, Some(pseudonym(&key, "Andijan Textile LLC")));
+        assert!(p.name.as_deref().unwrap().starts_with("PSN-"));
+        assert_eq!(
+            (p.address.line.as_deref(), p.address.city.as_deref()),
+            (None, None)
+        );
+        assert_eq!(p.address.country.as_deref(), Some("UZ"));
+        assert_eq!(m.items[0].commodity_code.as_deref(), Some("520812"));
+        assert_eq!(m.items[0].package_marks, None);
+        // Another node's key gives another pseudonym.
+        assert_ne!(
+            pseudonym(&[8; 32], "Andijan Textile LLC"),
+            p.name.clone().unwrap()
+        );
+    }
+
+    fn manifest(parts: Vec<(u64, String)>) -> BatchManifest {
+        let mut m = BatchManifest {
+            batch_id: "BULK-1".into(),
+            dataset: "uz-imports-v1".into(),
+            dataset_version: 1,
+            period_from: NaiveDate::from_ymd_opt(2025, 1, 6).unwrap(),
+            period_to: NaiveDate::from_ymd_opt(2025, 1, 12).unwrap(),
+            row_count: parts.iter().map(|p| p.0).sum(),
+            parts: parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, (rows, sha256))| PartEntry {
+                    part_id: format!("{PART_PREFIX}{:04}", i + 1),
+                    rows,
+                    size: 10,
+                    sha256,
+                })
+                .collect(),
+            permitted_uses: vec![Purpose::Intel],
+            pseudonymised: vec![],
+            hs_digits: 6,
+            batch_sha256: String::new(),
+        };
+        m.batch_sha256 = batch_hash(&m);
+        m
+    }
+
+    proptest! {
+        /// Any change to a part's digest or row count, or to the period, changes the batch
+        /// hash the receiver checks.
+        #[test]
+        fn the_batch_hash_covers_every_part(
+            parts in proptest::collection::vec((1u64..1000, "[0-9a-f]{64}"), 1..6),
+            which in 0usize..6,
+            bump in 1u64..5,
+        ) {
+            let m = manifest(parts);
+            let i = which % m.parts.len();
+            let mut rows = m.clone();
+            rows.parts[i].rows += bump;
+            prop_assert_ne!(batch_hash(&rows), m.batch_sha256.clone());
+            let mut digest = m.clone();
+            digest.parts[i].sha256 = "0".repeat(64);
+            if digest.parts[i].sha256 != m.parts[i].sha256 {
+                prop_assert_ne!(batch_hash(&digest), m.batch_sha256.clone());
+            }
+            let mut period = m.clone();
+            period.period_to = period.period_to.succ_opt().unwrap();
+            prop_assert_ne!(batch_hash(&period), m.batch_sha256);
+        }
+    }
+}

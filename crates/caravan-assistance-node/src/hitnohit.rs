@@ -754,7 +754,7 @@ mod tests {
             us_store.hit_query_row(&again.query_id).unwrap().answer,
             "no_hit"
         );
-        // An answer arriving twice is refused the second time, the row unchanged.
+        // The answer was applied once: pending (version 1), then answered (version 2).
         let answered = us_store.hit_query_row(&again.query_id).unwrap();
         assert_eq!(answered.version, 2);
     }

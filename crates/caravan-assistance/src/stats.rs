@@ -102,9 +102,8 @@ pub struct Volumes {
 
 /// Sets the volumes of a report; the hit rate is computed here, once.
 pub fn add_volumes(report: &mut Report, mut volumes: Volumes) {
-    volumes.hit_rate_permille = (volumes.hitnohit_answered > 0).then(|| {
-        (u64::from(volumes.hits) * 1000 / u64::from(volumes.hitnohit_answered)) as u32
-    });
+    volumes.hit_rate_permille = (volumes.hitnohit_answered > 0)
+        .then(|| (u64::from(volumes.hits) * 1000 / u64::from(volumes.hitnohit_answered)) as u32);
     report.exchange = volumes;
 }
 
@@ -223,7 +222,11 @@ pub fn to_csv(r: &Report) -> String {
     );
     row("bulk", "batches_sent", v.bulk_batches_sent.to_string());
     row("bulk", "rows_sent", v.bulk_rows_sent.to_string());
-    row("bulk", "batches_received", v.bulk_batches_received.to_string());
+    row(
+        "bulk",
+        "batches_received",
+        v.bulk_batches_received.to_string(),
+    );
     row("bulk", "rows_received", v.bulk_rows_received.to_string());
     out
 }
