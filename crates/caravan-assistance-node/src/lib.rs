@@ -22,8 +22,8 @@
 //! Evidence files are stored encrypted with AES-256-GCM under the node's evidence key
 //! ([`crypto::EvidenceKey`]), bound to their evidence id.
 
-pub mod bulk;
 pub mod approval;
+pub mod bulk;
 pub mod crypto;
 pub mod disclosure;
 pub mod error;

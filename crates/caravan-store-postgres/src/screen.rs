@@ -9,6 +9,7 @@
 //! single writer). The rules of which status a hit takes live in
 //! `caravan_store::screen::apply`; this module only says how PostgreSQL reads and writes.
 
+use caravan_store::Conflict;
 use caravan_store::StoreError;
 use caravan_store::screen::columns::{self, Columns, change, ms, prior, status};
 use caravan_store::screen::{
@@ -17,7 +18,6 @@ use caravan_store::screen::{
     ResolutionBatch, ResolutionMergeRow, ResolutionRecordRow, RunSummary, ScreenRunRecord,
     ScreenStore, StoredEntry, apply,
 };
-use caravan_store::Conflict;
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row, Transaction};
 

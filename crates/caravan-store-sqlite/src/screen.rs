@@ -7,6 +7,7 @@
 //! leaves the previous version active. The rules of which status a hit takes live in
 //! `caravan_store::screen::apply`; this module only says how SQLite reads and writes rows.
 
+use caravan_store::Conflict;
 use caravan_store::StoreError;
 use caravan_store::screen::columns::{self, Columns, change, ms, prior, status};
 use caravan_store::screen::{
@@ -15,7 +16,6 @@ use caravan_store::screen::{
     ResolutionBatch, ResolutionMergeRow, ResolutionRecordRow, RunSummary, ScreenRunRecord,
     ScreenStore, StoredEntry, apply,
 };
-use caravan_store::Conflict;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 

@@ -163,7 +163,7 @@ pub(crate) async fn demo_stage(
         more.proposals.join(", ")
     );
     println!(
-        "  desk pages: {}/ui/desk/inbox and {}/ui/desk/inbox (sign in with a token from demo-accounts.txt)",
+        "  desk pages: {}/ui/desk/inbox and {}/ui/desk/inbox (sign in with a demo account and password printed above)",
         web[0], web[1]
     );
     Ok(())
