@@ -42,9 +42,19 @@ use crate::auth::{Principal, now_ms, same_origin};
 use crate::{ApiError, AppState, ErrorCode};
 
 #[derive(Clone)]
-struct AssistState {
+pub(crate) struct AssistState {
     store: Arc<dyn Store>,
     node_name: Arc<str>,
+}
+
+impl AssistState {
+    /// The state of the assistance routes, also used by `assistance_wire`.
+    pub(crate) fn of(state: &AppState) -> AssistState {
+        AssistState {
+            store: state.store.clone(),
+            node_name: state.node_name.clone(),
+        }
+    }
 }
 
 /// The routes of this module, with state applied.
@@ -116,11 +126,11 @@ fn api_error(e: AssistError) -> ApiError {
     }
 }
 
-fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::custom(StatusCode::BAD_REQUEST, code, message.into())
 }
 
-fn node(state: &AssistState) -> Result<Arc<AssistanceNode>, ApiError> {
+pub(crate) fn node(state: &AssistState) -> Result<Arc<AssistanceNode>, ApiError> {
     caravan_assistance_node::runtime::lookup(&state.store).ok_or_else(|| {
         // Not a failure of the node: it runs without the assistance workflow (no evidence
         // key registered), so there is nothing at this address.
@@ -133,7 +143,7 @@ fn node(state: &AssistState) -> Result<Arc<AssistanceNode>, ApiError> {
 }
 
 /// Runs workflow work on the blocking pool, after a pump so the view is current.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     node: Arc<AssistanceNode>,
     work: impl FnOnce(&AssistanceNode, i64) -> Result<T, AssistError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -149,7 +159,7 @@ async fn blocking<T: Send + 'static>(
     .map_err(api_error)
 }
 
-fn parse_date(raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+pub(crate) fn parse_date(raw: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
     raw.filter(|s| !s.is_empty())
         .map(|s| {
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -1237,7 +1247,7 @@ async fn page_overdue(
 
 // ---- OpenAPI -----------------------------------------------------------------------------
 
-fn errors(codes: &[&str]) -> Value {
+pub(crate) fn errors(codes: &[&str]) -> Value {
     let mut out = serde_json::Map::new();
     out.insert(
         "401".into(),
@@ -1265,15 +1275,15 @@ fn errors(codes: &[&str]) -> Value {
     Value::Object(out)
 }
 
-fn ok(description: &str, schema: Value) -> Value {
+pub(crate) fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
-fn path_param(name: &str) -> Value {
+pub(crate) fn path_param(name: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
 }
 
-fn query_param(name: &str, schema: Value) -> Value {
+pub(crate) fn query_param(name: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": schema })
 }
 

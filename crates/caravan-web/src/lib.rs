@@ -23,6 +23,7 @@ use serde::Serialize;
 
 pub mod admin;
 pub mod assistance;
+pub mod assistance_wire;
 pub mod auditor;
 pub mod auth;
 pub mod chart;
@@ -213,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
         .merge(assistance::routes(&state))
+        .merge(assistance_wire::routes(&state))
         .merge(screen::routes(&state))
         .merge(target::routes(&state))
         .merge(mirror::routes(&state))

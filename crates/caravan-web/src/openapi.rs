@@ -19,6 +19,7 @@ fn fragments() -> Vec<(&'static str, Value)> {
         ("access", access_fragment()),
         ("target", crate::target::openapi()),
         ("assistance", crate::assistance::openapi()),
+        ("assistance_wire", crate::assistance_wire::openapi()),
         ("mirror", crate::mirror::openapi()),
         ("screen", crate::screen::openapi()),
         ("admin", crate::admin::openapi()),

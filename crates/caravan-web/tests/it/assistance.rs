@@ -603,3 +603,179 @@ async fn the_two_person_rule_and_the_desks_procedures_over_the_api() {
     .await;
     assert_eq!(status, 400);
 }
+
+/// Hit/no-hit, bulk batches and outcome feedback through `/api/v1/{hitnohit,bulk,outcomes}`:
+/// each refusal answered with its code, a query carried to the partner and its answer back,
+/// and the lists showing metadata only.
+#[tokio::test]
+async fn hit_no_hit_bulk_and_outcomes_over_the_api() {
+    let (us, uz) = nodes();
+    runtime::register(us.clone());
+    let store = us.store().clone();
+    let app = router(AppState {
+        store: store.clone(),
+        node_name: Arc::from("US CBP"),
+        log: None,
+        exchange: None,
+    });
+    let analyst = token(store.as_ref(), "us.analyst2", "analyst");
+    let dpo = token(store.as_ref(), "us.dpo2", "auditor_dpo");
+    let container = "MSCU1234566";
+    let ask = |purpose: Option<&str>, identifier: &str| {
+        let mut body = json!({
+            "query_type": "conveyance",
+            "identifier": identifier,
+            "case_reference": "CBP-OIA-2026-0042",
+        });
+        if let Some(p) = purpose {
+            body["purpose"] = json!(p);
+        }
+        body
+    };
+
+    // Not in force yet: refused by the agreement.
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/hitnohit",
+        Some(&analyst),
+        Some(ask(Some("INTEL"), container)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("agreement_not_in_force")),
+        "{body}"
+    );
+    in_force(&us, "US");
+    in_force(&uz, "UZ");
+    for (body, status_code, code) in [
+        (ask(None, container), 422, "purpose_missing"),
+        (
+            ask(Some("INTEL"), "MSCU1234565"),
+            400,
+            "container_check_digit_invalid",
+        ),
+        (
+            json!({ "query_type": "conveyance", "identifier": container, "purpose": "INTEL", "case_reference": " " }),
+            400,
+            "query_incomplete",
+        ),
+    ] {
+        let (status, reply, _) =
+            call(&app, "POST", "/api/v1/hitnohit", Some(&analyst), Some(body)).await;
+        assert_eq!(
+            (status, reply["code"].as_str()),
+            (status_code, Some(code)),
+            "{reply}"
+        );
+    }
+    let (status, _, _) = call(
+        &app,
+        "POST",
+        "/api/v1/hitnohit",
+        Some(&analyst),
+        Some(json!({ "query_type": "weather" })),
+    )
+    .await;
+    assert!((400..500).contains(&status), "{status}");
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/hitnohit",
+        Some(&dpo),
+        Some(ask(Some("INTEL"), container)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted")),
+        "{body}"
+    );
+
+    let (status, asked, _) = call(
+        &app,
+        "POST",
+        "/api/v1/hitnohit",
+        Some(&analyst),
+        Some(ask(Some("INTEL"), container)),
+    )
+    .await;
+    assert_eq!(status, 202, "{asked}");
+    assert_eq!(asked["answer"], "pending");
+    // The partner holds nothing: it answers no_hit, and the answer comes back.
+    carry(&us, &uz);
+    carry(&uz, &us);
+    let (status, list, text) = call(
+        &app,
+        "GET",
+        "/api/v1/hitnohit?direction=out",
+        Some(&analyst),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let row = list["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["query_id"] == asked["query_id"])
+        .cloned()
+        .unwrap();
+    assert_eq!(row["answer"], "no_hit", "{row}");
+    assert!(
+        !text.contains(container),
+        "a listed query never shows the identifier: {text}"
+    );
+    let (status, body, _) = call(
+        &app,
+        "GET",
+        "/api/v1/hitnohit?direction=sideways",
+        Some(&analyst),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("direction_invalid"))
+    );
+
+    // Bulk batches: bad periods are refused before the workflow; a dataset the US does not
+    // provide is refused by it.
+    for (body, code) in [
+        (
+            json!({ "dataset": "x", "from": "2026-13-01", "to": "2026-12-31" }),
+            "date_invalid",
+        ),
+        (
+            json!({ "dataset": "x", "from": "2026-02-01", "to": "2026-01-01" }),
+            "period_invalid",
+        ),
+    ] {
+        let (status, reply, _) =
+            call(&app, "POST", "/api/v1/bulk", Some(&analyst), Some(body)).await;
+        assert_eq!(
+            (status, reply["code"].as_str()),
+            (400, Some(code)),
+            "{reply}"
+        );
+    }
+    let (status, batches, _) = call(&app, "GET", "/api/v1/bulk", Some(&analyst), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(batches["batches"], json!([]));
+
+    // Outcomes: none yet; a report on an unknown case is refused with its code.
+    let (status, outcomes, _) = call(&app, "GET", "/api/v1/outcomes", Some(&analyst), None).await;
+    assert_eq!((status, &outcomes["outcomes"]), (200, &json!([])));
+    let report = json!({ "seizures": [{ "commodity": "cigarettes", "hs_chapter": "24", "quantity": 18000, "unit": "kg" }] });
+    let desk = token(store.as_ref(), "us.desk2", "desk_officer");
+    let (status, body, _) = call(
+        &app,
+        "POST",
+        "/api/v1/requests/no-such-case/outcome",
+        Some(&desk),
+        Some(report),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+}
