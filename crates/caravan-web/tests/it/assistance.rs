@@ -95,6 +95,19 @@ fn nodes() -> (Arc<AssistanceNode>, AssistanceNode) {
     (us, uz)
 }
 
+/// Registers the US workflow and builds the US node's router over its store.
+fn us_app(us: &Arc<AssistanceNode>) -> (Arc<dyn Store>, axum::Router) {
+    runtime::register(us.clone());
+    let store = us.store().clone();
+    let app = router(AppState {
+        store: store.clone(),
+        node_name: Arc::from("US CBP"),
+        log: None,
+        exchange: None,
+    });
+    (store, app)
+}
+
 fn in_force(node: &AssistanceNode, party: &str) {
     let o = Officials::of(party);
     let now = now_ms();
@@ -118,14 +131,7 @@ fn carry(from: &AssistanceNode, to: &AssistanceNode) {
 #[tokio::test]
 async fn requests_over_the_api_and_the_desk_pages() {
     let (us, uz) = nodes();
-    runtime::register(us.clone());
-    let store = us.store().clone();
-    let app = router(AppState {
-        store: store.clone(),
-        node_name: Arc::from("US CBP"),
-        log: None,
-        exchange: None,
-    });
+    let (store, app) = us_app(&us);
     let desk = token(store.as_ref(), "us.desk", "desk_officer");
     let analyst = token(store.as_ref(), "us.analyst", "analyst");
     let investigator = token(store.as_ref(), "us.investigator", "investigator");
@@ -397,14 +403,7 @@ async fn requests_over_the_api_and_the_desk_pages() {
 #[tokio::test]
 async fn the_two_person_rule_and_the_desks_procedures_over_the_api() {
     let (us, _uz) = nodes();
-    runtime::register(us.clone());
-    let store = us.store().clone();
-    let app = router(AppState {
-        store: store.clone(),
-        node_name: Arc::from("US CBP"),
-        log: None,
-        exchange: None,
-    });
+    let (store, app) = us_app(&us);
     let admin = token(store.as_ref(), "us.admin", "administrator");
     let admin2 = token(store.as_ref(), "us.admin2", "administrator");
     let supervisor = token(store.as_ref(), "us.supervisor", "supervisor");
@@ -610,14 +609,7 @@ async fn the_two_person_rule_and_the_desks_procedures_over_the_api() {
 #[tokio::test]
 async fn hit_no_hit_bulk_and_outcomes_over_the_api() {
     let (us, uz) = nodes();
-    runtime::register(us.clone());
-    let store = us.store().clone();
-    let app = router(AppState {
-        store: store.clone(),
-        node_name: Arc::from("US CBP"),
-        log: None,
-        exchange: None,
-    });
+    let (store, app) = us_app(&us);
     let analyst = token(store.as_ref(), "us.analyst2", "analyst");
     let dpo = token(store.as_ref(), "us.dpo2", "auditor_dpo");
     let container = "MSCU1234566";
