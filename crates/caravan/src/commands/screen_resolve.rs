@@ -386,7 +386,8 @@ pub(super) fn demo_stage(
         let store = store.as_ref();
         let report = resolve_stored(store, now())?;
         println!(
-            "  entity resolution {node}: {} distinct declared parties in {} entities, {} of them              seen under several spellings or identifiers",
+            "  entity resolution {node}: {} distinct declared parties in {} entities, {} of them \
+             seen under several spellings or identifiers",
             report.added + report.known,
             report.clusters,
             report.multi
@@ -395,6 +396,8 @@ pub(super) fn demo_stage(
         for row in store.screen_resolution_records()? {
             groups.entry(row.cluster_id).or_default().push(row);
         }
+        // The entity with the most distinct spellings, then the most records: what an
+        // analyst would open first.
         let spellings = |rows: &[ResolutionRecordRow]| {
             let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
             names.sort_unstable();
@@ -403,22 +406,25 @@ pub(super) fn demo_stage(
         };
         if let Some((id, rows)) = groups
             .iter()
-            .filter(|(_, rows)| spellings(rows) > 1)
-            .max_by_key(|(id, rows)| (spellings(rows), std::cmp::Reverse(**id)))
+            .filter(|(_, rows)| rows.len() > 1)
+            .max_by_key(|(id, rows)| (spellings(rows), rows.len(), std::cmp::Reverse(**id)))
         {
-            let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
+            let shown: Vec<String> = rows
+                .iter()
+                .take(4)
+                .map(|r| {
+                    let id = match (&r.id_scheme, &r.id_value) {
+                        (Some(s), Some(v)) => format!(" {s}:{v}"),
+                        _ => " (no identifier)".to_owned(),
+                    };
+                    format!("{:?} [{}]{id}", r.name, r.country.as_deref().unwrap_or("-"))
+                })
+                .collect();
             println!(
                 "    {} gathers {} records: {}",
                 ClusterId(*id),
                 rows.len(),
-                names
-                    .iter()
-                    .take(5)
-                    .map(|n| format!("{n:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                shown.join("; ")
             );
         }
         let again = resolve_stored(store, now())?;
