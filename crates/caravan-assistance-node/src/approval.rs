@@ -119,15 +119,33 @@ impl AssistanceNode {
                         format!("{} is not a party to agreement {id}", entry.party),
                     ));
                 }
+                // §1.8: the partner's contact points come from the partner's own signed
+                // Directory.Update; ours change here and go to the partner as our section's
+                // next version, queued in this transaction.
+                if entry.party != self.config.admin {
+                    return Err(AssistError::refused(
+                        "directory_partner_section",
+                        format!(
+                            "{}'s contact points change only by its Directory.Update",
+                            entry.party
+                        ),
+                    ));
+                }
                 let next = next_directory(&agreement.directory, entry.clone())?;
-                agreement.directory = next.clone();
+                let own = next.section(&self.config.admin);
+                let (_, section_overlay, _, message) =
+                    self.own_section_change(own, pair[0], now)?;
+                base.messages.push(message);
+                agreement.directory = section_overlay.directory.clone().unwrap_or(next);
                 agreement.version += 1;
-                overlay.directory = Some(next);
+                overlay.directory = Some(agreement.directory.clone());
+                overlay.sections = section_overlay.sections;
                 (
                     "agreement.directory",
                     json!({
                         "entry": entry, "reason": reason,
                         "directory_version": agreement.directory.version,
+                        "section_version": overlay.sections.get(&self.config.admin),
                         "approved_by": [pair[0].account, pair[1].account],
                     }),
                 )
@@ -261,6 +279,7 @@ impl AssistanceNode {
                 }
             }
         })
+        .inspect(|_| self.dispatch_quietly(now))
     }
 
     /// Proposals, pending ones or all, newest first. Any account holding a two-person right

@@ -55,6 +55,8 @@ pub fn consumes(action: &str) -> bool {
                 | "Query.Answer"
                 | "Feedback.Outcome"
                 | "Bulk.Batch"
+                | "Marking.Change"
+                | "Directory.Update"
         )
 }
 
@@ -229,6 +231,8 @@ impl AssistanceNode {
             }
             Content::Original(o) => self.on_original(message, &body, o, now),
             Content::Retention(r) => self.on_retention_notice(message, &body, r, now),
+            Content::MarkingChange(c) => self.on_marking_change(message, &body, c, now),
+            Content::DirectoryUpdate(u) => self.on_directory_update(message, &body, u, now),
             // Hit/no-hit, feedback and bulk write rows of their own store trait, so each
             // commits its own change (inbound row and audit included).
             Content::HitNoHitQuery(_)

@@ -25,11 +25,14 @@
 pub mod approval;
 pub mod bulk;
 pub mod crypto;
+pub mod directory;
 pub mod disclosure;
 pub mod error;
 pub mod feedback;
+pub mod governance_story;
 pub mod hitnohit;
 pub mod inbound;
+pub mod marking_change;
 pub mod oral;
 pub mod originals;
 pub mod retention;

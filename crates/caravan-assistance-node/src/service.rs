@@ -103,6 +103,14 @@ pub struct Overlay {
     /// The contact-point directory after a two-person §1.8 change.
     #[serde(default)]
     pub directory: Option<caravan_assistance::agreement::Directory>,
+    /// Each party's directory section version (§1.8 `Directory.Update`), once it moved past
+    /// the file's.
+    #[serde(default)]
+    pub sections: std::collections::BTreeMap<String, u32>,
+    /// The partner's `Directory.Update`s that arrived ahead of their predecessor (refused
+    /// as `directory_version_gap` when they came), applied as soon as it arrives.
+    #[serde(default)]
+    pub parked_directory: Vec<caravan_assistance::agreement::DirectoryUpdate>,
     /// The history of status and assurance changes: what, when, by whom, citing what.
     #[serde(default)]
     pub history: Vec<serde_json::Value>,

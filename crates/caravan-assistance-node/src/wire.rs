@@ -123,6 +123,10 @@ pub enum Content {
     FeedbackOutcome(crate::feedback::FeedbackBody),
     /// `Bulk.Batch` (§5): the manifest; the rows travel as parts. See `crate::bulk`.
     BulkBatch(crate::bulk::BatchManifest),
+    /// `Marking.Change` (§9), see `crate::marking_change`.
+    MarkingChange(crate::marking_change::MarkingChangeBody),
+    /// `Directory.Update` (§1.8), see `crate::directory`.
+    DirectoryUpdate(caravan_assistance::agreement::DirectoryUpdate),
 }
 
 impl Body {

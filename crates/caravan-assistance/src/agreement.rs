@@ -181,6 +181,101 @@ impl Directory {
         *self = update;
         Ok(())
     }
+
+    /// One party's contact points (its section of the directory).
+    pub fn section(&self, party: &str) -> Vec<ContactPoint> {
+        self.entries
+            .iter()
+            .filter(|e| e.party == party)
+            .cloned()
+            .collect()
+    }
+
+    /// The next version of the directory with `party`'s section replaced by `entries` (the
+    /// other party's entries unchanged); the version advances by exactly one.
+    pub fn with_section(
+        &self,
+        party: &str,
+        entries: Vec<ContactPoint>,
+    ) -> Result<Directory, AgreementError> {
+        if let Some(e) = entries.iter().find(|e| e.party != party) {
+            return Err(AgreementError::DirectoryEntryWrongParty {
+                id: e.id.clone(),
+                party: party.to_owned(),
+            });
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        if let Some(e) = entries.iter().find(|e| !ids.insert(e.id.as_str())) {
+            return Err(AgreementError::DirectoryEntryDuplicate(e.id.clone()));
+        }
+        let mut all: Vec<ContactPoint> = self
+            .entries
+            .iter()
+            .filter(|e| e.party != party)
+            .cloned()
+            .collect();
+        all.extend(entries);
+        let mut next = self.clone();
+        next.apply_update(Directory {
+            version: self.version + 1,
+            entries: all,
+        })?;
+        Ok(next)
+    }
+}
+
+/// §1.8 `Directory.Update`: one party's section of the directory, as that party sends it.
+/// Each party numbers its own section; the agreement file's directory version is every
+/// section's first version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DirectoryUpdate {
+    /// The party whose contact points these are (the sender).
+    pub party: String,
+    /// The section's version: the previous one plus one.
+    pub version: u32,
+    pub entries: Vec<ContactPoint>,
+    pub issued_on: NaiveDate,
+}
+
+impl DirectoryUpdate {
+    /// The receiver's rule: the update comes from `sender` (the partner), lists only the
+    /// sender's contact points, and its version follows the section version we hold
+    /// (`current`) by exactly one. An older or equal version is stale (a late or replayed
+    /// copy); a jump is a gap (a version is missing).
+    pub fn check(&self, sender: &str, current: u32) -> Result<(), AgreementError> {
+        if self.party != sender {
+            return Err(AgreementError::DirectoryEntryWrongParty {
+                id: format!("section {}", self.party),
+                party: sender.to_owned(),
+            });
+        }
+        if let Some(e) = self.entries.iter().find(|e| e.party != sender) {
+            return Err(AgreementError::DirectoryEntryWrongParty {
+                id: e.id.clone(),
+                party: sender.to_owned(),
+            });
+        }
+        if let Some(e) = self
+            .entries
+            .iter()
+            .find(|e| e.valid_to.is_some_and(|to| to < e.valid_from))
+        {
+            return Err(AgreementError::DirectoryEntryDates(e.id.clone()));
+        }
+        if self.version <= current {
+            return Err(AgreementError::DirectoryStale {
+                current,
+                got: self.version,
+            });
+        }
+        if self.version != current + 1 {
+            return Err(AgreementError::DirectoryGap {
+                current,
+                got: self.version,
+            });
+        }
+        Ok(())
+    }
 }
 
 coded_enum! {
@@ -294,6 +389,16 @@ pub enum AgreementError {
     OutsideCapabilities(RequestType),
     #[error("directory update version {got} does not follow {current}")]
     DirectoryVersion { current: u32, got: u32 },
+    #[error("directory update version {got} is not newer than the section's version {current}")]
+    DirectoryStale { current: u32, got: u32 },
+    #[error("directory update version {got} skips a version after {current}")]
+    DirectoryGap { current: u32, got: u32 },
+    #[error("contact point {id} is not one of party {party}'s")]
+    DirectoryEntryWrongParty { id: String, party: String },
+    #[error("contact point {0} appears twice")]
+    DirectoryEntryDuplicate(String),
+    #[error("contact point {0}: valid_to is before valid_from")]
+    DirectoryEntryDates(String),
     #[error("assurance change needs a reason")]
     ReasonMissing,
 }
@@ -314,6 +419,11 @@ impl AgreementError {
             AgreementError::PersonalDataNotAdequate => "personal_data_not_adequate",
             AgreementError::OutsideCapabilities(_) => "outside_capabilities",
             AgreementError::DirectoryVersion { .. } => "directory_version_mismatch",
+            AgreementError::DirectoryStale { .. } => "directory_version_stale",
+            AgreementError::DirectoryGap { .. } => "directory_version_gap",
+            AgreementError::DirectoryEntryWrongParty { .. } => "directory_entry_wrong_party",
+            AgreementError::DirectoryEntryDuplicate(_) => "directory_entry_duplicate",
+            AgreementError::DirectoryEntryDates(_) => "directory_entry_dates",
             AgreementError::ReasonMissing => "reason_missing",
         }
     }

@@ -203,6 +203,16 @@ impl ItemMarkings {
         Ok(())
     }
 
+    /// The markings currently on `field` (the item's own when the field has none).
+    pub fn current(&self, field: Option<&str>) -> &Markings {
+        field.and_then(|f| self.fields.get(f)).unwrap_or(&self.item)
+    }
+
+    /// Whether replacing `field`'s markings with `new` would loosen anything.
+    pub fn loosens(&self, field: Option<&str>, new: &Markings) -> bool {
+        !new.covers(self.current(field))
+    }
+
     /// A `Marking.Change` message: loosening is allowed only when it comes from the provider.
     pub fn apply_change(
         &mut self,
@@ -233,6 +243,20 @@ pub enum MarkingError {
     LoosenedNotByProvider,
     #[error("{0:?} is not a caveat code")]
     BadCaveat(String),
+    #[error("Marking.Change {got} arrived after change {last}, which replaced it")]
+    ChangeSuperseded { last: u32, got: u32 },
+}
+
+/// The order of one provider's `Marking.Change` messages for one item and field: each
+/// carries the provider's running number for that target, and a receiver applies only a
+/// number above the last one it applied. A change delivered late (after a later one) is
+/// refused rather than applied over its successor, so both sides end on the provider's last
+/// word whatever the delivery order.
+pub fn check_change_order(last_applied: Option<u32>, got: u32) -> Result<(), MarkingError> {
+    match last_applied {
+        Some(last) if got <= last => Err(MarkingError::ChangeSuperseded { last, got }),
+        _ => Ok(()),
+    }
 }
 
 impl MarkingError {
@@ -241,6 +265,7 @@ impl MarkingError {
             MarkingError::Loosened { .. } => "marking_loosened",
             MarkingError::LoosenedNotByProvider => "marking_loosened_not_by_provider",
             MarkingError::BadCaveat(_) => "caveat_invalid",
+            MarkingError::ChangeSuperseded { .. } => "marking_change_superseded",
         }
     }
 }

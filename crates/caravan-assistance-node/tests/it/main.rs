@@ -2,6 +2,7 @@
 //! network): the reference story, the refusals of the issue, tampered evidence, duplicate
 //! delivery, and the property test over random action sequences.
 
+mod governance;
 mod loopback;
 mod prop;
 mod story;

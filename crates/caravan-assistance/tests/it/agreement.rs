@@ -411,3 +411,62 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn directory_sections_replace_one_party_and_updates_follow_by_one() {
+    use caravan_assistance::agreement::DirectoryUpdate;
+    let a = Agreement::us_uz();
+    let mut uz = a.directory.section("UZ");
+    assert_eq!(uz.len(), 1);
+    uz[0].channels.push("+998 71 000 0000".into());
+    let next = a.directory.with_section("UZ", uz.clone()).unwrap();
+    assert_eq!(next.version, a.directory.version + 1);
+    assert_eq!(next.section("UZ"), uz);
+    assert_eq!(
+        next.section("US"),
+        a.directory.section("US"),
+        "the other party's section is untouched"
+    );
+    let us = a.directory.section("US");
+    assert_eq!(
+        a.directory.with_section("UZ", us).unwrap_err().code(),
+        "directory_entry_wrong_party"
+    );
+    let twice = vec![uz[0].clone(), uz[0].clone()];
+    assert_eq!(
+        a.directory.with_section("UZ", twice).unwrap_err().code(),
+        "directory_entry_duplicate"
+    );
+
+    let update = |version| DirectoryUpdate {
+        party: "UZ".into(),
+        version,
+        entries: uz.clone(),
+        issued_on: day(2026, 12, 1),
+    };
+    update(2).check("UZ", 1).unwrap();
+    assert_eq!(
+        update(1).check("UZ", 1).unwrap_err().code(),
+        "directory_version_stale"
+    );
+    assert_eq!(
+        update(2).check("UZ", 2).unwrap_err().code(),
+        "directory_version_stale",
+        "a replayed copy of the version already held"
+    );
+    assert_eq!(
+        update(4).check("UZ", 2).unwrap_err().code(),
+        "directory_version_gap"
+    );
+    assert_eq!(
+        update(2).check("US", 1).unwrap_err().code(),
+        "directory_entry_wrong_party",
+        "only the sender's own section"
+    );
+    let mut bad = update(2);
+    bad.entries[0].valid_to = Some(day(2020, 1, 1));
+    assert_eq!(
+        bad.check("UZ", 1).unwrap_err().code(),
+        "directory_entry_dates"
+    );
+}

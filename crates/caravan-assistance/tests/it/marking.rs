@@ -133,3 +133,27 @@ proptest! {
         prop_assert_eq!(item.item, if ok { b } else { a });
     }
 }
+
+#[test]
+fn provider_changes_apply_in_their_order_only() {
+    use caravan_assistance::marking::check_change_order;
+    check_change_order(None, 1).unwrap();
+    check_change_order(Some(1), 2).unwrap();
+    check_change_order(Some(1), 5).unwrap();
+    assert_eq!(
+        check_change_order(Some(2), 1).unwrap_err().code(),
+        "marking_change_superseded"
+    );
+    assert_eq!(
+        check_change_order(Some(2), 2).unwrap_err().code(),
+        "marking_change_superseded"
+    );
+    let mut item = ItemMarkings::new(m(Tlp::Amber, Pap::Amber, &["NO-ONWARD"]));
+    assert!(item.loosens(None, &m(Tlp::Green, Pap::Amber, &["NO-ONWARD"])));
+    assert!(item.loosens(Some("value"), &m(Tlp::Amber, Pap::Amber, &[])));
+    assert!(!item.loosens(None, &m(Tlp::Red, Pap::Amber, &["NO-ONWARD"])));
+    item.apply_change(Some("value"), m(Tlp::Red, Pap::Red, &[]), true)
+        .unwrap();
+    assert_eq!(item.current(Some("value")).tlp, Tlp::Red);
+    assert_eq!(item.current(Some("other")).tlp, Tlp::Amber);
+}
