@@ -61,6 +61,33 @@ impl AccessStore for PgStore {
         Ok(())
     }
 
+    fn account_language(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.lock()?;
+        let row = conn
+            .query_opt(
+                "SELECT language FROM access_accounts WHERE name = $1",
+                &[&name],
+            )
+            .map_err(other("read account language"))?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        row.try_get::<_, Option<String>>(0)
+            .map_err(other("read account language"))
+    }
+
+    fn set_account_language(&self, name: &str, language: Option<&str>) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let changed = conn
+            .execute(
+                "UPDATE access_accounts SET language = $2 WHERE name = $1",
+                &[&name, &language],
+            )
+            .map_err(other("set account language"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     fn add_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let mut tx = conn.transaction().map_err(other("begin token"))?;

@@ -106,6 +106,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_screen_resolution",
         include_str!("../migrations/0013_screen_resolution.sql"),
     ),
+    (
+        "0014_account_language",
+        include_str!("../migrations/0014_account_language.sql"),
+    ),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

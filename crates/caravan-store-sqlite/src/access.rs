@@ -81,6 +81,32 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
+    fn account_language(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.lock()?;
+        conn.query_row(
+            "SELECT language FROM access_accounts WHERE name = ?1",
+            [name],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()
+        .map_err(other("read account language"))?
+        .ok_or(StoreError::NotFound)
+    }
+
+    fn set_account_language(&self, name: &str, language: Option<&str>) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let changed = conn
+            .execute(
+                "UPDATE access_accounts SET language = ?2 WHERE name = ?1",
+                params![name, language],
+            )
+            .map_err(other("set account language"))?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     fn add_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn

@@ -69,6 +69,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0013_screen_resolution",
         include_str!("../migrations/0013_screen_resolution.sql"),
     ),
+    (
+        "0014_account_language",
+        include_str!("../migrations/0014_account_language.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

@@ -370,6 +370,14 @@ pub trait AccessStore: Send + Sync {
     /// Disables or re-enables an account; `NotFound` if there is none.
     fn set_account_disabled(&self, name: &str, disabled: bool) -> Result<(), StoreError>;
 
+    /// The language the account chose for its pages (`en`, `uz` or `ru`), or `None` if it
+    /// chose none; `NotFound` if there is no such account.
+    fn account_language(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets (or with `None` clears) the account's page language, one of `en`, `uz`, `ru`
+    /// (the column refuses anything else); `NotFound` if there is no such account.
+    fn set_account_language(&self, name: &str, language: Option<&str>) -> Result<(), StoreError>;
+
     /// Stores a new token digest for an existing, enabled account (`NotFound` otherwise).
     fn add_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
 

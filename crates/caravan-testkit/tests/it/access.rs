@@ -122,6 +122,37 @@ fn access_story(open: Open<'_>) {
         Err(StoreError::NotFound)
     ));
 
+    // The page language an officer chose (issue 9): none until chosen, then kept.
+    assert_eq!(store.account_language("a.karimov").unwrap(), None);
+    store.set_account_language("a.karimov", Some("uz")).unwrap();
+    store.set_account_language("j.miller", Some("ru")).unwrap();
+    store.set_account_language("j.miller", Some("en")).unwrap();
+    assert_eq!(
+        store.account_language("a.karimov").unwrap().as_deref(),
+        Some("uz")
+    );
+    assert_eq!(
+        store.account_language("j.miller").unwrap().as_deref(),
+        Some("en")
+    );
+    assert!(
+        store.set_account_language("a.karimov", Some("de")).is_err(),
+        "only the pages' languages"
+    );
+    assert_eq!(
+        store.account_language("a.karimov").unwrap().as_deref(),
+        Some("uz"),
+        "a refused language changes nothing"
+    );
+    assert!(matches!(
+        store.account_language("nobody"),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.set_account_language("nobody", Some("ru")),
+        Err(StoreError::NotFound)
+    ));
+
     // The trail chains from its first row.
     for n in 0..25 {
         let who = if n % 2 == 0 { "a.karimov" } else { "j.miller" };
@@ -195,6 +226,13 @@ fn access_story(open: Open<'_>) {
         .append_audit(&event(99, "j.miller", "request.view", false))
         .unwrap();
     assert_eq!(next.seq, 26);
+    assert_eq!(
+        store.account_language("a.karimov").unwrap().as_deref(),
+        Some("uz"),
+        "the language survives a reopen"
+    );
+    store.set_account_language("a.karimov", None).unwrap();
+    assert_eq!(store.account_language("a.karimov").unwrap(), None);
     assert_eq!(next.prev_sha256, all[24].sha256);
     verify_audit_chain(&store.list_audit(&AuditQuery::default()).unwrap()).unwrap();
     assert!(store.account_for_token(&[2; 32], 4_000).unwrap().is_some());
