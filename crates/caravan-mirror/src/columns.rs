@@ -1,16 +1,17 @@
-//! The columnar leg store: one direction's export and import legs laid out once per run
-//! as arrays (struct of arrays), so that the exact tiers, the date window and the value
+//! The columnar leg store: one direction's export and import legs laid out once, when
+//! they are loaded, as arrays (struct of arrays), so that the exact tiers, the date window and the value
 //! arithmetic read a few dense arrays instead of chasing the owned strings of every
 //! [`Leg`].
 //!
 //! [`Leg`] stays the public input type (parsers, the store and the API build and read
-//! it); the conversion happens here, once per run, on the machine's cores, and is part
-//! of every timed linkage stage. What the columns hold, per leg: dates as days since the
+//! it); the conversion happens here, on the machine's cores, when a direction's legs
+//! are loaded ([`LegColumns::new`]), and the columns then serve every linkage and
+//! valuation over those legs. What the columns hold, per leg: dates as days since the
 //! Common Era, countries and currencies packed into `u64` codes (exact for codes of up
 //! to 7 bytes, which every ISO code is; longer text falls back to comparing the
-//! strings), net and gross mass, freight, and each tier's keys as 64-bit hashes beside
-//! their text in one arena (a hash match is always confirmed on the text); per goods
-//! item: value, customs value and currency. [`RateColumns`] turns the rate table into
+//! strings), net and gross mass, freight, and each tier's keys with their kind tags
+//! and their text in one arena (linkage hashes them to 64 bits and confirms every hash
+//! match on the text); per goods item: value, customs value and currency. [`RateColumns`] turns the rate table into
 //! sorted `(day, rate)` arrays per currency code, so a conversion is a code compare and
 //! a binary search instead of string maps.
 //!
@@ -106,37 +107,31 @@ pub(crate) fn each_key<'l>(
 }
 
 /// One tier's keys of one side: leg `k` owns keys `start[k]..start[k + 1]`; key `j`
-/// has a hash and a kind tag. Its text stays in the leg ([`key_text`]): it is read only
-/// to confirm a hash match and to quote the key as evidence, so copying it (or even a
-/// pointer to it) for every key would cost more memory traffic than it saves.
+/// has a kind tag and its text in one arena, both read from one word (`meta[j]`: the
+/// end of its text in the low 56 bits, its tag in the top byte; its text starts where
+/// key `j - 1`'s ends), so that confirming a match or quoting the key as evidence reads
+/// two dense arrays instead of the owned strings of a [`Leg`]. The store holds no
+/// hashes: a linkage run hashes the keys itself, as a database hashes the join column
+/// in the query rather than at load.
 #[derive(Debug)]
 pub(crate) struct TierKeys {
     pub(crate) start: Vec<u32>,
-    pub(crate) hash: Vec<u64>,
-    pub(crate) tag: Vec<u8>,
+    meta: Vec<u64>,
+    text: String,
 }
 
-/// The text of key `slot` of `leg` in `tier` (the `slot`-th key [`each_key`] yields).
-pub(crate) fn key_text(leg: &Leg, tier: usize, export_side: bool, slot: usize) -> &str {
-    let mut found = "";
-    let mut k = 0;
-    each_key(leg, tier, export_side, |_, key| {
-        if k == slot {
-            found = key;
-        }
-        k += 1;
-    });
-    found
-}
+/// Bits of [`TierKeys::meta`] that hold the end of a key's text.
+const END_BITS: u32 = 56;
+const END_MASK: u64 = (1 << END_BITS) - 1;
 
 impl TierKeys {
-    fn with_capacity(legs: usize, keys: usize) -> TierKeys {
+    fn with_capacity(legs: usize, keys: usize, bytes: usize) -> TierKeys {
         let mut start = Vec::with_capacity(legs + 1);
         start.push(0);
         TierKeys {
             start,
-            hash: Vec::with_capacity(keys),
-            tag: Vec::with_capacity(keys),
+            meta: Vec::with_capacity(keys),
+            text: String::with_capacity(bytes),
         }
     }
 
@@ -146,35 +141,80 @@ impl TierKeys {
         self.start[k] as usize..self.start[k + 1] as usize
     }
 
+    /// Number of keys.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// The kind tag of key `j` (see [`each_key`]).
+    #[inline]
+    pub(crate) fn tag(&self, j: usize) -> u8 {
+        (self.meta[j] >> END_BITS) as u8
+    }
+
+    /// The kind tag and the text of key `j`.
+    #[inline]
+    pub(crate) fn key(&self, j: usize) -> (u8, &str) {
+        let from = if j == 0 {
+            0
+        } else {
+            (self.meta[j - 1] & END_MASK) as usize
+        };
+        let meta = self.meta[j];
+        (
+            (meta >> END_BITS) as u8,
+            &self.text[from..(meta & END_MASK) as usize],
+        )
+    }
+
+    /// The text of key `j`.
+    #[inline]
+    pub(crate) fn text(&self, j: usize) -> &str {
+        self.key(j).1
+    }
+
+    /// The 64-bit hash of key `j` (kind and text; see [`key_hash`]).
+    #[inline]
+    pub(crate) fn hash(&self, j: usize) -> u64 {
+        let (tag, text) = self.key(j);
+        key_hash(tag, text)
+    }
+
+    /// Bytes held on the heap.
+    fn heap_bytes(&self) -> usize {
+        self.start.capacity() * 4 + self.meta.capacity() * 8 + self.text.capacity()
+    }
+
     fn push_leg(&mut self, leg: &Leg, tier: usize, export_side: bool) {
         each_key(leg, tier, export_side, |tag, key| {
-            self.hash.push(key_hash(tag, key));
-            self.tag.push(tag);
+            self.text.push_str(key);
+            self.meta
+                .push(self.text.len() as u64 | u64::from(tag) << END_BITS);
         });
-        self.start.push(self.hash.len() as u32);
+        self.start.push(self.meta.len() as u32);
     }
 
     fn append(&mut self, other: TierKeys) {
-        let keys = self.hash.len() as u32;
+        let keys = self.meta.len() as u32;
+        let bytes = self.text.len() as u64;
         self.start.extend(other.start[1..].iter().map(|s| s + keys));
-        self.hash.extend(other.hash);
-        self.tag.extend(other.tag);
+        // Tags sit above the end, so adding to the whole word moves the end alone.
+        self.meta.extend(other.meta.iter().map(|m| m + bytes));
+        self.text.push_str(&other.text);
     }
 }
 
-/// Keys of `leg` in each tier.
-fn key_counts(leg: &Leg, export_side: bool) -> [usize; 3] {
-    let shared = usize::from(leg.ucr.is_some())
-        + if export_side {
-            usize::from(leg.mrn.is_some())
-        } else {
-            leg.previous_docs.len()
-        };
-    [
-        shared,
-        leg.transport_docs.len() + leg.containers.len(),
-        usize::from(leg.invoice.is_some()),
-    ]
+/// Keys of `leg` in each tier, and their bytes.
+fn key_counts(leg: &Leg, export_side: bool) -> [(usize, usize); 3] {
+    [0, 1, 2].map(|tier| {
+        let (mut keys, mut bytes) = (0, 0);
+        each_key(leg, tier, export_side, |_, key| {
+            keys += 1;
+            bytes += key.len();
+        });
+        (keys, bytes)
+    })
 }
 
 /// One side's legs as columns; NaN stands for an undeclared amount.
@@ -206,8 +246,8 @@ pub(crate) struct SideColumns {
 
 impl SideColumns {
     /// Empty columns with room for `legs` legs, `items` goods items and `keys` keys
-    /// per tier, so that filling them never moves them.
-    fn with_capacity(legs: usize, items: usize, keys: [usize; 3]) -> SideColumns {
+    /// (count, bytes) per tier, so that filling them never moves them.
+    fn with_capacity(legs: usize, items: usize, keys: [(usize, usize); 3]) -> SideColumns {
         let mut item_start = Vec::with_capacity(legs + 1);
         item_start.push(0);
         SideColumns {
@@ -224,7 +264,7 @@ impl SideColumns {
             item_value: Vec::with_capacity(items),
             item_customs: Vec::with_capacity(items),
             item_currency: Vec::with_capacity(items),
-            keys: keys.map(|k| TierKeys::with_capacity(legs, k)),
+            keys: keys.map(|(k, bytes)| TierKeys::with_capacity(legs, k, bytes)),
         }
     }
 
@@ -287,11 +327,12 @@ impl SideColumns {
         let mut chunks = parallel_ranges(legs.len(), 16_384, |range| {
             let legs = &legs[range];
             let mut items = 0;
-            let mut keys = [0; 3];
+            let mut keys = [(0, 0); 3];
             for leg in legs {
                 items += leg.items.len();
                 for (total, n) in keys.iter_mut().zip(key_counts(leg, export_side)) {
-                    *total += n;
+                    total.0 += n.0;
+                    total.1 += n.1;
                 }
             }
             let mut side = SideColumns::with_capacity(legs.len(), items, keys);
@@ -303,18 +344,39 @@ impl SideColumns {
         if chunks.len() == 1 {
             return chunks
                 .pop()
-                .unwrap_or_else(|| SideColumns::with_capacity(0, 0, [0; 3]));
+                .unwrap_or_else(|| SideColumns::with_capacity(0, 0, [(0, 0); 3]));
         }
         let total = |f: &dyn Fn(&SideColumns) -> usize| chunks.iter().map(f).sum::<usize>();
         let mut all = SideColumns::with_capacity(
             total(&SideColumns::legs),
             total(&|c| c.item_value.len()),
-            [0, 1, 2].map(|t| total(&|c| c.keys[t].hash.len())),
+            [0, 1, 2].map(|t| {
+                (
+                    total(&|c| c.keys[t].len()),
+                    total(&|c| c.keys[t].text.len()),
+                )
+            }),
         );
         for chunk in chunks {
             all.append(chunk);
         }
         all
+    }
+
+    /// Bytes held on the heap.
+    fn heap_bytes(&self) -> usize {
+        let legs = self.day.capacity() * 4
+            + self.value_day.capacity() * 4
+            + self.mode.capacity() * std::mem::size_of::<Mode>()
+            + (self.reporter.capacity() + self.partner.capacity()) * 8
+            + (self.net.capacity() + self.gross.capacity() + self.freight.capacity()) * 8
+            + self.freight_currency.capacity() * 8
+            + self.item_start.capacity() * std::mem::size_of::<usize>();
+        let items = (self.item_value.capacity()
+            + self.item_customs.capacity()
+            + self.item_currency.capacity())
+            * 8;
+        legs + items + self.keys.iter().map(TierKeys::heap_bytes).sum::<usize>()
     }
 
     /// Net mass of leg `k`.
@@ -324,8 +386,8 @@ impl SideColumns {
     }
 }
 
-/// One direction's legs as columns, built once per run: the input of the exact tiers,
-/// the fuzzy tier's masses and the value arithmetic.
+/// One direction's legs as columns, built once when they are loaded: the input of the
+/// exact tiers, the fuzzy tier's masses and the value arithmetic.
 #[derive(Debug)]
 pub struct LegColumns<'l> {
     pub(crate) exports: &'l [Leg],
@@ -354,6 +416,11 @@ impl<'l> LegColumns<'l> {
         }
     }
 
+    /// Bytes the columns hold on the heap (the legs they borrow not included).
+    pub fn heap_bytes(&self) -> usize {
+        self.x.heap_bytes() + self.m.heap_bytes()
+    }
+
     /// The export legs.
     pub fn exports(&self) -> &'l [Leg] {
         self.exports
@@ -369,19 +436,27 @@ impl<'l> LegColumns<'l> {
         crate::link::link_columns(self, names, config)
     }
 
-    /// Export `e` and import `i` name each other's country, or leave it undeclared.
+    /// Export `e` and import `i` name each other's country, or leave it undeclared;
+    /// `m_reporter` and `m_partner` are import `i`'s codes (`m.reporter[i]`,
+    /// `m.partner[i]`), passed in by a caller that holds them nearer at hand.
     #[inline]
-    pub(crate) fn partners_consistent(&self, e: usize, i: usize) -> bool {
+    pub(crate) fn partners_consistent_with(
+        &self,
+        e: usize,
+        i: usize,
+        m_reporter: u64,
+        m_partner: u64,
+    ) -> bool {
         let same = |code: u64, other: u64, text: Option<&str>, other_text: &str| {
             code == ABSENT || (code == other && (code != LONG || text == Some(other_text)))
         };
         same(
             self.x.partner[e],
-            self.m.reporter[i],
+            m_reporter,
             self.exports[e].partner.as_deref(),
             &self.imports[i].reference.reporter,
         ) && same(
-            self.m.partner[i],
+            m_partner,
             self.x.reporter[e],
             self.imports[i].partner.as_deref(),
             &self.exports[e].reference.reporter,

@@ -22,7 +22,7 @@
 //! The result is deterministic for a given input order and configuration.
 
 use crate::columnar::{FxMap, Interner, parallel_ranges};
-use crate::columns::{LegColumns, NO_DAY, SideColumns, key_text};
+use crate::columns::{LegColumns, NO_DAY, SideColumns, TierKeys};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -634,27 +634,46 @@ const TIERS: [Tier; 3] = [
     Tier::CommercialReference,
 ];
 
-/// One tier's import keys: rows of (key hash, import, key) sorted by hash, with a
-/// directory on the hash's top bits, so that an export's key finds its rows with two
-/// memory reads instead of a binary search over a million rows.
+/// One tier's import keys: rows of (key hash, import, key) grouped by the hash's top
+/// bits (a radix partition: one counting pass, one scatter pass, no sort), with a
+/// directory of the groups. About four rows share a group, so the directory stays small
+/// enough for the cache and an export's key finds its rows with one read of main
+/// memory. Rows keep their input order inside a group (imports ascending, then keys),
+/// so the rows of one hash come out in the order a sort by (hash, import, key) would
+/// give.
 struct KeyIndex {
     rows: Vec<(u64, u32, u32)>,
-    /// Row offsets of each top-bits bucket; `buckets + 1` entries.
+    /// Row offsets of each top-bits group; `groups + 1` entries.
     directory: Vec<u32>,
     shift: u32,
 }
 
 impl KeyIndex {
-    fn new(mut rows: Vec<(u64, u32, u32)>) -> KeyIndex {
-        rows.sort_unstable();
-        let bits = (usize::BITS - rows.len().leading_zeros()).clamp(1, 24);
+    /// The index of one side's keys of one tier; hashes them on the way.
+    fn new(keys: &TierKeys) -> KeyIndex {
+        let n = keys.len();
+        let bits = (usize::BITS - n.leading_zeros())
+            .saturating_sub(2)
+            .clamp(1, 24);
         let shift = 64 - bits;
+        let mut hashed: Vec<(u64, u32)> = Vec::with_capacity(n);
         let mut directory = vec![0u32; (1usize << bits) + 1];
-        for row in &rows {
-            directory[(row.0 >> shift) as usize + 1] += 1;
+        for i in 0..keys.start.len() - 1 {
+            for j in keys.of(i) {
+                let h = keys.hash(j);
+                directory[(h >> shift) as usize + 1] += 1;
+                hashed.push((h, i as u32));
+            }
         }
-        for b in 1..directory.len() {
-            directory[b] += directory[b - 1];
+        for g in 1..directory.len() {
+            directory[g] += directory[g - 1];
+        }
+        let mut fill = directory.clone();
+        let mut rows = vec![(0, 0, 0); n];
+        for (j, &(h, i)) in hashed.iter().enumerate() {
+            let slot = &mut fill[(h >> shift) as usize];
+            rows[*slot as usize] = (h, i, j as u32);
+            *slot += 1;
         }
         KeyIndex {
             rows,
@@ -663,37 +682,63 @@ impl KeyIndex {
         }
     }
 
-    /// The rows whose hash is `h`.
-    fn get(&self, h: u64) -> impl Iterator<Item = &(u64, u32, u32)> {
-        let b = (h >> self.shift) as usize;
-        let bucket = &self.rows[self.directory[b] as usize..self.directory[b + 1] as usize];
-        bucket.iter().filter(move |r| r.0 == h)
+    /// The lookup of export key `j` of `keys`: its hash and its group's rows.
+    #[inline]
+    fn probe(&self, keys: &TierKeys, j: usize) -> Probe {
+        let hash = keys.hash(j);
+        let g = (hash >> self.shift) as usize;
+        Probe {
+            hash,
+            rows: self.directory[g]..self.directory[g + 1],
+            first: !hash,
+        }
+    }
+
+    /// The hash of the first row of `probe`'s group (`!probe.hash` for an empty group):
+    /// reading it brings the group into the cache.
+    #[inline]
+    fn first_hash(&self, probe: &Probe) -> u64 {
+        if probe.rows.is_empty() {
+            !probe.hash
+        } else {
+            self.rows[probe.rows.start as usize].0
+        }
+    }
+
+    /// The rows whose hash is `probe`'s.
+    #[inline]
+    fn rows(&self, probe: &Probe) -> impl Iterator<Item = &(u64, u32, u32)> {
+        let h = probe.hash;
+        self.rows[probe.rows.start as usize..probe.rows.end as usize]
+            .iter()
+            .filter(move |r| r.0 == h)
     }
 }
 
+/// Exports whose lookups are issued together ([`exact_edges`]).
+const PROBE_BATCH: usize = 64;
+
+/// One export key's lookup in a [`KeyIndex`].
+struct Probe {
+    hash: u64,
+    /// The rows of the hash's group.
+    rows: std::ops::Range<u32>,
+    /// The hash of the group's first row, once read.
+    first: u64,
+}
+
+/// The key indexes of the three tiers of `imports`, one thread each.
 fn key_indexes(imports: &SideColumns) -> [KeyIndex; 3] {
     std::thread::scope(|scope| {
-        let handles: Vec<_> = imports
-            .keys
-            .iter()
-            .map(|keys| {
-                scope.spawn(move || {
-                    let mut rows = Vec::with_capacity(keys.hash.len());
-                    for i in 0..keys.start.len() - 1 {
-                        for j in keys.of(i) {
-                            rows.push((keys.hash[j], i as u32, j as u32));
-                        }
-                    }
-                    KeyIndex::new(rows)
-                })
-            })
-            .collect();
-        let mut built = handles.into_iter().map(|h| {
+        let [a, b, c] = &imports.keys;
+        let a = scope.spawn(|| KeyIndex::new(a));
+        let b = scope.spawn(|| KeyIndex::new(b));
+        let c = KeyIndex::new(c);
+        let join = |h: std::thread::ScopedJoinHandle<'_, KeyIndex>| {
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        let mut next = || built.next().unwrap_or_else(|| KeyIndex::new(Vec::new()));
-        [next(), next(), next()]
+        };
+        [join(a), join(b), c]
     })
 }
 
@@ -708,59 +753,94 @@ struct ExactEdge {
 
 fn exact_edges(cols: &LegColumns<'_>, config: &LinkConfig) -> Vec<ExactEdge> {
     let (x, m) = (&cols.x, &cols.m);
-    let (exports, imports) = (cols.exports, cols.imports);
-    let indexes = key_indexes(m);
+    // What a key match checks on its import (date, reporter, partner), side by side, so
+    // that the check reads one place in memory instead of three columns.
+    let (indexes, checks) = std::thread::scope(|scope| {
+        let indexes = scope.spawn(|| key_indexes(m));
+        let checks: Vec<(i32, u64, u64)> = (0..m.day.len())
+            .map(|i| (m.day[i], m.reporter[i], m.partner[i]))
+            .collect();
+        let indexes = indexes
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (indexes, checks)
+    });
     parallel_ranges(x.day.len(), 4_096, |range| {
         let mut out = Vec::new();
         let mut candidates: Vec<usize> = Vec::new();
         let mut evidence: Vec<(u8, u32)> = Vec::new();
-        for e in range {
+        let mut probes: Vec<Probe> = Vec::new();
+        let mut edges: Vec<Option<ExactEdge>> = Vec::new();
+        let mut batch = range.start;
+        while batch < range.end {
+            let batch_end = (batch + PROBE_BATCH).min(range.end);
+            edges.clear();
+            edges.resize_with(batch_end - batch, || None);
             for (tier, index) in indexes.iter().enumerate() {
                 let (x_keys, m_keys) = (&x.keys[tier], &m.keys[tier]);
-                candidates.clear();
-                evidence.clear();
-                let first = x_keys.start[e] as usize;
-                for j in x_keys.of(e) {
-                    let tag = x_keys.tag[j];
-                    let key = key_text(&exports[e], tier, true, j - first);
-                    let mut last = None;
-                    for &(_, i, k) in index.get(x_keys.hash[j]) {
-                        let (i, k) = (i as usize, k as usize);
-                        // The hash is only a filter: the key itself must match.
-                        if last == Some(i)
-                            || m_keys.tag[k] != tag
-                            || key_text(&imports[i], tier, false, k - m_keys.start[i] as usize)
-                                != key
-                        {
+                // The batch's lookups first, each independent of the others, so that
+                // their cache misses overlap instead of following one another.
+                probes.clear();
+                for e in batch..batch_end {
+                    if edges[e - batch].is_none() {
+                        probes.extend(x_keys.of(e).map(|j| index.probe(x_keys, j)));
+                    }
+                }
+                for p in &mut probes {
+                    p.first = index.first_hash(p);
+                }
+                let mut next = 0;
+                for e in batch..batch_end {
+                    if edges[e - batch].is_some() {
+                        continue;
+                    }
+                    candidates.clear();
+                    evidence.clear();
+                    for j in x_keys.of(e) {
+                        let probe = &probes[next];
+                        next += 1;
+                        // No row, or one row of another hash: nothing to confirm.
+                        if probe.rows.len() <= 1 && probe.first != probe.hash {
                             continue;
                         }
-                        last = Some(i);
-                        if cols.partners_consistent(e, i)
-                            && exact_dates_plausible(x.day[e], m.day[i], config)
-                        {
-                            candidates.push(i);
-                            // One entry per key found; the group merges repeats.
-                            if evidence.last() != Some(&(tier as u8, j as u32)) {
-                                evidence.push((tier as u8, j as u32));
+                        let key = x_keys.key(j);
+                        let mut last = None;
+                        for &(_, i, k) in index.rows(probe) {
+                            let (i, k) = (i as usize, k as usize);
+                            // The hash is only a filter: the key itself must match.
+                            if last == Some(i) || m_keys.key(k) != key {
+                                continue;
+                            }
+                            last = Some(i);
+                            let (day, reporter, partner) = checks[i];
+                            if cols.partners_consistent_with(e, i, reporter, partner)
+                                && exact_dates_plausible(x.day[e], day, config)
+                            {
+                                candidates.push(i);
+                                // One entry per key found; the group merges repeats.
+                                if evidence.last() != Some(&(tier as u8, j as u32)) {
+                                    evidence.push((tier as u8, j as u32));
+                                }
                             }
                         }
                     }
+                    candidates.sort_unstable();
+                    candidates.dedup();
+                    if candidates.is_empty()
+                        || (TIERS[tier] == Tier::CommercialReference && candidates.len() > 1)
+                    {
+                        continue;
+                    }
+                    edges[e - batch] = Some(ExactEdge {
+                        export: e,
+                        tier: TIERS[tier],
+                        imports: std::mem::take(&mut candidates),
+                        evidence: std::mem::take(&mut evidence),
+                    });
                 }
-                candidates.sort_unstable();
-                candidates.dedup();
-                if candidates.is_empty()
-                    || (TIERS[tier] == Tier::CommercialReference && candidates.len() > 1)
-                {
-                    continue;
-                }
-                out.push(ExactEdge {
-                    export: e,
-                    tier: TIERS[tier],
-                    imports: std::mem::take(&mut candidates),
-                    evidence: std::mem::take(&mut evidence),
-                });
-                break;
             }
+            out.extend(edges.drain(..).flatten());
+            batch = batch_end;
         }
         out
     })
@@ -812,12 +892,10 @@ pub(crate) fn link_columns(
         group.0.push(edge.export);
         group.2 = group.2.min(edge.tier);
         group.3.extend(edge.evidence.iter().map(|&(tier, j)| {
-            let (tier, j) = (tier as usize, j as usize);
-            let keys = &cols.x.keys[tier];
-            let slot = j - keys.start[edge.export] as usize;
+            let (keys, j) = (&cols.x.keys[tier as usize], j as usize);
             Evidence::SharedKey {
-                kind: KINDS[keys.tag[j] as usize],
-                value: key_text(&exports[edge.export], tier, true, slot).to_owned(),
+                kind: KINDS[keys.tag(j) as usize],
+                value: keys.text(j).to_owned(),
             }
         }));
     }
