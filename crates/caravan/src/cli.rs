@@ -87,6 +87,14 @@ pub enum Command {
     /// Results reported back on a request (§15 `Feedback.Outcome`): report, list.
     #[command(subcommand)]
     Feedback(FeedbackCommand),
+    /// Re-mark an item and tell the partner (§9 `Marking.Change`): the provider loosens or
+    /// tightens, the receiver only tightens.
+    #[command(subcommand)]
+    Marking(MarkingCommand),
+    /// The designated contact-point directory (§1.8): show both sections, send ours as the
+    /// next `Directory.Update`.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
 }
 
 /// `caravan request …`. Every action is done as an officer's account (`--as`), checked
@@ -1484,4 +1492,67 @@ pub struct FeedbackListArgs {
     /// Only this request.
     #[arg(long)]
     pub request: Option<String>,
+}
+
+/// `caravan marking …`.
+#[derive(Debug, Subcommand)]
+pub enum MarkingCommand {
+    /// Replace an item's (or a field's) markings and send the `Marking.Change` to the
+    /// partner. Loosening is the provider's only (a supervisor).
+    Change(MarkingChangeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MarkingChangeArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The item (evidence id or spontaneous item id).
+    pub item: String,
+    /// A field selector; the whole item when absent.
+    #[arg(long)]
+    pub field: Option<String>,
+    /// TLP 2.0 (CLEAR, GREEN, AMBER, AMBER+STRICT, RED).
+    #[arg(long)]
+    pub tlp: String,
+    /// PAP (CLEAR, GREEN, AMBER, RED).
+    #[arg(long)]
+    pub pap: String,
+    /// Caveat codes, comma-separated (the full set after the change).
+    #[arg(long, default_value = "")]
+    pub caveats: String,
+    /// Why (recorded, audited and sent).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `caravan directory …`.
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Both sections (ours and the partner's) with their versions, and the updates exchanged.
+    Show(DirectoryShowArgs),
+    /// Replace our section with the contact points of a JSON file and send it to the partner
+    /// as the next version (two-person rule: --as and --with, administrator + supervisor).
+    Update(DirectoryUpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirectoryShowArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DirectoryUpdateArgs {
+    #[command(flatten)]
+    pub acting: ActingArgs,
+    /// The second person (two-person rule).
+    #[arg(long = "with")]
+    pub second: String,
+    /// JSON array of contact points (or an object with `entries`): our whole section.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Why (recorded and audited).
+    #[arg(long)]
+    pub reason: String,
 }

@@ -11,6 +11,7 @@ mod exchange;
 mod exchange_faults;
 mod exchange_netns;
 mod exchange_parts;
+mod governance;
 mod log;
 mod mirror;
 mod postgres;

@@ -4,6 +4,10 @@
 //! the running exchange, through `caravan_assistance_node::wire_story::play`, the same
 //! scenario the two-node test checks.
 //!
+//! Then each side re-marks an alert (`Marking.Change`: the provider loosens, the receiver
+//! tightens a field) and sends its contact-point directory section (`Directory.Update`),
+//! through `caravan_assistance_node::governance_story::play`.
+//!
 //! Why a stage of its own: it needs the reference case closed (the outcome is reported on
 //! it) and the agreement in force, which the assistance stage leaves behind.
 
@@ -15,7 +19,7 @@ use anyhow::Context;
 use caravan_assistance_node::runtime;
 use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
 use caravan_assistance_node::story::{self, Officials};
-use caravan_assistance_node::wire_story;
+use caravan_assistance_node::{governance_story, wire_story};
 use caravan_exchange::node::Exchange;
 use caravan_store::Store;
 use caravan_store::assistance::CaseQuery;
@@ -127,6 +131,84 @@ pub(crate) async fn stage(
             .map_or("-".to_owned(), |p| p.to_string()),
         us_report.exchange.bulk_batches_received,
         us_report.exchange.bulk_rows_received
+    );
+
+    // §9 Marking.Change and §1.8 Directory.Update, over the same exchange.
+    let (a, b) = (nodes[0].clone(), nodes[1].clone());
+    let started = std::time::Instant::now();
+    let t0 = out.ended_at;
+    let gov = tokio::task::spawn_blocking(move || {
+        governance_story::play(&a, &b, t0, &mut |now| {
+            story::settle_over_exchange(
+                [&a, &b],
+                now,
+                Duration::from_millis(30),
+                6,
+                Duration::from_secs(120),
+            )
+        })
+    })
+    .await
+    .context("governance stage")?
+    .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+    println!();
+    println!(
+        "Marking.Change and Directory.Update, over the exchange in {:.1} s:",
+        started.elapsed().as_secs_f64()
+    );
+    let show = |m: &Option<caravan_assistance::marking::Markings>| {
+        m.as_ref().map_or_else(String::new, |m| {
+            let caveats: Vec<&str> = m.caveats.iter().map(|c| c.as_str()).collect();
+            format!("TLP:{} PAP:{} {}", m.tlp, m.pap, caveats.join(" "))
+                .trim_end()
+                .to_owned()
+        })
+    };
+    println!(
+        "  UZ alert {}: supplied {}, loosened by the UZ supervisor to {}; the US tightened field {} to {} and told UZ",
+        gov.item,
+        show(&gov.supplied),
+        show(&gov.loosened),
+        gov.tightened_field,
+        show(&gov.tightened)
+    );
+    for node in [us, uz] {
+        let rows = node.store().marking_rows(&gov.item)?;
+        let last = |field: &str| {
+            rows.iter()
+                .filter(|r| r.field == field)
+                .max_by_key(|r| r.seq)
+                .map(|r| format!("TLP:{} PAP:{} (set by {})", r.tlp, r.pap, r.set_by))
+                .unwrap_or_default()
+        };
+        println!(
+            "    on {}: item {}; summary {}",
+            node.config().party,
+            last(""),
+            last("summary")
+        );
+    }
+    for (what, code) in &gov.refusals {
+        println!("  refused: {what} ({code})");
+    }
+    for node in [us, uz] {
+        let view = node
+            .directory_view()
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+        println!(
+            "  directory on {}: own section {} v{} ({} contact points), partner section {} v{} ({} contact points)",
+            node.config().party,
+            view.own.party,
+            view.own.version,
+            view.own.entries.len(),
+            view.partner.party,
+            view.partner.version,
+            view.partner.entries.len()
+        );
+    }
+    println!(
+        "      new contact points: {}; see caravan directory show, or /ui/desk/directory",
+        gov.new_contact_points.join(", ")
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod account;
 mod assist;
+mod assist_governance;
 mod assist_procedures;
 mod assist_wire;
 mod demo;
@@ -55,6 +56,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bulk(command) => assist_wire::bulk(&load_config(cli.config.as_deref())?, command),
         Command::Feedback(command) => {
             assist_wire::feedback(&load_config(cli.config.as_deref())?, command)
+        }
+        Command::Marking(command) => {
+            assist_governance::marking(&load_config(cli.config.as_deref())?, command)
+        }
+        Command::Directory(command) => {
+            assist_governance::directory(&load_config(cli.config.as_deref())?, command)
         }
     }
 }
