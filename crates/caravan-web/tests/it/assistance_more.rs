@@ -1,0 +1,433 @@
+//! The desk pages and forms of `assistance_more` through the real router: re-marking on the
+//! case page and over the API (the receiver refused a loosening with its code), the
+//! directory page and API, hit/no-hit, bulk and oral pages, and form input refused with a
+//! code on the page it came from.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, header};
+use caravan_assistance::agreement::AgreementState;
+use caravan_assistance_node::crypto::EvidenceKey;
+use caravan_assistance_node::runtime;
+use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
+use caravan_assistance_node::story;
+use caravan_store::Store;
+use caravan_store::access::{Account, ApiToken};
+use caravan_store_sqlite::SqliteStore;
+use caravan_web::auth::{new_token_secret, now_ms, token_digest};
+use caravan_web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn token(store: &dyn Store, name: &str, role: &str) -> String {
+    store
+        .create_account(&Account {
+            name: name.into(),
+            display_name: name.into(),
+            role: role.into(),
+            disabled: false,
+            created_at: 0,
+        })
+        .unwrap();
+    let secret = new_token_secret().unwrap();
+    store
+        .add_api_token(&ApiToken {
+            sha256: token_digest(&secret),
+            account: name.into(),
+            label: "test".into(),
+            created_at: 0,
+            expires_at: None,
+            revoked_at: None,
+        })
+        .unwrap();
+    secret
+}
+
+/// Any request: status, `Location` (for a redirect) and body.
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    content: Option<(&str, String)>,
+) -> (u16, String, String) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        // Forms are checked for a same-origin source (CSRF).
+        .header(header::HOST, "node.example")
+        .header(header::ORIGIN, "https://node.example");
+    let request = match content {
+        Some((media, body)) => request
+            .header(header::CONTENT_TYPE, media)
+            .body(Body::from(body))
+            .unwrap(),
+        None => request.body(Body::empty()).unwrap(),
+    };
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+fn form(fields: &[(&str, &str)]) -> Option<(&'static str, String)> {
+    let body = fields
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    Some(("application/x-www-form-urlencoded", body))
+}
+
+fn settle(
+    us: &AssistanceNode,
+    uz: &AssistanceNode,
+    now: i64,
+) -> Result<(), caravan_assistance_node::error::AssistError> {
+    loop {
+        let mut moved = 0;
+        for (from, to) in [(us, uz), (uz, us)] {
+            for m in from.take_queued(now)? {
+                to.receive(&m, now)?;
+                moved += 1;
+            }
+        }
+        if moved == 0 {
+            return Ok(());
+        }
+    }
+}
+
+#[tokio::test]
+async fn remarking_directory_and_the_desk_pages_of_the_other_procedures() {
+    let us = Arc::new(AssistanceNode::new(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        None,
+        NodeConfig::us_uz(true),
+        EvidenceKey::from_bytes(&[9; 32]),
+    ));
+    let uz = AssistanceNode::new(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        None,
+        NodeConfig::us_uz(false),
+        EvidenceKey::from_bytes(&[10; 32]),
+    );
+    let main = story::play(&us, &uz, now_ms() - 400 * story::DAY_MS, &mut |now| {
+        settle(&us, &uz, now)
+    })
+    .expect("story");
+    assert_eq!(
+        us.agreement().unwrap().status.state,
+        AgreementState::InForce
+    );
+    runtime::register(us.clone());
+    let store = us.store().clone();
+    let app = router(AppState {
+        store: store.clone(),
+        node_name: Arc::from("US CBP"),
+        log: None,
+        exchange: None,
+    });
+    let desk = token(store.as_ref(), "us.desk", "desk_officer");
+    let analyst = token(store.as_ref(), "us.analyst", "analyst");
+    let supervisor = token(store.as_ref(), "us.supervisor", "supervisor");
+    let admin = token(store.as_ref(), "us.admin", "administrator");
+    let case = &main.main_case;
+    let item = main.evidence[0].clone();
+
+    // The case page carries the new forms, each with a CSRF field and labels.
+    let (status, _, html) = send(
+        &app,
+        "GET",
+        &format!("/ui/desk/requests/{case}"),
+        &supervisor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    for form in ["marking", "outcome", "disclosure", "original", "hold"] {
+        let at = html
+            .find(&format!("data-form=\"{form}\""))
+            .unwrap_or_else(|| panic!("form {form} on the case page"));
+        let end = at + html[at..].find("</form>").unwrap();
+        let body = &html[at..end];
+        assert!(
+            body.contains("name=\"csrf\"") || body.contains("type=\"hidden\""),
+            "{form}: {body}"
+        );
+        let inputs = body.matches(" name=\"").count();
+        let labels = body.matches("<label for=").count();
+        assert!(
+            labels + 1 >= inputs,
+            "{form}: {labels} labels for {inputs} fields"
+        );
+    }
+
+    // The receiver may not loosen an item the partner supplied: refused with its code.
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &format!("/ui/desk/requests/{case}/marking"),
+        &supervisor,
+        form(&[
+            ("item_id", &item),
+            ("tlp", "CLEAR"),
+            ("pap", "WHITE"),
+            ("reason", "publish"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location,
+        format!("/ui/desk/requests/{case}?problem=marking_loosened_not_by_provider")
+    );
+    // It may tighten, and the change is queued for the partner.
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &format!("/ui/desk/requests/{case}/marking"),
+        &analyst,
+        form(&[
+            ("item_id", &item),
+            ("field", "value"),
+            ("tlp", "RED"),
+            ("pap", "RED"),
+            ("caveats", "NO-ONWARD LE-SENSITIVE"),
+            ("reason", "an open investigation"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("notice="), "{location}");
+    let rows = store.marking_rows(&item).unwrap();
+    let last = rows
+        .iter()
+        .filter(|r| r.field == "value")
+        .max_by_key(|r| r.seq)
+        .unwrap();
+    assert_eq!(
+        (last.tlp.as_str(), last.set_by.as_str()),
+        ("RED", "us.analyst")
+    );
+    assert!(
+        store
+            .queued_messages(50)
+            .unwrap()
+            .iter()
+            .any(|m| m.action == "Marking.Change")
+    );
+
+    // The same over the API.
+    let api = format!("/api/v1/markings/{item}/change");
+    let (status, _, body) = send(
+        &app,
+        "POST",
+        &api,
+        &desk,
+        Some((
+            "application/json",
+            json!({ "tlp": "CLEAR", "pap": "WHITE", "reason": "x" }).to_string(),
+        )),
+    )
+    .await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("marking_loosened_not_by_provider"))
+    );
+    let (status, _, body) = send(&app, "POST", &api, &desk, Some(("application/json", json!({ "field": "value", "tlp": "RED", "pap": "RED", "caveats": ["NO-ONWARD", "LE-SENSITIVE", "PERSONAL-DATA"], "reason": "names a person" }).to_string()))).await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["seq"], 2);
+    let (status, _, body) = send(
+        &app,
+        "POST",
+        &api,
+        &desk,
+        Some((
+            "application/json",
+            json!({ "tlp": "PURPLE", "pap": "RED", "reason": "x" }).to_string(),
+        )),
+    )
+    .await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, body["code"].as_str()), (400, Some("tlp_invalid")));
+
+    // The directory: both sections with their versions; an administrator has no need to know.
+    let (status, _, body) = send(&app, "GET", "/api/v1/directory", &desk, None).await;
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            body["own"]["party"].as_str(),
+            body["own"]["version"].as_u64()
+        ),
+        (Some("US"), Some(1))
+    );
+    assert_eq!(body["partner"]["entries"][0]["id"], "uz-cc-intl-desk");
+    let (status, _, _) = send(&app, "GET", "/api/v1/directory", &admin, None).await;
+    assert_eq!(status, 403);
+    let (status, _, html) = send(&app, "GET", "/ui/desk/directory", &supervisor, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("uz-cc-intl-desk") && html.contains("UZ section, version 1"),
+        "{html}"
+    );
+    let (_, _, html) = send(&app, "GET", "/ui/desk/agreement", &supervisor, None).await;
+    assert!(html.contains("href=\"/ui/desk/directory\""));
+
+    // Hit/no-hit: the purpose is mandatory; the page lists metadata only.
+    let (status, _, html) = send(&app, "GET", "/ui/desk/hitnohit", &analyst, None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-form=\"hitnohit-ask\""));
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/hitnohit",
+        &analyst,
+        form(&[
+            ("query_type", "conveyance"),
+            ("identifier", "CSQU3054383"),
+            ("purpose", ""),
+            ("case_reference", "CBP-7"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/ui/desk/hitnohit?problem=purpose_missing")
+    );
+
+    // Bulk: the annex's datasets; a dataset the US does not provide is refused.
+    let (status, _, html) = send(&app, "GET", "/ui/desk/bulk", &supervisor, None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("uz-imports-v1"), "{html}");
+    let yesterday = (today(now_ms()) - chrono::Days::new(1)).to_string();
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/bulk",
+        &supervisor,
+        form(&[
+            ("dataset", "uz-imports-v1"),
+            ("from", &yesterday),
+            ("to", &yesterday),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/ui/desk/bulk?problem=dataset_not_ours")
+    );
+
+    // Outcome: an amount the page cannot read is refused before the workflow.
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &format!("/ui/desk/requests/{case}/outcome"),
+        &desk,
+        form(&[
+            ("amount", "12,5"),
+            ("currency", "USD"),
+            ("revenue_kind", "duty"),
+            ("revenue_status", "assessed"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.ends_with("?problem=amount_invalid"), "{location}");
+
+    // A legal hold placed on the case page (supervisor) on an item still held, and a
+    // disclosure a desk officer may not record.
+    let kept = store
+        .case_evidence(case)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.erased_at.is_none() && e.origin == "partner")
+        .expect("an item not erased")
+        .evidence_id;
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &format!("/ui/desk/requests/{case}/hold"),
+        &supervisor,
+        form(&[
+            ("evidence_id", &kept),
+            ("verb", "place"),
+            ("reason", "D.D.C. case 1:26-cr-00042"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("notice="), "{location}");
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &format!("/ui/desk/requests/{case}/disclosure"),
+        &desk,
+        form(&[
+            ("items", &item),
+            ("legal_instrument", "Subpoena 26-114"),
+            ("authority_class", "court"),
+            ("authority_name", "D.D.C."),
+            ("disclosure_date", &today(now_ms()).to_string()),
+            ("summary", "exhibit"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(
+        location.ends_with("?problem=role_not_permitted"),
+        "{location}"
+    );
+
+    // An urgent oral request recorded by the contact point opens its case.
+    let (status, _, html) = send(&app, "GET", "/ui/desk/oral", &desk, None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-form=\"oral\""));
+    let reply_by = (today(now_ms()) + chrono::Days::new(3)).to_string();
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/oral",
+        &desk,
+        form(&[
+            ("caller", "O. Karimov, UZ duty officer, +998 71 000 0000"),
+            ("summary", "Is container MSKU1234565 under a US hold?"),
+            ("types", "R01"),
+            ("justification", "The vessel sails tonight"),
+            ("reply_by", &reply_by),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(
+        location.starts_with("/ui/desk/requests/ORAL-"),
+        "{location}"
+    );
+}
