@@ -5,4 +5,5 @@
 mod governance;
 mod loopback;
 mod prop;
+mod prop_governance;
 mod story;
