@@ -118,7 +118,7 @@ fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
-fn api_error(e: AssistError) -> ApiError {
+pub(crate) fn api_error(e: AssistError) -> ApiError {
     match e.kind {
         ErrorKind::Internal => ApiError::new(ErrorCode::Internal, e.message),
         ErrorKind::Unavailable => ApiError::new(ErrorCode::StoreUnavailable, e.message),
@@ -451,7 +451,7 @@ struct UseQuery {
     action: Option<String>,
 }
 
-fn recipient(class: Option<&str>, name: Option<&str>) -> Result<Recipient, ApiError> {
+pub(crate) fn recipient(class: Option<&str>, name: Option<&str>) -> Result<Recipient, ApiError> {
     let name = name.unwrap_or("").to_owned();
     Ok(match class.unwrap_or("same_admin") {
         "same_admin" => Recipient::SameAdmin,
@@ -783,7 +783,7 @@ struct NewForm {
     purposes_sought: String,
 }
 
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -795,7 +795,7 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-fn cross_origin(headers: &HeaderMap) -> Option<ApiError> {
+pub(crate) fn cross_origin(headers: &HeaderMap) -> Option<ApiError> {
     (!same_origin(headers)).then(|| {
         ApiError::custom(
             StatusCode::FORBIDDEN,
@@ -1970,6 +1970,8 @@ struct AgreementPage<'a> {
     /// id, kind, change, proposed by, state, decided by.
     proposals: Vec<[String; 6]>,
     status_choices: Vec<String>,
+    /// Parties, permitted uses, deadlines and the directory (`agreement_terms.html`).
+    terms: crate::partners::AgreementTerms,
 }
 
 async fn page_agreement(
@@ -1993,6 +1995,7 @@ async fn page_agreement(
         assurance: agreement.assurance.state.to_string(),
         version: agreement.version.to_string(),
         directory_version: agreement.directory.version.to_string(),
+        terms: crate::partners::AgreementTerms::of(&agreement),
         proposals: proposals
             .iter()
             .map(|p| {

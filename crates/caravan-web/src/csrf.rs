@@ -34,6 +34,9 @@ pub const HEADER: &str = "x-csrf-token";
 /// The largest form body read for the check (the largest form, a request with its
 /// description, is far smaller).
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// The largest `multipart/form-data` body read (the reply form uploads evidence files);
+/// the same bound as the upload route's body limit.
+pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 
 const LABEL: &[u8] = b"caravan-csrf-v1";
 
@@ -91,6 +94,15 @@ fn form_token(body: &[u8]) -> Option<String> {
     })
 }
 
+/// The `csrf_token` field of a `multipart/form-data` body.
+fn multipart_token(body: &[u8], boundary: &str) -> Option<String> {
+    crate::multipart::parse(body, boundary)
+        .ok()?
+        .into_iter()
+        .find(|p| p.name == FIELD && p.filename.is_none())
+        .map(|p| p.text())
+}
+
 /// The middleware: sets the request's token for templates and checks it on state changes.
 pub async fn protect(request: Request, next: Next) -> Response {
     if request.headers().contains_key(header::AUTHORIZATION) {
@@ -130,18 +142,31 @@ pub async fn protect(request: Request, next: Next) -> Response {
             .get(HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        let boundary = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::multipart::boundary);
+        let limit = if boundary.is_some() {
+            MAX_UPLOAD_BYTES
+        } else {
+            MAX_FORM_BYTES
+        };
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
             Err(_) => {
                 return ApiError::custom(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "form_too_large",
-                    "the form is larger than 2 MiB",
+                    format!("the form is larger than {} MiB", limit >> 20),
                 )
                 .into_response();
             }
         };
-        let presented = header_token.or_else(|| form_token(&bytes));
+        let presented = header_token.or_else(|| match &boundary {
+            Some(b) => multipart_token(&bytes, b),
+            None => form_token(&bytes),
+        });
         match presented {
             Some(token) if verify(secret, &token) => {}
             _ => return refused(),
@@ -184,6 +209,9 @@ mod tests {
         );
         assert_eq!(form_token(b"csrf_token=").as_deref(), Some(""));
         assert_eq!(form_token(b"xcsrf_token=1&a"), None);
+        let upload = b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf_token\"\r\n\r\nxx\r\n--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntok\r\n--B--\r\n";
+        assert_eq!(multipart_token(upload, "B").as_deref(), Some("tok"));
+        assert_eq!(multipart_token(upload, "C"), None);
     }
 
     #[tokio::test]

@@ -23,16 +23,22 @@ use serde::Serialize;
 
 pub mod admin;
 pub mod assistance;
+pub mod assistance_more;
 pub mod assistance_wire;
 pub mod auditor;
 pub mod auth;
+pub mod case_forms;
 pub mod chart;
 pub mod csrf;
 pub mod exchange;
+pub mod i18n;
 pub mod log;
 pub mod mirror;
+mod multipart;
 pub mod openapi;
+pub mod partners;
 pub mod password;
+pub mod response_times;
 pub mod screen;
 pub mod static_files;
 pub mod target;
@@ -214,14 +220,20 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes(&state))
         .merge(openapi::routes(&state))
         .merge(assistance::routes(&state))
+        .merge(case_forms::routes(&state))
+        .merge(response_times::routes(&state))
         .merge(assistance_wire::routes(&state))
+        .merge(assistance_more::routes(&state))
         .merge(screen::routes(&state))
         .merge(target::routes(&state))
         .merge(mirror::routes(&state))
         .merge(admin::routes(&state))
+        .merge(partners::routes(&state))
         .merge(auditor::routes(&state))
         .merge(static_files::routes(&state))
+        .merge(i18n::routes(&state))
         .layer(axum::middleware::from_fn(csrf::protect))
+        .layer(axum::middleware::from_fn(i18n::negotiate))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
 }

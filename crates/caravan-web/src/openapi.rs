@@ -20,9 +20,11 @@ fn fragments() -> Vec<(&'static str, Value)> {
         ("target", crate::target::openapi()),
         ("assistance", crate::assistance::openapi()),
         ("assistance_wire", crate::assistance_wire::openapi()),
+        ("assistance_more", crate::assistance_more::openapi()),
         ("mirror", crate::mirror::openapi()),
         ("screen", crate::screen::openapi()),
         ("admin", crate::admin::openapi()),
+        ("partners", crate::partners::openapi()),
         ("auditor", crate::auditor::openapi()),
     ]
 }

@@ -115,7 +115,17 @@ async fn pages_send_a_stranger_to_sign_in() {
         log: None,
         exchange: None,
     });
-    for page in ["/ui", "/ui/mirror", "/ui/screen/hits"] {
+    for page in [
+        "/ui",
+        "/ui/mirror",
+        "/ui/screen/hits",
+        "/ui/admin/partners",
+        "/ui/desk/stats",
+        "/ui/desk/directory",
+        "/ui/desk/hitnohit",
+        "/ui/desk/bulk",
+        "/ui/desk/oral",
+    ] {
         let response = app
             .clone()
             .oneshot(request(&Method::GET, page, None))
