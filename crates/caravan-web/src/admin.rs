@@ -517,7 +517,7 @@ async fn page_error(
 ) -> Result<Response, ApiError> {
     if err.status().is_client_error() && err.status() != StatusCode::FORBIDDEN {
         let status = err.status();
-        let message = format!("Refused ({}).", err.code());
+        let message = crate::i18n::t1("accounts-refused", "code", err.code());
         return show(state, principal, None, None, Some(message), status).await;
     }
     Err(err)
@@ -531,13 +531,16 @@ async fn page_create(
     match create(&principal, req).await {
         Ok(created) => {
             let (what, secret) = match (created.initial_password, created.token) {
-                (Some(p), _) => ("initial password (must be changed at first sign-in)", p),
-                (None, Some(t)) => ("token", t),
-                (None, None) => ("credential", String::new()),
+                (Some(p), _) => ("accounts-created-password", p),
+                (None, Some(t)) => ("accounts-created-token", t),
+                (None, None) => ("accounts-created-credential", String::new()),
             };
-            let notice = format!(
-                "Account {} ({}) created. Its {what}, shown once:",
-                created.account, created.role
+            let notice = crate::i18n::t2(
+                what,
+                "account",
+                &created.account,
+                "role",
+                crate::i18n::role_label(&created.role),
             );
             show(
                 &state,
@@ -600,7 +603,7 @@ async fn page_action(
         "sessions-revoke" => revoke_sessions(&principal, &name).await.map(|_| None),
         "password-reset" => reset_password(&principal, &name).await.map(|p| {
             Some((
-                format!("New initial password of {name} (must be changed at sign-in), shown once:"),
+                crate::i18n::t1("accounts-new-password", "account", &name),
                 Some(p),
             ))
         }),

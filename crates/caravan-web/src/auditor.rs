@@ -319,10 +319,7 @@ async fn page_trail(
     } else {
         let parsed = parse_time(&from_text, false);
         if parsed.is_none() {
-            problem = Some(
-                "“From” is not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM)."
-                    .to_owned(),
-            );
+            problem = Some(crate::i18n::t("trail-bad-from").to_owned());
         }
         parsed
     };
@@ -331,10 +328,7 @@ async fn page_trail(
     } else {
         let parsed = parse_time(&until_text, true);
         if parsed.is_none() {
-            problem = Some(
-                "“Until” is not a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM)."
-                    .to_owned(),
-            );
+            problem = Some(crate::i18n::t("trail-bad-until").to_owned());
         }
         parsed
     };
@@ -1199,11 +1193,11 @@ async fn page_verify(
     // An index with no pasted proof: the node builds the proof of its own entry.
     if page.proof.trim().is_empty() && !page.index.is_empty() {
         let Ok(index) = page.index.parse::<u64>() else {
-            page.problem = Some("The entry index must be a whole number.".to_owned());
+            page.problem = Some(crate::i18n::t("verify-bad-index").to_owned());
             return Ok(render(&page, StatusCode::BAD_REQUEST));
         };
         let Some(log) = log else {
-            page.problem = Some("This node keeps no transparency log.".to_owned());
+            page.problem = Some(crate::i18n::t("log-none-kept").to_owned());
             return Ok(render(&page, StatusCode::NOT_FOUND));
         };
         match blocking(move || proof_of(&log, index)).await {
@@ -1213,12 +1207,13 @@ async fn page_verify(
                 page.summary = Some(view.entry);
             }
             Err(err) if err.status().is_client_error() => {
-                page.problem = Some(match err.code() {
-                    "entry_not_checkpointed" => {
-                        "No signed checkpoint covers that entry yet; retry after the next checkpoint.".to_owned()
-                    }
-                    _ => "The log has no entry at that index.".to_owned(),
-                });
+                page.problem = Some(
+                    crate::i18n::t(match err.code() {
+                        "entry_not_checkpointed" => "verify-not-checkpointed",
+                        _ => "verify-no-entry",
+                    })
+                    .to_owned(),
+                );
                 let status = err.status();
                 return Ok(render(&page, status));
             }
@@ -1234,10 +1229,13 @@ async fn page_verify(
                 page.server = Some(server_verify(&proof, &leaf, &keys));
             }
             Err(err) => {
-                page.problem = Some(match err.code() {
-                    "bad_key" => "A trusted key is not a C2SP vkey of a log (0x01) or witness (0x04) key, or is listed twice.".to_owned(),
-                    _ => "The entry must be the entry's bytes in standard base64, or its 64-digit hex leaf hash.".to_owned(),
-                });
+                page.problem = Some(
+                    crate::i18n::t(match err.code() {
+                        "bad_key" => "verify-bad-key",
+                        _ => "verify-bad-entry",
+                    })
+                    .to_owned(),
+                );
                 return Ok(render(&page, StatusCode::BAD_REQUEST));
             }
         }

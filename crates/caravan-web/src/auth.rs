@@ -352,12 +352,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
         }
         let digest = token_digest(&secret);
         let store = ctx.store.clone();
-        let account =
-            tokio::task::spawn_blocking(move || store.account_for_token(&digest, now_ms()))
-                .await
-                .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
-                .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
-        let Some(account) = account else {
+        // A browser session also reads the account's page language (crate::i18n).
+        let found = tokio::task::spawn_blocking(move || {
+            let Some(account) = store.account_for_token(&digest, now_ms())? else {
+                return Ok(None);
+            };
+            let language = match via {
+                Via::Session => store.account_language(&account.name)?,
+                Via::Bearer => None,
+            };
+            Ok::<_, caravan_store::StoreError>(Some((account, language)))
+        })
+        .await
+        .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
+        .map_err(|err| ApiError::new(ErrorCode::StoreUnavailable, err.to_string()))?;
+        let Some((account, language)) = found else {
             if page && via == Via::Session {
                 return Err(AuthRejection::SignIn);
             }
@@ -371,6 +380,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             )
             .into());
         };
+        if let Some(lang) = language.as_deref().and_then(crate::i18n::Lang::parse) {
+            crate::i18n::set_current(lang);
+        }
         Ok(Principal {
             actor: Actor::new(&account.name, role),
             display_name: account.display_name,

@@ -789,15 +789,23 @@ mod tests {
 
     /// Words a template may hold as they are: codes, formats and names that are the same
     /// in every language.
-    const NOT_LANGUAGE: &[&str] = &["HS6", "p(fraud)", "tlog-proof", "TOTP", "US-UZ", "TLP:"];
+    const NOT_LANGUAGE: &[&str] = &["p(fraud)", "tlog-proof", "TOTP", "US-UZ"];
 
-    /// Whether a piece of page text is language (has letters once codes are removed).
+    /// Whether a piece of page text is language: it has letters once codes are removed
+    /// (the words above, paths such as `/api/v1/stats`, and upper-case codes with a digit
+    /// or a colon such as `SHA-256`, `R01–R04`, `TLP:AMBER`).
     fn is_language(text: &str) -> bool {
         let mut text = text.to_owned();
         for word in NOT_LANGUAGE {
             text = text.replace(word, " ");
         }
-        text.chars().any(char::is_alphabetic)
+        text.split_whitespace()
+            .filter(|w| !w.starts_with('/'))
+            .filter(|w| {
+                w.chars().any(char::is_lowercase)
+                    || !w.chars().any(|c| c.is_ascii_digit() || c == ':')
+            })
+            .any(|w| w.chars().any(char::is_alphabetic))
     }
 
     /// The hard-coded language of a template: text nodes and the attributes people read
@@ -869,6 +877,8 @@ mod tests {
             hard_coded("{# a comment #}<b>{{ a }} left</b>"),
             vec!["left"]
         );
+        assert!(hard_coded("<th>SHA-256</th><td>R01–R04 /api/v1/x TLP:AMBER</td>").is_empty());
+        assert_eq!(hard_coded("<td>NO</td>"), vec!["NO"]);
     }
 
     #[test]

@@ -626,7 +626,9 @@ async fn hits_page(
             json!({ "rows": rows.len(), "page": true }),
         )
         .await?;
-    let message = query.get("done").map(|_| "Disposition recorded.");
+    let message = query
+        .get("done")
+        .map(|_| crate::i18n::t("screen-disposition-recorded"));
     let mut statuses = vec!["all"];
     statuses.extend(HitStatus::ALL.iter().map(|s| s.as_str()));
     Ok(render(&HitsPage {

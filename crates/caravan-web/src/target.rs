@@ -771,7 +771,7 @@ async fn page_worklist(
     let (worklist, problem) = match load_worklist(&state, &principal, &wq).await {
         Ok(w) => (Some(w), short(q.problem)),
         Err(err) if err.code() == "no_active_model" => {
-            (None, Some(TargetError::NoActiveModel.to_string()))
+            (None, Some(crate::i18n::t("target-no-model").to_owned()))
         }
         Err(err) => return Err(err),
     };
@@ -779,7 +779,7 @@ async fn page_worklist(
         node_name: &state.node_name,
         worklist: worklist.as_ref(),
         problem,
-        notice: short(q.recorded).map(|lrn| format!("Outcome recorded for {lrn}.")),
+        notice: short(q.recorded).map(|lrn| crate::i18n::t1("target-outcome-recorded", "lrn", lrn)),
     }))
 }
 
@@ -795,17 +795,17 @@ struct OutcomeForm {
     currency: String,
 }
 
-/// What the page says about a refused outcome.
+/// What the page says about a refused outcome, in the officer's language.
 fn problem_text(code: &str) -> &'static str {
-    match code {
-        "invalid_outcome" => "the outcome was refused: check the result, revenue and currency",
-        "declaration_not_found" => "no stored declaration has that reference",
-        "declaration_ambiguous" => "several declarations share that reference",
-        "outcome_exists" => "an outcome is already recorded; corrections go through the API or CLI",
-        "nothing_to_correct" => "there is no outcome to correct",
-        "role_not_permitted" => "your role may not record outcomes",
-        _ => "the outcome was not recorded",
-    }
+    crate::i18n::t(match code {
+        "invalid_outcome" => "target-problem-invalid",
+        "declaration_not_found" => "target-problem-not-found",
+        "declaration_ambiguous" => "target-problem-ambiguous",
+        "outcome_exists" => "target-problem-exists",
+        "nothing_to_correct" => "target-problem-nothing",
+        "role_not_permitted" => "target-problem-role",
+        _ => "target-problem-other",
+    })
 }
 
 fn encode_query(value: &str) -> String {

@@ -90,6 +90,7 @@ struct HomePage<'a> {
     display_name: &'a str,
     account: &'a str,
     role: &'a str,
+    role_code: &'a str,
     links: Vec<(&'static str, &'static str)>,
 }
 
@@ -240,9 +241,7 @@ fn record_failure(
 
 fn throttled(state: &AppState, until: i64, now: i64) -> Response {
     let secs = ((until - now).max(1000) + 999) / 1000;
-    let message = format!(
-        "Too many failed sign-ins from this account or address. Try again in {secs} seconds."
-    );
+    let message = crate::i18n::t1("signin-throttled", "seconds", secs);
     let mut response = with_status(
         render(&SigninPage {
             node_name: &state.node_name,
@@ -276,6 +275,7 @@ struct SigninForm {
 /// What a sign-in attempt came to.
 enum Attempt {
     Throttled(i64),
+    /// Refused: the catalogue key of the message the page shows.
     Refused(&'static str),
     Pending(String),
     Session(String),
@@ -339,11 +339,11 @@ fn attempt_response(
                     step,
                     otpauth_uri: String::new(),
                     secret_base32: String::new(),
-                    error: Some(message),
+                    error: Some(crate::i18n::t(message)),
                 }),
                 None => render(&SigninPage {
                     node_name: &state.node_name,
-                    error: Some(message),
+                    error: Some(crate::i18n::t(message)),
                 }),
             },
             StatusCode::UNAUTHORIZED,
@@ -352,7 +352,8 @@ fn attempt_response(
     }
 }
 
-const WRONG_PASSWORD: &str = "The account name or password is wrong.";
+/// The catalogue key of the one answer to every failed password sign-in.
+const WRONG_PASSWORD: &str = "signin-wrong-password";
 
 fn password_signin(
     store: &dyn Store,
@@ -455,7 +456,7 @@ fn token_signin(
         )?;
         return Ok(match lock {
             Some(until) => Attempt::Throttled(until),
-            None => Attempt::Refused("That token is unknown, expired or revoked."),
+            None => Attempt::Refused("signin-token-wrong"),
         });
     };
     if Role::parse(&account.role).is_some_and(totp_required) {
@@ -468,9 +469,7 @@ fn token_signin(
             Some("second_factor_required"),
             serde_json::json!({ "address": address, "factor": "token" }),
         )?;
-        return Ok(Attempt::Refused(
-            "This role signs in with its password and a second factor, not a token.",
-        ));
+        return Ok(Attempt::Refused("signin-token-second-factor"));
     }
     issue_session(store, &account.name, &account.role, address, brought, now).map(Attempt::Session)
 }
@@ -576,7 +575,7 @@ fn advance(
     now: i64,
 ) -> Result<Attempt, ApiError> {
     let Some(p) = load_pending(store, headers, now)? else {
-        return Ok(Attempt::Refused("The sign-in expired; start again."));
+        return Ok(Attempt::Refused("signin-expired"));
     };
     if p.step() != Step::Done {
         let secret = cookie_value(headers, SIGNIN_COOKIE)
@@ -672,10 +671,7 @@ where
     let now = now_ms();
     let outcome = blocking(move || {
         let Some(p) = load_pending(store.as_ref(), &headers, now)? else {
-            return Ok((
-                Attempt::Refused("The sign-in expired; start again."),
-                String::new(),
-            ));
+            return Ok((Attempt::Refused("signin-expired"), String::new()));
         };
         let name = p.account.name.clone();
         let attempt = if p.step() == step {
@@ -733,7 +729,7 @@ async fn signin_totp(
                 )?;
                 return Ok(match lock {
                     Some(until) => Attempt::Throttled(until),
-                    None => Attempt::Refused("That code is wrong or was already used."),
+                    None => Attempt::Refused("signin-code-wrong"),
                 });
             }
             store
@@ -767,15 +763,13 @@ async fn signin_password(
         move |store, headers, p, address, now| {
             let name = p.account.name.clone();
             let refusal = if form.new_password != form.confirm {
-                Some("The two passwords differ.")
+                Some("signin-passwords-differ")
             } else if password::verify(&form.new_password, p.credentials.password_phc.as_deref()) {
-                Some("Choose a password other than the one your administrator set.")
+                Some("signin-password-reused")
             } else {
                 match password::check_policy(&form.new_password) {
-                    Err(password::PasswordError::TooShort) => {
-                        Some("A password needs at least 12 characters.")
-                    }
-                    Err(_) => Some("A password may have at most 256 bytes."),
+                    Err(password::PasswordError::TooShort) => Some("signin-password-short"),
+                    Err(_) => Some("signin-password-long"),
                     Ok(()) => None,
                 }
             };
@@ -831,9 +825,7 @@ async fn signin_enrol(
                     Some("totp_invalid"),
                     serde_json::json!({ "address": address }),
                 )?;
-                return Ok(Attempt::Refused(
-                    "That code does not match; check the device's clock and enter a new code.",
-                ));
+                return Ok(Attempt::Refused("signin-enrol-mismatch"));
             };
             if !store.confirm_totp(&name, step, now).map_err(store_error)? {
                 let secret = cookie_value(headers, SIGNIN_COOKIE)
@@ -882,58 +874,55 @@ async fn signout(principal: Principal) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-/// The pages of each capability, shown to the roles that may use them.
+/// The pages of each capability, shown to the roles that may use them (path, catalogue key
+/// of the link's text).
 const AREAS: &[(Capability, &str, &str)] = &[
     (
         Capability::AcknowledgeAndPartialReply,
         "/ui/desk/inbox",
-        "Desk: inbox",
+        "area-desk-inbox",
     ),
     (
         Capability::DraftRequests,
         "/ui/desk/requests/new",
-        "Desk: new request",
+        "area-desk-new",
     ),
     (
         Capability::DraftRequests,
         "/ui/desk/overdue",
-        "Desk: overdue",
+        "area-desk-overdue",
     ),
     (
         Capability::RunAnalytics,
         "/ui/target/worklist",
-        "Targeting: worklist",
+        "area-target-worklist",
     ),
     (
         Capability::RunAnalytics,
         "/ui/screen/hits",
-        "Screening: hits",
+        "area-screen-hits",
     ),
-    (Capability::RunAnalytics, "/ui/mirror", "Mirror matching"),
-    (
-        Capability::ReadAuditTrail,
-        "/ui/audit",
-        "Audit: the audit trail",
-    ),
+    (Capability::RunAnalytics, "/ui/mirror", "area-mirror"),
+    (Capability::ReadAuditTrail, "/ui/audit", "area-audit-trail"),
     (
         Capability::ReadAuditTrail,
         "/ui/audit/log",
-        "Audit: transparency log and witnesses",
+        "area-audit-log",
     ),
     (
         Capability::ReadAuditTrail,
         "/ui/audit/verify",
-        "Audit: verify a proof",
+        "area-audit-verify",
     ),
     (
         Capability::ManageKeysAndUsers,
         "/ui/admin/accounts",
-        "Administration: accounts",
+        "area-admin-accounts",
     ),
     (
         Capability::ManageKeysAndUsers,
         "/ui/audit/log",
-        "Administration: transparency log and witnesses",
+        "area-admin-log",
     ),
 ];
 
@@ -941,14 +930,15 @@ async fn home(State(state): State<AppState>, principal: Principal) -> Response {
     let mut links: Vec<(&'static str, &'static str)> = Vec::new();
     for (capability, href, label) in AREAS {
         if principal.may(*capability) && !links.iter().any(|(h, _)| h == href) {
-            links.push((href, label));
+            links.push((href, crate::i18n::t(label)));
         }
     }
     render(&HomePage {
         node_name: &state.node_name,
         display_name: principal.display_name(),
         account: &principal.actor().account,
-        role: principal.actor().role.code(),
+        role: crate::i18n::role_name(principal.actor().role),
+        role_code: principal.actor().role.code(),
         links,
     })
 }
