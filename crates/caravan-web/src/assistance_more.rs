@@ -21,7 +21,9 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use caravan_assistance::agreement::Purpose;
 use caravan_assistance::annex::Annex;
-use caravan_assistance::catalogue::RequestType;
+use caravan_assistance::catalogue::{
+    PersonConcerned, PersonKind, RequestDraft, RequestType, Urgency,
+};
 use caravan_assistance::hitnohit::QueryType;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::outcome::{OutcomeReport, RevenueReport, SeizureReport};
@@ -53,6 +55,7 @@ pub fn routes(state: &AppState) -> Router {
         .route("/ui/desk/hitnohit", get(page_hitnohit).post(page_ask))
         .route("/ui/desk/bulk", get(page_bulk).post(page_send_batch))
         .route("/ui/desk/oral", get(page_oral).post(page_record_oral))
+        .route("/ui/desk/oral/confirm", post(page_confirm_oral))
         .route("/ui/desk/requests/{id}/marking", post(page_marking))
         .route("/ui/desk/requests/{id}/outcome", post(page_outcome))
         .route("/ui/desk/requests/{id}/disclosure", post(page_disclosure))
@@ -558,6 +561,134 @@ async fn page_record_oral(
     match blocking(node, move |n, now| n.record_oral(&actor, intake, now)).await {
         Ok(row) => Ok(back::<()>(&case_path(&row.case_id), Ok(()), |_| {
             "oral request recorded; results are withheld until the written confirmation".into()
+        })),
+        Err(e) => Ok(back::<()>(page, Err(e), |_| String::new())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfirmOralForm {
+    oral_case_id: String,
+    desk: String,
+    requesting_contact_point: String,
+    agreement_article: String,
+    subject: String,
+    types: String,
+    object: String,
+    reason: String,
+    case_statement: String,
+    #[serde(default)]
+    enquiries_already_carried_out: String,
+    legal_provisions: String,
+    #[serde(default)]
+    person_name: String,
+    #[serde(default)]
+    person_kind: String,
+    #[serde(default)]
+    person_identifiers: String,
+    nature_of_proceedings: String,
+    link_to_matter: String,
+    language: String,
+    purposes_sought: String,
+    urgency_justification: String,
+    reply_by: String,
+    #[serde(default)]
+    declaration_references: String,
+    #[serde(default)]
+    hs_codes: String,
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn confirmation_draft(form: ConfirmOralForm) -> Result<RequestDraft, ApiError> {
+    let types = words(&form.types)
+        .iter()
+        .map(|t| RequestType::parse(t).ok_or_else(|| bad("request_type_invalid", t.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let purposes = words(&form.purposes_sought)
+        .iter()
+        .map(|p| Purpose::parse(p).ok_or_else(|| bad("purpose_invalid", p.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reply_by = parse_date(Some(&form.reply_by))?;
+    let mut extra = std::collections::BTreeMap::new();
+    for (key, value) in [
+        ("declaration_references", &form.declaration_references),
+        ("hs_codes", &form.hs_codes),
+    ] {
+        if !value.trim().is_empty() {
+            extra.insert(key.to_owned(), value.trim().to_owned());
+        }
+    }
+    Ok(RequestDraft {
+        requesting_contact_point: form.requesting_contact_point,
+        agreement_article: form.agreement_article,
+        subject: form.subject,
+        types,
+        object: form.object,
+        reason: form.reason,
+        case_statement: form.case_statement,
+        enquiries_already_carried_out: form.enquiries_already_carried_out,
+        legal_provisions: form.legal_provisions,
+        persons: if form.person_name.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![PersonConcerned {
+                name: form.person_name,
+                kind: if form.person_kind == "natural" {
+                    PersonKind::Natural
+                } else {
+                    PersonKind::Legal
+                },
+                identifiers: words(&form.person_identifiers),
+            }]
+        },
+        nature_of_proceedings: form.nature_of_proceedings,
+        link_to_matter: form.link_to_matter,
+        language: form.language,
+        purposes_sought: purposes,
+        urgency: reply_by.map(|reply_by| Urgency {
+            justification: form.urgency_justification,
+            reply_by,
+        }),
+        extra,
+        ..RequestDraft::default()
+    })
+}
+
+/// The requester's written confirmation of an urgent oral request it made by telephone: a
+/// draft under the oral record's ORAL- id, checked like any request (all gaps listed at
+/// once), then sent from its case page.
+async fn page_confirm_oral(
+    State(state): State<MoreState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmOralForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let page = "/ui/desk/oral";
+    let oral_id = form.oral_case_id.trim().to_owned();
+    let desk = form.desk.trim().to_owned();
+    let draft = match confirmation_draft(form) {
+        Ok(d) => d,
+        Err(e) => return Ok(back::<()>(page, Err(e), |_| String::new())),
+    };
+    let node = node(&state.assist)?;
+    let actor = principal.actor().clone();
+    match blocking(node, move |n, now| {
+        n.confirm_oral_request(&actor, &oral_id, draft, &desk, now)
+    })
+    .await
+    {
+        Ok(row) => Ok(back::<()>(&case_path(&row.case_id), Ok(()), |_| {
+            "written confirmation drafted under the oral request's id; send it from here".into()
         })),
         Err(e) => Ok(back::<()>(page, Err(e), |_| String::new())),
     }

@@ -430,4 +430,94 @@ async fn remarking_directory_and_the_desk_pages_of_the_other_procedures() {
         location.starts_with("/ui/desk/requests/ORAL-"),
         "{location}"
     );
+    let recorded = location
+        .trim_start_matches("/ui/desk/requests/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // The requester's written confirmation of an oral request, under its ORAL- id.
+    let d = story::origin_and_value_request();
+    let reply_by = (today(now_ms()) + chrono::Days::new(5)).to_string();
+    let confirmation = |id: &str, subject: &str| -> Vec<(String, String)> {
+        [
+            ("oral_case_id", id),
+            ("desk", "us-cbp-ilo-desk"),
+            ("requesting_contact_point", &d.requesting_contact_point),
+            ("agreement_article", &d.agreement_article),
+            ("subject", subject),
+            ("types", "R02, R04"),
+            ("object", &d.object),
+            ("reason", &d.reason),
+            ("case_statement", &d.case_statement),
+            (
+                "enquiries_already_carried_out",
+                &d.enquiries_already_carried_out,
+            ),
+            ("legal_provisions", &d.legal_provisions),
+            ("person_name", "Silk Road Yarn Export LLC"),
+            ("person_kind", "legal"),
+            ("person_identifiers", "UZ-STIR:301234567"),
+            ("nature_of_proceedings", &d.nature_of_proceedings),
+            ("link_to_matter", &d.link_to_matter),
+            ("language", "en"),
+            ("purposes_sought", "ADMIN"),
+            (
+                "urgency_justification",
+                "The goods leave the bonded warehouse on Friday",
+            ),
+            ("reply_by", &reply_by),
+            ("declaration_references", &d.extra["declaration_references"]),
+            ("hs_codes", &d.extra["hs_codes"]),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    };
+    let post = |fields: Vec<(String, String)>| {
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        form(&pairs)
+    };
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/oral/confirm",
+        &desk,
+        post(confirmation(&recorded, &d.subject)),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/ui/desk/oral?problem=case_exists")
+    );
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/oral/confirm",
+        &desk,
+        post(confirmation("ORAL-UZ-2026-0007", "")),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/ui/desk/oral?problem=request_incomplete")
+    );
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        "/ui/desk/oral/confirm",
+        &desk,
+        post(confirmation("ORAL-UZ-2026-0007", &d.subject)),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(
+        location.starts_with("/ui/desk/requests/ORAL-UZ-2026-0007?notice="),
+        "{location}"
+    );
+    assert_eq!(store.case_row("ORAL-UZ-2026-0007").unwrap().state, "draft");
 }
