@@ -159,6 +159,33 @@ impl GroupCommit {
         self.enqueue(write).await
     }
 
+    /// Writes `writes` durably, queued together (so, unless a batch fills up between
+    /// them, in one transaction: one fsync for all of them), in order; one result each.
+    pub async fn write_all(self: &Arc<Self>, writes: Vec<ExchangeWrite>) -> Vec<WriteResult> {
+        let mut receivers = Vec::with_capacity(writes.len());
+        let lead = {
+            let mut q = self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for write in writes {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                q.writes.push((write, Reply::Async(tx)));
+                receivers.push(rx);
+            }
+            !std::mem::replace(&mut q.leading, true)
+        };
+        if lead {
+            let this = self.clone();
+            drop(tokio::task::spawn_blocking(move || this.lead()));
+        }
+        let mut results = Vec::with_capacity(receivers.len());
+        for rx in receivers {
+            results.push(rx.await.unwrap_or_else(|_| Err(gone())));
+        }
+        results
+    }
+
     /// Queues `write` now (so it commits before any write queued after this call) and
     /// returns its durable result to await later: bookkeeping that must not wait in the
     /// latency path, yet must commit in order. Must be called inside a Tokio runtime.

@@ -9,18 +9,30 @@
 //! `Retry-After`. Nothing that was accepted is ever dropped: a failed append puts its
 //! batch back at the head of the queue, in order, for the next attempt.
 //!
+//! With [`Appender::sign_on_append`] the appender also signs a checkpoint of the tree
+//! each batch makes and stores it in the batch's own transaction
+//! ([`LogStore::append_checkpointed`]), after the same consistency proof the
+//! [`Checkpointer`](crate::checkpointer::Checkpointer) makes: a caller waiting for a
+//! checkpoint covering its entry (a receipt) then waits for no separate checkpoint
+//! commit and no checkpoint interval. The batch and its checkpoint are durable together
+//! or not at all, and the log still never signs a tree inconsistent with the last.
+//!
 //! [`Appender::step`] integrates one batch synchronously and [`Appender::flush`] drains
 //! the queue, so tests and the demo drive the appender deterministically; [`Appender::run`]
 //! is the background loop a serving node uses.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use caravan_store::log::{Hash, LogStore, StoreHashReader};
+use caravan_store::log::{Hash, LogStore, StoreHashReader, StoredCheckpoint};
 use caravan_store::{Conflict, StoreError};
-use caravan_tlog::rfc6962::{self, HashReadError};
+use caravan_tlog::checkpoint::Checkpoint;
+use caravan_tlog::note::Ed25519Signer;
+use caravan_tlog::rfc6962::{self, HashReadError, HashReader, NodeId};
 use tokio::sync::{Notify, oneshot, watch};
+
+use crate::checkpointer::{CheckpointerError, check_consistent};
 
 /// Largest entry an entry bundle can carry.
 pub const MAX_ENTRY_SIZE: usize = caravan_tlog::tiles::MAX_ENTRY_SIZE;
@@ -67,6 +79,10 @@ pub enum AppendError {
     /// A stored node hash could not be read; the batch stays queued.
     #[error("reading stored hashes failed: {0}")]
     Hashes(#[from] HashReadError),
+    /// The checkpoint of the batch could not be signed (the stored tree does not extend
+    /// the last signed checkpoint, or signing failed); the batch stays queued.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointerError),
     /// The appender was dropped before the entry was integrated.
     #[error("the appender stopped")]
     Stopped,
@@ -88,6 +104,8 @@ struct Inner {
     wake: Notify,
     integrated: watch::Sender<u64>,
     checkpointed: watch::Sender<u64>,
+    /// Set by [`Appender::sign_on_append`]: the log key that signs each batch's tree.
+    signer: OnceLock<Ed25519Signer>,
 }
 
 /// A handle to one log's appender; clones share the queue.
@@ -152,8 +170,26 @@ impl Appender {
                 wake: Notify::new(),
                 integrated: watch::Sender::new(head.size),
                 checkpointed: watch::Sender::new(checkpointed),
+                signer: OnceLock::new(),
             }),
         })
+    }
+
+    /// From now on, signs a checkpoint of the tree each batch makes with `signer` (the
+    /// log key, named by the origin) and stores it in the batch's transaction. Set once;
+    /// a second call is ignored.
+    pub fn sign_on_append(&self, signer: Ed25519Signer) {
+        let _ = self.inner.signer.set(signer);
+    }
+
+    /// Whether batches are checkpointed as they are integrated.
+    pub fn signs_on_append(&self) -> bool {
+        self.inner.signer.get().is_some()
+    }
+
+    /// Holds off integration (for the checkpointer: one signer of this log at a time).
+    pub(crate) fn hold(&self) -> std::sync::MutexGuard<'_, u64> {
+        lock(&self.inner.integrating)
     }
 
     /// The log's origin.
@@ -215,10 +251,13 @@ impl Appender {
             return Ok(0);
         }
         match self.integrate(*size, &batch) {
-            Ok(new_size) => {
+            Ok((new_size, checkpointed)) => {
                 let first = *size;
                 *size = new_size;
                 self.inner.integrated.send_replace(new_size);
+                if checkpointed {
+                    self.checkpoint_published(new_size);
+                }
                 let n = batch.len();
                 for (offset, pending) in batch.into_iter().enumerate() {
                     // A caller that stopped waiting still has its entry logged.
@@ -246,17 +285,39 @@ impl Appender {
         }
     }
 
-    fn integrate(&self, size: u64, batch: &[Pending]) -> Result<u64, AppendError> {
+    /// Stores one batch; the new size, and whether a checkpoint of it was stored too.
+    fn integrate(&self, size: u64, batch: &[Pending]) -> Result<(u64, bool), AppendError> {
         let leaves: Vec<Hash> = batch.iter().map(|p| p.leaf).collect();
         let entries: Vec<Vec<u8>> = batch.iter().map(|p| p.entry.clone()).collect();
         let store = self.inner.store.as_ref();
-        let nodes = rfc6962::nodes_to_store(
-            size,
-            &leaves,
-            &StoreHashReader::new(store, &self.inner.origin),
-        )?;
-        let appended = store.append(&self.inner.origin, size, &entries, &leaves, &nodes)?;
-        Ok(appended.size)
+        let origin = self.inner.origin.as_str();
+        let reader = StoreHashReader::new(store, origin);
+        let nodes = rfc6962::nodes_to_store(size, &leaves, &reader)?;
+        let Some(signer) = self.inner.signer.get() else {
+            let appended = store.append(origin, size, &entries, &leaves, &nodes)?;
+            return Ok((appended.size, false));
+        };
+        let new_size = size + leaves.len() as u64;
+        // The tree as it will be: the stored hashes plus the ones this batch adds.
+        let grown = Overlay {
+            base: &reader,
+            added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
+        };
+        let root = rfc6962::tree_hash(new_size, &grown)?;
+        if let Some(previous) = store.open_log(origin)?.checkpoint {
+            check_consistent(&previous, new_size, &root, &grown)?;
+        }
+        let signed = Checkpoint::new(origin, new_size, root)
+            .sign(&[signer])
+            .map_err(CheckpointerError::from)?;
+        let checkpoint = StoredCheckpoint {
+            size: new_size,
+            root,
+            note: signed.to_bytes(),
+        };
+        let appended =
+            store.append_checkpointed(origin, size, &entries, &leaves, &nodes, &checkpoint)?;
+        Ok((appended.size, true))
     }
 
     /// Integrates everything queued; returns the tree size. Stops at the first error,
@@ -334,5 +395,39 @@ impl Appender {
         tokio::task::spawn_blocking(move || this.flush())
             .await
             .map_err(|_| AppendError::Stopped)?
+    }
+}
+
+/// A log's stored hashes with a batch's new ones laid over them: the tree a batch is
+/// about to make, readable before it is stored.
+struct Overlay<'a, R: HashReader + ?Sized> {
+    base: &'a R,
+    added: HashMap<NodeId, Hash>,
+}
+
+impl<R: HashReader + ?Sized> HashReader for Overlay<'_, R> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, HashReadError> {
+        match self.added.get(&NodeId::new(level, index)) {
+            Some(h) => Ok(*h),
+            None => self.base.node(level, index),
+        }
+    }
+
+    fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, HashReadError> {
+        let stored: Vec<NodeId> = ids
+            .iter()
+            .filter(|id| !self.added.contains_key(id))
+            .copied()
+            .collect();
+        let mut fetched = self.base.nodes(&stored)?.into_iter();
+        ids.iter()
+            .map(|id| match self.added.get(id) {
+                Some(h) => Ok(*h),
+                None => fetched.next().ok_or(HashReadError::Missing {
+                    level: id.level,
+                    index: id.index,
+                }),
+            })
+            .collect()
     }
 }

@@ -16,7 +16,7 @@ use caravan_store::StoreError;
 use caravan_store::log::{LogStore, StoreHashReader, StoredCheckpoint};
 use caravan_tlog::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use caravan_tlog::note::Ed25519Signer;
-use caravan_tlog::rfc6962::{self, EMPTY_ROOT, HashReadError};
+use caravan_tlog::rfc6962::{self, EMPTY_ROOT, HashReadError, HashReader};
 
 use crate::appender::Appender;
 
@@ -97,6 +97,9 @@ impl Checkpointer {
             .last_signed_ms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // An appender that signs as it integrates is the log's other signer: hold it off
+        // so the two never interleave.
+        let _integration = self.appender.as_ref().map(Appender::hold);
         let head = self.store.open_log(&self.origin)?;
         let size = head.size;
         if let (Some(previous), Some(at)) = (&head.checkpoint, *last_signed)
@@ -112,7 +115,7 @@ impl Checkpointer {
             rfc6962::tree_hash(size, &reader)?
         };
         if let Some(previous) = &head.checkpoint {
-            self.check_consistent(previous, size, &root, &reader)?;
+            check_consistent(previous, size, &root, &reader)?;
         }
         let signed = Checkpoint::new(&self.origin, size, root).sign(&[&self.signer])?;
         self.store.save_checkpoint(
@@ -129,48 +132,49 @@ impl Checkpointer {
         }
         Ok(Some(signed))
     }
+}
 
-    fn check_consistent(
-        &self,
-        previous: &StoredCheckpoint,
-        size: u64,
-        root: &rfc6962::Hash,
-        reader: &StoreHashReader<'_>,
-    ) -> Result<(), CheckpointerError> {
-        let inconsistent = |reason: String| CheckpointerError::Inconsistent {
-            signed_size: previous.size,
-            size,
-            reason,
-        };
-        if previous.size > size {
-            return Err(inconsistent("the stored tree is smaller".into()));
-        }
-        if previous.size == size {
-            if previous.root != *root {
-                return Err(inconsistent("same size, different root".into()));
-            }
-            return Ok(());
-        }
-        if previous.size == 0 {
-            return if previous.root == EMPTY_ROOT {
-                Ok(())
-            } else {
-                Err(inconsistent(
-                    "the signed empty tree has a non-empty root".into(),
-                ))
-            };
-        }
-        // The signed root itself must still be what the store says, or the proof below
-        // would be checked against a root the store no longer backs.
-        let stored_old_root = rfc6962::tree_hash(previous.size, reader)?;
-        if stored_old_root != previous.root {
-            return Err(inconsistent(
-                "the stored hashes no longer give the signed root".into(),
-            ));
-        }
-        let proof = rfc6962::consistency_proof(previous.size, size, reader)
-            .map_err(|e| inconsistent(e.to_string()))?;
-        rfc6962::verify_consistency(previous.size, size, &previous.root, root, &proof)
-            .map_err(|e| inconsistent(e.to_string()))
+/// Proves that the tree of `size` with `root`, whose hashes `reader` gives, extends the
+/// signed `previous` checkpoint; the stored hashes must also still give `previous`'s root.
+pub(crate) fn check_consistent<R: HashReader + ?Sized>(
+    previous: &StoredCheckpoint,
+    size: u64,
+    root: &rfc6962::Hash,
+    reader: &R,
+) -> Result<(), CheckpointerError> {
+    let inconsistent = |reason: String| CheckpointerError::Inconsistent {
+        signed_size: previous.size,
+        size,
+        reason,
+    };
+    if previous.size > size {
+        return Err(inconsistent("the stored tree is smaller".into()));
     }
+    if previous.size == size {
+        if previous.root != *root {
+            return Err(inconsistent("same size, different root".into()));
+        }
+        return Ok(());
+    }
+    if previous.size == 0 {
+        return if previous.root == EMPTY_ROOT {
+            Ok(())
+        } else {
+            Err(inconsistent(
+                "the signed empty tree has a non-empty root".into(),
+            ))
+        };
+    }
+    // The signed root itself must still be what the store says, or the proof below
+    // would be checked against a root the store no longer backs.
+    let stored_old_root = rfc6962::tree_hash(previous.size, reader)?;
+    if stored_old_root != previous.root {
+        return Err(inconsistent(
+            "the stored hashes no longer give the signed root".into(),
+        ));
+    }
+    let proof = rfc6962::consistency_proof(previous.size, size, reader)
+        .map_err(|e| inconsistent(e.to_string()))?;
+    rfc6962::verify_consistency(previous.size, size, &previous.root, root, &proof)
+        .map_err(|e| inconsistent(e.to_string()))
 }

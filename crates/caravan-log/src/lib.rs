@@ -134,6 +134,11 @@ pub struct LogConfig {
     pub resign_every: Duration,
     /// How often the background loop publishes a grown tree.
     pub checkpoint_every: Duration,
+    /// Sign a checkpoint of each batch's tree as it is integrated, in the batch's own
+    /// transaction ([`appender::Appender::sign_on_append`]), instead of waiting for the
+    /// loop's next tick: what a node that receipts messages wants (a receipt waits for
+    /// a checkpoint covering its entry). The loop still re-signs and asks witnesses.
+    pub checkpoint_on_append: bool,
     /// Partners.
     pub partners: Vec<Partner>,
 }
@@ -148,6 +153,7 @@ impl LogConfig {
             appender: AppenderConfig::default(),
             resign_every: Duration::from_secs(600),
             checkpoint_every: Duration::from_secs(1),
+            checkpoint_on_append: false,
             partners: Vec::new(),
         }
     }
@@ -214,6 +220,9 @@ impl LogNode {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, LogError> {
         let appender = Appender::open(store.clone(), &config.origin, config.appender)?;
+        if config.checkpoint_on_append {
+            appender.sign_on_append(keys.log_signer().clone());
+        }
         let checkpointer = Checkpointer::new(
             store.clone(),
             &config.origin,
@@ -342,6 +351,9 @@ impl LogNode {
         }));
         let mut ticker = tokio::time::interval(self.config.checkpoint_every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The checkpoint size witnesses were last asked about: checkpoints the appender
+        // signed since then are witnessed on the next tick.
+        let mut witnessed = self.appender.checkpointed_size();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -354,6 +366,11 @@ impl LogNode {
                     .await;
             match signed {
                 Ok(Ok(Some(_))) => {
+                    witnessed = self.appender.checkpointed_size();
+                    self.witness_client.witness().await;
+                }
+                Ok(Ok(None)) if self.appender.checkpointed_size() > witnessed => {
+                    witnessed = self.appender.checkpointed_size();
                     self.witness_client.witness().await;
                 }
                 Ok(Ok(None)) => {}

@@ -121,6 +121,57 @@ impl LogStore for MemoryLogStore {
         })
     }
 
+    fn append_checkpointed(
+        &self,
+        origin: &str,
+        expected_size: u64,
+        entries: &[Vec<u8>],
+        leaf_hashes: &[Hash],
+        nodes: &[(NodeAddr, Hash)],
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<Appended, StoreError> {
+        self.with(|state| {
+            let log = log_mut(state, origin)?;
+            // Every check before any write: all or nothing, as one transaction.
+            let size = log.entries.len() as u64;
+            if size != expected_size {
+                return Err(StoreError::Conflict(Conflict::LogSize {
+                    origin: origin.to_owned(),
+                    expected: expected_size,
+                    stored: size,
+                }));
+            }
+            if entries.len() != leaf_hashes.len() {
+                return Err(StoreError::Other(
+                    "entries and leaf hashes differ in number".into(),
+                ));
+            }
+            let new_size = size + entries.len() as u64;
+            let stored = log.checkpoint.as_ref().map_or(0, |c| c.size);
+            let contradicts = log
+                .checkpoint
+                .as_ref()
+                .is_some_and(|c| c.size == checkpoint.size && c.root != checkpoint.root);
+            if checkpoint.size < stored || checkpoint.size > new_size || contradicts {
+                return Err(StoreError::Conflict(Conflict::CheckpointRejected {
+                    origin: origin.to_owned(),
+                    offered: checkpoint.size,
+                    checkpoint: stored,
+                    log_size: new_size,
+                }));
+            }
+            for (addr, hash) in nodes {
+                log.nodes.entry((addr.level, addr.index)).or_insert(*hash);
+            }
+            log.entries.extend(entries.iter().cloned());
+            log.checkpoint = Some(checkpoint.clone());
+            Ok(Appended {
+                first_index: size,
+                size: new_size,
+            })
+        })
+    }
+
     fn nodes(&self, origin: &str, addrs: &[NodeAddr]) -> Result<Vec<Hash>, StoreError> {
         self.with(|state| {
             let log = log_mut(state, origin)?;

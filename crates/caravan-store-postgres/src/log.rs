@@ -30,6 +30,125 @@ fn log_exists(conn: &mut impl GenericClient, origin: &str) -> Result<bool, Store
         .map_err(other("look up log"))
 }
 
+/// The writes of an append inside the caller's transaction.
+fn append_in(
+    tx: &mut impl GenericClient,
+    origin: &str,
+    expected_size: u64,
+    entries: &[Vec<u8>],
+    leaf_hashes: &[Hash],
+    nodes: &[(NodeAddr, Hash)],
+) -> Result<Appended, StoreError> {
+    let upper = check_append(expected_size, entries, leaf_hashes, nodes)?;
+    let new_size = expected_size
+        .checked_add(entries.len() as u64)
+        .ok_or_else(|| StoreError::Other("log size overflows".into()))?;
+    let first = int(expected_size, "log size")?;
+    let new_size_i = int(new_size, "log size")?;
+    let idx: Vec<i64> = (first..new_size_i).collect();
+    let entry_bytes: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+    let leaves: Vec<&[u8]> = leaf_hashes.iter().map(|h| &h[..]).collect();
+    let levels: Vec<i16> = upper.iter().map(|(a, _)| i16::from(a.level)).collect();
+    let node_idx: Vec<i64> = upper
+        .iter()
+        .map(|(a, _)| int(a.index, "node index"))
+        .collect::<Result<_, _>>()?;
+    let node_hashes: Vec<&[u8]> = upper.iter().map(|(_, h)| &h[..]).collect();
+
+    let stored: Option<i64> = tx
+        .query_opt(
+            "SELECT size FROM logs WHERE origin = $1 FOR UPDATE",
+            &[&origin],
+        )
+        .map_err(other("lock log"))?
+        .map(|row| row.try_get(0))
+        .transpose()
+        .map_err(other("read log size"))?;
+    let stored = uint(stored.ok_or(StoreError::NotFound)?, "log size")?;
+    if stored != expected_size {
+        return Err(StoreError::Conflict(Conflict::LogSize {
+            origin: origin.to_owned(),
+            expected: expected_size,
+            stored,
+        }));
+    }
+    if !idx.is_empty() {
+        tx.execute(
+            "INSERT INTO log_entries (origin, idx, entry, leaf_hash)
+             SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[])",
+            &[&origin, &idx, &entry_bytes, &leaves],
+        )
+        .map_err(other("insert log entries"))?;
+    }
+    if !levels.is_empty() {
+        tx.execute(
+            "INSERT INTO log_nodes (origin, level, idx, hash)
+             SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
+            &[&origin, &levels, &node_idx, &node_hashes],
+        )
+        .map_err(other("insert log nodes"))?;
+    }
+    tx.execute(
+        "UPDATE logs SET size = $2 WHERE origin = $1",
+        &[&origin, &new_size_i],
+    )
+    .map_err(other("update log size"))?;
+    Ok(Appended {
+        first_index: expected_size,
+        size: new_size,
+    })
+}
+
+/// The checks and write of a checkpoint save inside the caller's transaction.
+fn save_checkpoint_in(
+    tx: &mut impl GenericClient,
+    origin: &str,
+    checkpoint: &StoredCheckpoint,
+) -> Result<(), StoreError> {
+    let checkpoint_size = int(checkpoint.size, "checkpoint size")?;
+    let row = tx
+        .query_opt(
+            "SELECT size, checkpoint_size, checkpoint_root FROM logs
+             WHERE origin = $1 FOR UPDATE",
+            &[&origin],
+        )
+        .map_err(other("lock log"))?
+        .ok_or(StoreError::NotFound)?;
+    let log_size: i64 = row.try_get(0).map_err(other("read log size"))?;
+    let stored_size: Option<i64> = row.try_get(1).map_err(other("read checkpoint size"))?;
+    let stored_root: Option<Vec<u8>> = row.try_get(2).map_err(other("read checkpoint root"))?;
+    let log_size = uint(log_size, "log size")?;
+    let stored_size = stored_size
+        .map(|s| uint(s, "checkpoint size"))
+        .transpose()?;
+    let acceptable = checkpoint.size <= log_size
+        && match stored_size {
+            None => true,
+            Some(s) if s < checkpoint.size => true,
+            Some(s) => s == checkpoint.size && stored_root.as_deref() == Some(&checkpoint.root[..]),
+        };
+    if !acceptable {
+        return Err(StoreError::Conflict(Conflict::CheckpointRejected {
+            origin: origin.to_owned(),
+            offered: checkpoint.size,
+            checkpoint: stored_size.unwrap_or(0),
+            log_size,
+        }));
+    }
+    tx.execute(
+        "UPDATE logs SET checkpoint_size = $2, checkpoint_root = $3, checkpoint_note = $4
+         WHERE origin = $1",
+        &[
+            &origin,
+            &checkpoint_size,
+            &&checkpoint.root[..],
+            &checkpoint.note,
+        ],
+    )
+    .map_err(other("save checkpoint"))?;
+    Ok(())
+}
+
 impl LogStore for PgStore {
     fn open_log(&self, origin: &str) -> Result<LogHead, StoreError> {
         let mut conn = self.lock()?;
@@ -64,68 +183,30 @@ impl LogStore for PgStore {
         leaf_hashes: &[Hash],
         nodes: &[(NodeAddr, Hash)],
     ) -> Result<Appended, StoreError> {
-        let upper = check_append(expected_size, entries, leaf_hashes, nodes)?;
-        let new_size = expected_size
-            .checked_add(entries.len() as u64)
-            .ok_or_else(|| StoreError::Other("log size overflows".into()))?;
-        let first = int(expected_size, "log size")?;
-        let new_size_i = int(new_size, "log size")?;
-        let idx: Vec<i64> = (first..new_size_i).collect();
-        let entry_bytes: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        let leaves: Vec<&[u8]> = leaf_hashes.iter().map(|h| &h[..]).collect();
-        let levels: Vec<i16> = upper.iter().map(|(a, _)| i16::from(a.level)).collect();
-        let node_idx: Vec<i64> = upper
-            .iter()
-            .map(|(a, _)| int(a.index, "node index"))
-            .collect::<Result<_, _>>()?;
-        let node_hashes: Vec<&[u8]> = upper.iter().map(|(_, h)| &h[..]).collect();
-
         let mut conn = self.lock()?;
         // Dropping the transaction on any error below rolls it back: nothing is written.
         let mut tx = conn.transaction().map_err(other("begin log append"))?;
-        let stored: Option<i64> = tx
-            .query_opt(
-                "SELECT size FROM logs WHERE origin = $1 FOR UPDATE",
-                &[&origin],
-            )
-            .map_err(other("lock log"))?
-            .map(|row| row.try_get(0))
-            .transpose()
-            .map_err(other("read log size"))?;
-        let stored = uint(stored.ok_or(StoreError::NotFound)?, "log size")?;
-        if stored != expected_size {
-            return Err(StoreError::Conflict(Conflict::LogSize {
-                origin: origin.to_owned(),
-                expected: expected_size,
-                stored,
-            }));
-        }
-        if !idx.is_empty() {
-            tx.execute(
-                "INSERT INTO log_entries (origin, idx, entry, leaf_hash)
-                 SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[])",
-                &[&origin, &idx, &entry_bytes, &leaves],
-            )
-            .map_err(other("insert log entries"))?;
-        }
-        if !levels.is_empty() {
-            tx.execute(
-                "INSERT INTO log_nodes (origin, level, idx, hash)
-                 SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
-                &[&origin, &levels, &node_idx, &node_hashes],
-            )
-            .map_err(other("insert log nodes"))?;
-        }
-        tx.execute(
-            "UPDATE logs SET size = $2 WHERE origin = $1",
-            &[&origin, &new_size_i],
-        )
-        .map_err(other("update log size"))?;
+        let appended = append_in(&mut tx, origin, expected_size, entries, leaf_hashes, nodes)?;
         tx.commit().map_err(other("commit log append"))?;
-        Ok(Appended {
-            first_index: expected_size,
-            size: new_size,
-        })
+        Ok(appended)
+    }
+
+    fn append_checkpointed(
+        &self,
+        origin: &str,
+        expected_size: u64,
+        entries: &[Vec<u8>],
+        leaf_hashes: &[Hash],
+        nodes: &[(NodeAddr, Hash)],
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<Appended, StoreError> {
+        let mut conn = self.lock()?;
+        // One transaction, one WAL flush: the batch and the checkpoint covering it.
+        let mut tx = conn.transaction().map_err(other("begin log append"))?;
+        let appended = append_in(&mut tx, origin, expected_size, entries, leaf_hashes, nodes)?;
+        save_checkpoint_in(&mut tx, origin, checkpoint)?;
+        tx.commit().map_err(other("commit log append"))?;
+        Ok(appended)
     }
 
     fn nodes(&self, origin: &str, addrs: &[NodeAddr]) -> Result<Vec<Hash>, StoreError> {
@@ -187,51 +268,9 @@ impl LogStore for PgStore {
         origin: &str,
         checkpoint: &StoredCheckpoint,
     ) -> Result<(), StoreError> {
-        let checkpoint_size = int(checkpoint.size, "checkpoint size")?;
         let mut conn = self.lock()?;
         let mut tx = conn.transaction().map_err(other("begin checkpoint save"))?;
-        let row = tx
-            .query_opt(
-                "SELECT size, checkpoint_size, checkpoint_root FROM logs
-                 WHERE origin = $1 FOR UPDATE",
-                &[&origin],
-            )
-            .map_err(other("lock log"))?
-            .ok_or(StoreError::NotFound)?;
-        let log_size: i64 = row.try_get(0).map_err(other("read log size"))?;
-        let stored_size: Option<i64> = row.try_get(1).map_err(other("read checkpoint size"))?;
-        let stored_root: Option<Vec<u8>> = row.try_get(2).map_err(other("read checkpoint root"))?;
-        let log_size = uint(log_size, "log size")?;
-        let stored_size = stored_size
-            .map(|s| uint(s, "checkpoint size"))
-            .transpose()?;
-        let acceptable = checkpoint.size <= log_size
-            && match stored_size {
-                None => true,
-                Some(s) if s < checkpoint.size => true,
-                Some(s) => {
-                    s == checkpoint.size && stored_root.as_deref() == Some(&checkpoint.root[..])
-                }
-            };
-        if !acceptable {
-            return Err(StoreError::Conflict(Conflict::CheckpointRejected {
-                origin: origin.to_owned(),
-                offered: checkpoint.size,
-                checkpoint: stored_size.unwrap_or(0),
-                log_size,
-            }));
-        }
-        tx.execute(
-            "UPDATE logs SET checkpoint_size = $2, checkpoint_root = $3, checkpoint_note = $4
-             WHERE origin = $1",
-            &[
-                &origin,
-                &checkpoint_size,
-                &&checkpoint.root[..],
-                &checkpoint.note,
-            ],
-        )
-        .map_err(other("save checkpoint"))?;
+        save_checkpoint_in(&mut tx, origin, checkpoint)?;
         tx.commit().map_err(other("commit checkpoint"))
     }
 

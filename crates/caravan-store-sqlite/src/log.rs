@@ -30,6 +30,114 @@ fn stored_size(conn: &Connection, origin: &str) -> Result<u64, StoreError> {
     uint(size.ok_or(StoreError::NotFound)?, "log size")
 }
 
+/// The writes of an append inside the caller's transaction.
+fn append_in(
+    tx: &Connection,
+    origin: &str,
+    expected_size: u64,
+    entries: &[Vec<u8>],
+    leaf_hashes: &[Hash],
+    nodes: &[(NodeAddr, Hash)],
+) -> Result<Appended, StoreError> {
+    let upper = check_append(expected_size, entries, leaf_hashes, nodes)?;
+    let new_size = expected_size
+        .checked_add(entries.len() as u64)
+        .ok_or_else(|| StoreError::Other("log size overflows".into()))?;
+    let first = int(expected_size, "log size")?;
+    let new_size_i = int(new_size, "log size")?;
+    let stored = stored_size(tx, origin)?;
+    if stored != expected_size {
+        return Err(StoreError::Conflict(Conflict::LogSize {
+            origin: origin.to_owned(),
+            expected: expected_size,
+            stored,
+        }));
+    }
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO log_entries (origin, idx, entry, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(other("prepare entry insert"))?;
+        for (k, (entry, leaf)) in entries.iter().zip(leaf_hashes).enumerate() {
+            insert
+                .execute(params![origin, first + k as i64, entry, &leaf[..]])
+                .map_err(other("insert log entry"))?;
+        }
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO log_nodes (origin, level, idx, hash) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(other("prepare node insert"))?;
+        for (addr, h) in upper {
+            insert
+                .execute(params![
+                    origin,
+                    addr.level,
+                    int(addr.index, "node index")?,
+                    &h[..]
+                ])
+                .map_err(other("insert log node"))?;
+        }
+        tx.prepare_cached("UPDATE logs SET size = ?2 WHERE origin = ?1")
+            .and_then(|mut s| s.execute(params![origin, new_size_i]))
+            .map_err(other("update log size"))?;
+    }
+    Ok(Appended {
+        first_index: expected_size,
+        size: new_size,
+    })
+}
+
+/// The checks and write of a checkpoint save inside the caller's transaction.
+fn save_checkpoint_in(
+    tx: &Connection,
+    origin: &str,
+    checkpoint: &StoredCheckpoint,
+) -> Result<(), StoreError> {
+    let checkpoint_size = int(checkpoint.size, "checkpoint size")?;
+    let row: Option<(i64, Option<i64>, Option<Vec<u8>>)> = tx
+        .prepare_cached("SELECT size, checkpoint_size, checkpoint_root FROM logs WHERE origin = ?1")
+        .and_then(|mut s| {
+            s.query_row([origin], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+        })
+        .map_err(other("read checkpoint"))?;
+    let (log_size, stored_size, stored_root) = row.ok_or(StoreError::NotFound)?;
+    let log_size = uint(log_size, "log size")?;
+    let stored_size = stored_size
+        .map(|s| uint(s, "checkpoint size"))
+        .transpose()?;
+    let acceptable = checkpoint.size <= log_size
+        && match stored_size {
+            None => true,
+            Some(s) if s < checkpoint.size => true,
+            Some(s) => s == checkpoint.size && stored_root.as_deref() == Some(&checkpoint.root[..]),
+        };
+    if !acceptable {
+        return Err(StoreError::Conflict(Conflict::CheckpointRejected {
+            origin: origin.to_owned(),
+            offered: checkpoint.size,
+            checkpoint: stored_size.unwrap_or(0),
+            log_size,
+        }));
+    }
+    tx.prepare_cached(
+        "UPDATE logs SET checkpoint_size = ?2, checkpoint_root = ?3, checkpoint_note = ?4
+         WHERE origin = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            origin,
+            checkpoint_size,
+            &checkpoint.root[..],
+            checkpoint.note
+        ])
+    })
+    .map_err(other("save checkpoint"))?;
+    Ok(())
+}
+
 impl LogStore for SqliteStore {
     fn open_log(&self, origin: &str) -> Result<LogHead, StoreError> {
         let conn = self.lock()?;
@@ -69,60 +177,34 @@ impl LogStore for SqliteStore {
         leaf_hashes: &[Hash],
         nodes: &[(NodeAddr, Hash)],
     ) -> Result<Appended, StoreError> {
-        let upper = check_append(expected_size, entries, leaf_hashes, nodes)?;
-        let new_size = expected_size
-            .checked_add(entries.len() as u64)
-            .ok_or_else(|| StoreError::Other("log size overflows".into()))?;
-        let first = int(expected_size, "log size")?;
-        let new_size_i = int(new_size, "log size")?;
         let mut conn = self.lock()?;
         // Dropping the transaction on any error below rolls it back: nothing is written.
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(other("begin log append"))?;
-        let stored = stored_size(&tx, origin)?;
-        if stored != expected_size {
-            return Err(StoreError::Conflict(Conflict::LogSize {
-                origin: origin.to_owned(),
-                expected: expected_size,
-                stored,
-            }));
-        }
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO log_entries (origin, idx, entry, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(other("prepare entry insert"))?;
-            for (k, (entry, leaf)) in entries.iter().zip(leaf_hashes).enumerate() {
-                insert
-                    .execute(params![origin, first + k as i64, entry, &leaf[..]])
-                    .map_err(other("insert log entry"))?;
-            }
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO log_nodes (origin, level, idx, hash) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(other("prepare node insert"))?;
-            for (addr, h) in upper {
-                insert
-                    .execute(params![
-                        origin,
-                        addr.level,
-                        int(addr.index, "node index")?,
-                        &h[..]
-                    ])
-                    .map_err(other("insert log node"))?;
-            }
-            tx.prepare_cached("UPDATE logs SET size = ?2 WHERE origin = ?1")
-                .and_then(|mut s| s.execute(params![origin, new_size_i]))
-                .map_err(other("update log size"))?;
-        }
+        let appended = append_in(&tx, origin, expected_size, entries, leaf_hashes, nodes)?;
         tx.commit().map_err(other("commit log append"))?;
-        Ok(Appended {
-            first_index: expected_size,
-            size: new_size,
-        })
+        Ok(appended)
+    }
+
+    fn append_checkpointed(
+        &self,
+        origin: &str,
+        expected_size: u64,
+        entries: &[Vec<u8>],
+        leaf_hashes: &[Hash],
+        nodes: &[(NodeAddr, Hash)],
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<Appended, StoreError> {
+        let mut conn = self.lock()?;
+        // One transaction, one fsync: the batch and the checkpoint covering it.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(other("begin log append"))?;
+        let appended = append_in(&tx, origin, expected_size, entries, leaf_hashes, nodes)?;
+        save_checkpoint_in(&tx, origin, checkpoint)?;
+        tx.commit().map_err(other("commit log append"))?;
+        Ok(appended)
     }
 
     fn nodes(&self, origin: &str, addrs: &[NodeAddr]) -> Result<Vec<Hash>, StoreError> {
@@ -184,54 +266,11 @@ impl LogStore for SqliteStore {
         origin: &str,
         checkpoint: &StoredCheckpoint,
     ) -> Result<(), StoreError> {
-        let checkpoint_size = int(checkpoint.size, "checkpoint size")?;
         let mut conn = self.lock()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(other("begin checkpoint save"))?;
-        let row: Option<(i64, Option<i64>, Option<Vec<u8>>)> = tx
-            .prepare_cached(
-                "SELECT size, checkpoint_size, checkpoint_root FROM logs WHERE origin = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([origin], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()
-            })
-            .map_err(other("read checkpoint"))?;
-        let (log_size, stored_size, stored_root) = row.ok_or(StoreError::NotFound)?;
-        let log_size = uint(log_size, "log size")?;
-        let stored_size = stored_size
-            .map(|s| uint(s, "checkpoint size"))
-            .transpose()?;
-        let acceptable = checkpoint.size <= log_size
-            && match stored_size {
-                None => true,
-                Some(s) if s < checkpoint.size => true,
-                Some(s) => {
-                    s == checkpoint.size && stored_root.as_deref() == Some(&checkpoint.root[..])
-                }
-            };
-        if !acceptable {
-            return Err(StoreError::Conflict(Conflict::CheckpointRejected {
-                origin: origin.to_owned(),
-                offered: checkpoint.size,
-                checkpoint: stored_size.unwrap_or(0),
-                log_size,
-            }));
-        }
-        tx.prepare_cached(
-            "UPDATE logs SET checkpoint_size = ?2, checkpoint_root = ?3, checkpoint_note = ?4
-             WHERE origin = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                origin,
-                checkpoint_size,
-                &checkpoint.root[..],
-                checkpoint.note
-            ])
-        })
-        .map_err(other("save checkpoint"))?;
+        save_checkpoint_in(&tx, origin, checkpoint)?;
         tx.commit().map_err(other("commit checkpoint"))
     }
 

@@ -103,6 +103,23 @@ pub trait LogStore: Send + Sync {
         nodes: &[(NodeAddr, Hash)],
     ) -> Result<Appended, StoreError>;
 
+    /// [`LogStore::append`] and [`LogStore::save_checkpoint`] of `checkpoint` (a signed
+    /// checkpoint of the tree this append makes, at most its size) in **one**
+    /// transaction: one fsync makes the batch and the checkpoint covering it durable
+    /// together, and if either is refused nothing is written. The appender calls this
+    /// when it signs as it integrates, so a receipt that waits for a checkpoint covering
+    /// its entry waits for no separate checkpoint commit. The checkpoint's consistency
+    /// with the last signed one is the caller's proof, as for `save_checkpoint`.
+    fn append_checkpointed(
+        &self,
+        origin: &str,
+        expected_size: u64,
+        entries: &[Vec<u8>],
+        leaf_hashes: &[Hash],
+        nodes: &[(NodeAddr, Hash)],
+        checkpoint: &StoredCheckpoint,
+    ) -> Result<Appended, StoreError>;
+
     /// Stored node hashes, in the order asked, level 0 read from the leaf table; a missing
     /// one (or an unknown origin) is `NotFound`.
     fn nodes(&self, origin: &str, addrs: &[NodeAddr]) -> Result<Vec<Hash>, StoreError>;

@@ -2,8 +2,8 @@
 //! tests and the exchange benchmark.
 //!
 //! Why a harness: every exchange test needs the same wiring — a SQLite store with fsync,
-//! the node's log running with a short checkpoint interval (a receipt waits for a
-//! checkpoint covering its entry), an identity with its TLS CA, partners onboarded from
+//! the node's log signing a checkpoint with each batch it integrates (a receipt waits
+//! for a checkpoint covering its entry), an identity with its TLS CA, partners onboarded from
 //! each other's signed manifests with the root fingerprint checked, the mTLS server and
 //! the outbox loop. A node can be stopped and started again on the same port and data
 //! directory, which is how "partner offline, then back" is played.
@@ -144,6 +144,9 @@ pub async fn open(mut spec: NodeSpec) -> OpenNode {
     .expect("log keys");
     let mut log_config = LogConfig::new(&origin, AGREEMENT);
     log_config.appender.max_delay = Duration::from_millis(2);
+    // Each batch is checkpointed in its own transaction, so a receipt waits for no
+    // separate checkpoint commit; the loop's tick only re-signs and witnesses.
+    log_config.checkpoint_on_append = true;
     log_config.checkpoint_every = Duration::from_millis(5);
     let log = LogNode::open(store.clone(), keys, log_config, Arc::new(SystemClock)).expect("log");
     let mut config = ExchangeConfig::new(&spec.party, "127.0.0.1", AGREEMENT);

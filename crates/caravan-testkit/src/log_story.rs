@@ -111,6 +111,10 @@ pub fn log_story(open: Opener<'_>) {
     story.step("malformed appends write nothing", LogStory::malformed);
     story.step("entry ranges", LogStory::entry_ranges);
     story.step("checkpoints only move forward", LogStory::checkpoints);
+    story.step(
+        "an append and its checkpoint commit together or not at all",
+        LogStory::append_checkpointed,
+    );
     story.step("witnessed state is compare-and-set", LogStory::witnessed);
     story.step("alarms round-trip", LogStory::alarms);
     story.step("reopen finds everything", LogStory::reopen);
@@ -417,6 +421,87 @@ impl LogStory<'_> {
                 .save_checkpoint("caravan.test.example/never", &first),
             Err(StoreError::NotFound)
         ));
+    }
+
+    fn append_checkpointed(&mut self) {
+        let size = self.tree.size();
+        let signed = self
+            .head()
+            .checkpoint
+            .expect("a checkpoint from the step before");
+        let entries: Vec<Vec<u8>> = (size..size + 3).map(entry).collect();
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let nodes = nodes_to_store(size, &leaves, &StoreHashReader::new(self.log(), ORIGIN))
+            .expect("nodes to store");
+        let mut grown = self.tree.clone();
+        for e in &entries {
+            grown.append(e);
+        }
+        let checkpoint = StoredCheckpoint {
+            size: size + 3,
+            root: grown.root(),
+            note: format!("{ORIGIN}\n{}\n<root>\n\n— {ORIGIN} sig\n", size + 3).into_bytes(),
+        };
+        // A checkpoint the store refuses (beyond the grown log, or older than the signed
+        // one) takes the batch down with it: nothing of either is written.
+        for refused in [
+            StoredCheckpoint {
+                size: size + 4,
+                ..checkpoint.clone()
+            },
+            StoredCheckpoint {
+                size: signed.size - 1,
+                ..checkpoint.clone()
+            },
+        ] {
+            let err = self
+                .log()
+                .append_checkpointed(ORIGIN, size, &entries, &leaves, &nodes, &refused)
+                .expect_err("refused checkpoint");
+            assert!(
+                matches!(
+                    err,
+                    StoreError::Conflict(Conflict::CheckpointRejected { .. })
+                ),
+                "{err:?}"
+            );
+            self.assert_untouched(size);
+            assert_eq!(self.head().checkpoint.as_ref(), Some(&signed));
+        }
+        // A stale size is the usual conflict, and writes no checkpoint either.
+        let err = self
+            .log()
+            .append_checkpointed(ORIGIN, size - 1, &entries, &leaves, &[], &checkpoint)
+            .expect_err("stale size");
+        assert!(
+            matches!(err, StoreError::Conflict(Conflict::LogSize { .. })),
+            "{err:?}"
+        );
+        assert_eq!(self.head().checkpoint.as_ref(), Some(&signed));
+        let appended = self
+            .log()
+            .append_checkpointed(ORIGIN, size, &entries, &leaves, &nodes, &checkpoint)
+            .expect("append with its checkpoint");
+        assert_eq!((appended.first_index, appended.size), (size, size + 3));
+        for e in &entries {
+            self.tree.append(e);
+        }
+        for at in self.roots.len() as u64..=self.tree.size() {
+            self.roots
+                .push(self.tree.root_at(at).expect("reference root"));
+        }
+        let head = self.head();
+        assert_eq!(head.size, size + 3);
+        assert_eq!(head.checkpoint, Some(checkpoint));
+        let reader = StoreHashReader::new(self.log(), ORIGIN);
+        assert_eq!(
+            tree_hash(size + 3, &reader).expect("root"),
+            self.tree.root()
+        );
+        assert_eq!(
+            self.log().entries(ORIGIN, size, 3).expect("entries"),
+            entries
+        );
     }
 
     fn witnessed(&mut self) {

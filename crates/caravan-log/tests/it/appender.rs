@@ -190,3 +190,66 @@ fn the_checkpointer_refuses_a_checkpoint_the_tree_does_not_extend() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_appender_that_signs_checkpoints_each_batch_in_its_own_commit() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    let signer = Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap();
+    let verifiers = caravan_tlog::note::VerifierList::new()
+        .with(signer.verifier())
+        .unwrap();
+    appender.sign_on_append(signer);
+    assert!(appender.signs_on_append());
+    let mut tree = MemoryTree::new();
+    let mut signed_roots = Vec::new();
+    for batch in [3u8, 1, 4] {
+        let tickets: Vec<_> = (0..batch)
+            .map(|i| {
+                let entry = vec![batch, i];
+                tree.append(&entry);
+                appender.submit(entry).unwrap()
+            })
+            .collect();
+        assert_eq!(appender.step().unwrap(), usize::from(batch));
+        // The batch's checkpoint is stored and published with it: a waiter for the last
+        // index is answered without any checkpointer step.
+        let last = tickets.into_iter().last().unwrap().index().await.unwrap();
+        assert_eq!(
+            appender.wait_for_checkpoint(last).await.unwrap(),
+            tree.size()
+        );
+        let stored = store.open_log(ORIGIN).unwrap().checkpoint.unwrap();
+        assert_eq!((stored.size, stored.root), (tree.size(), tree.root()));
+        let (opened, _) =
+            caravan_tlog::checkpoint::SignedCheckpoint::open(&stored.note, &verifiers).unwrap();
+        assert_eq!(opened.checkpoint.size, tree.size());
+        signed_roots.push((stored.size, stored.root));
+    }
+    // Each signed tree extends the one before.
+    let reader = caravan_store::log::StoreHashReader::new(store.as_ref(), ORIGIN);
+    for pair in signed_roots.windows(2) {
+        let ((old, old_root), (new, new_root)) = (pair[0], pair[1]);
+        let proof = rfc6962::consistency_proof(old, new, &reader).unwrap();
+        rfc6962::verify_consistency(old, new, &old_root, &new_root, &proof).unwrap();
+    }
+    // A stored hash under the signed tree changes: the next batch is neither signed nor
+    // stored, and stays queued.
+    store.corrupt_node(ORIGIN, NodeAddr::new(3, 0), [0xee; 32]);
+    appender.submit(vec![9]).unwrap();
+    let err = appender.step().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AppendError::Checkpoint(CheckpointerError::Inconsistent {
+                signed_size: 8,
+                size: 9,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(appender.pending(), 1);
+    let head = store.open_log(ORIGIN).unwrap();
+    assert_eq!((head.size, head.checkpoint.unwrap().size), (8, 8));
+}
