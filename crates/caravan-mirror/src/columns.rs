@@ -54,6 +54,13 @@ pub(crate) fn short_code(text: Option<&str>) -> u64 {
     }
 }
 
+/// Two country texts too long for a [`short_code`] are the same text.
+#[cold]
+#[inline(never)]
+fn long_texts_equal(text: Option<&str>, other: &str) -> bool {
+    text == Some(other)
+}
+
 /// Days since the Common Era, or [`NO_DAY`].
 pub(crate) fn day_of(date: Option<chrono::NaiveDate>) -> i32 {
     use chrono::Datelike;
@@ -447,20 +454,33 @@ impl<'l> LegColumns<'l> {
         m_reporter: u64,
         m_partner: u64,
     ) -> bool {
-        let same = |code: u64, other: u64, text: Option<&str>, other_text: &str| {
-            code == ABSENT || (code == other && (code != LONG || text == Some(other_text)))
+        // The codes decide unless both are the same text too long for a code; only then
+        // are the legs read (a branch of its own, so that the hot path never touches
+        // them).
+        let same = |code: u64, other: u64| -> Option<bool> {
+            if code == ABSENT {
+                Some(true)
+            } else if code != other {
+                Some(false)
+            } else if code != LONG {
+                Some(true)
+            } else {
+                None
+            }
         };
-        same(
-            self.x.partner[e],
-            m_reporter,
-            self.exports[e].partner.as_deref(),
-            &self.imports[i].reference.reporter,
-        ) && same(
-            m_partner,
-            self.x.reporter[e],
-            self.imports[i].partner.as_deref(),
-            &self.exports[e].reference.reporter,
-        )
+        let export_side = same(self.x.partner[e], m_reporter).unwrap_or_else(|| {
+            long_texts_equal(
+                self.exports[e].partner.as_deref(),
+                &self.imports[i].reference.reporter,
+            )
+        });
+        export_side
+            && same(m_partner, self.x.reporter[e]).unwrap_or_else(|| {
+                long_texts_equal(
+                    self.imports[i].partner.as_deref(),
+                    &self.exports[e].reference.reporter,
+                )
+            })
     }
 
     /// The value and mass components of `link`'s discrepancy (those of

@@ -656,23 +656,34 @@ impl KeyIndex {
             .saturating_sub(2)
             .clamp(1, 24);
         let shift = 64 - bits;
-        let mut hashed: Vec<(u64, u32)> = Vec::with_capacity(n);
+        let mut rows: Vec<(u64, u32, u32)> = Vec::with_capacity(n);
         let mut directory = vec![0u32; (1usize << bits) + 1];
         for i in 0..keys.start.len() - 1 {
             for j in keys.of(i) {
                 let h = keys.hash(j);
                 directory[(h >> shift) as usize + 1] += 1;
-                hashed.push((h, i as u32));
+                rows.push((h, i as u32, j as u32));
             }
         }
         for g in 1..directory.len() {
             directory[g] += directory[g - 1];
         }
+        // Two stable scatters instead of one: first into at most 256 partitions by the
+        // top bits (few write streams), then each partition into its groups, whose
+        // writes stay inside the partition's slice and so inside the cache.
+        let top = bits.min(8);
+        let below = bits - top;
+        let mut partitioned = vec![(0, 0, 0); n];
+        let mut fill: Vec<u32> = (0..1usize << top).map(|p| directory[p << below]).collect();
+        for &row in &rows {
+            let slot = &mut fill[(row.0 >> (64 - top)) as usize];
+            partitioned[*slot as usize] = row;
+            *slot += 1;
+        }
         let mut fill = directory.clone();
-        let mut rows = vec![(0, 0, 0); n];
-        for (j, &(h, i)) in hashed.iter().enumerate() {
-            let slot = &mut fill[(h >> shift) as usize];
-            rows[*slot as usize] = (h, i, j as u32);
+        for &row in &partitioned {
+            let slot = &mut fill[(row.0 >> shift) as usize];
+            rows[*slot as usize] = row;
             *slot += 1;
         }
         KeyIndex {
