@@ -8,10 +8,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod admin;
 mod assistance;
+mod assistance_more;
 mod auditor;
 mod auth;
+mod desk_forms;
+mod i18n;
 mod log;
 mod mirror;
+mod partners;
 mod routes;
 mod screen;
 mod security;
