@@ -914,10 +914,16 @@ const AREAS: &[(Capability, &str, &str)] = &[
         "/ui/audit/verify",
         "area-audit-verify",
     ),
+    (Capability::ReadStatistics, "/ui/desk/stats", "stats-title"),
     (
         Capability::ManageKeysAndUsers,
         "/ui/admin/accounts",
         "area-admin-accounts",
+    ),
+    (
+        Capability::ManageKeysAndUsers,
+        "/ui/admin/partners",
+        "partners-title",
     ),
     (
         Capability::ManageKeysAndUsers,

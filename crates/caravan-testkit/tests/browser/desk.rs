@@ -657,8 +657,10 @@ fn journey(
     scroll_to(session, "consent");
     shot(session, "desk-13-us-consent-granted");
 
-    // 9. The UZ supervisor's statistics: the one request answered, drawn against its deadline.
-    session.goto(&uz.url("/ui/desk/stats")).unwrap();
+    // 9. The UZ supervisor's statistics, from the home page: the one request answered,
+    //    drawn against its deadline.
+    session.goto(&uz.url("/ui")).unwrap();
+    click(session, "#main a[href='/ui/desk/stats']");
     let marks = session
         .script(
             "const count = (chart, sel) => { const s = document.querySelector('section[data-chart=' + chart + ']');
@@ -699,7 +701,8 @@ fn partners(session: &Session, axe: &str, us: &Ui, totp: &[u8], uz_root: &str) {
     );
     signed_in(session, "us.admin");
 
-    session.goto(&us.url("/ui/admin/partners")).unwrap();
+    session.goto(&us.url("/ui")).unwrap();
+    click(session, "#main a[href='/ui/admin/partners']");
     let field = |party: &str, name: &str| {
         session
             .script(
