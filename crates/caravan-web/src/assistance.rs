@@ -485,6 +485,10 @@ async fn api_evidence_content(
         .ok_or_else(|| bad("use_action_invalid", "not a use action"))?;
     let recipient = recipient(q.recipient.as_deref(), q.recipient_name.as_deref())?;
     let actor = principal.actor().clone();
+    let file_name: String = evidence_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
     let (record, bytes) = blocking(node, move |n, now| {
         let row = n
             .store()
