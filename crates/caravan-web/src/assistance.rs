@@ -503,7 +503,25 @@ async fn api_evidence_content(
     let media = axum::http::HeaderValue::from_str(&record.media_type).unwrap_or(
         axum::http::HeaderValue::from_static("application/octet-stream"),
     );
-    Ok(([(header::CONTENT_TYPE, media)], bytes).into_response())
+    // Evidence is the partner's file: never rendered on the node's origin, where an HTML or
+    // SVG file could run script with the officer's session. It is downloaded, and even if a
+    // browser ignores that, the sandbox CSP gives it an opaque origin and no scripts.
+    let disposition = axum::http::HeaderValue::from_str(&format!(
+        "attachment; filename=\"evidence-{file_name}\""
+    ))
+    .unwrap_or(axum::http::HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, media),
+            (header::CONTENT_DISPOSITION, disposition),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static("sandbox; default-src 'none'"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
