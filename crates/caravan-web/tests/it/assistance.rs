@@ -298,6 +298,26 @@ async fn requests_over_the_api_and_the_desk_pages() {
     let (status, _, text) = call(&app, "GET", &view, Some(&desk), None).await;
     assert_eq!(status, 200);
     assert!(text.contains("Export declaration UZ EX 2026/004711"));
+    // The partner's file is downloaded, never rendered as a page of the node's origin.
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get(&view)
+                .header(header::AUTHORIZATION, format!("Bearer {desk}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION].to_str().unwrap(),
+        format!("attachment; filename=\"evidence-{ev}\"")
+    );
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap(),
+        "sandbox; default-src 'none'"
+    );
     let (status, body, _) = call(&app, "GET", &view, Some(&dpo), None).await;
     assert_eq!(
         (status, body["code"].as_str()),
