@@ -87,6 +87,23 @@ fn message(n: usize, conversations: usize) -> OutboundMessage {
     }
 }
 
+/// How many of the messages `ids` needed more than one attempt (a 503 while the
+/// receiver's log was busy, a timeout): a run whose rate or latency is off because of
+/// retries says so.
+fn retries(node: &caravan_testkit::exchange::RunningNode, ids: &[String]) -> String {
+    let attempts: Vec<u32> = ids
+        .iter()
+        .map(|id| node.store.outbound(id).expect("outbox row").attempts)
+        .collect();
+    // `attempts` counts the failed ones; a delivery leaves it as it was.
+    let retried = attempts.iter().filter(|&&a| a > 0).count();
+    format!(
+        "{retried} of {} messages needed a retry ({} failed attempts in all)",
+        ids.len(),
+        attempts.iter().map(|&a| u64::from(a)).sum::<u64>()
+    )
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -238,15 +255,17 @@ fn main() {
         let exchange = uz.exchange.clone();
         let queued = tokio::task::spawn_blocking(move || {
             let all: Vec<OutboundMessage> = (0..n).map(|i| message(i, 64)).collect();
+            let mut ids = Vec::with_capacity(n);
             for batch in all.chunks(SEND_BATCH) {
                 for r in exchange.send_many(batch) {
-                    r.expect("send");
+                    ids.push(r.expect("send"));
                 }
             }
-            started.elapsed()
+            (started.elapsed(), ids)
         })
         .await
         .expect("join");
+        let (queued, sustained_ids) = queued;
         // Polled every 50 ms (the count reads the outbox; its CPU is counted too).
         let deadline = Instant::now() + Duration::from_secs(600);
         while uz.store.exchange_counts().ok().map(|c| c.delivered as usize) != Some(n) {
@@ -271,6 +290,7 @@ fn main() {
             1000.0 / round_trip,
             cpu_per_message * round_trip / 1000.0
         );
+        println!("sustained: {}", retries(&uz, &sustained_ids));
 
         // Latency at 200 msg/s: created_at → receipt stored, per message.
         let paced = 2_000.min(n);
@@ -299,6 +319,7 @@ fn main() {
             .collect();
         latencies.sort_unstable();
         println!("load average after: {}", load_average());
+        println!("paced: {}", retries(&uz, &ids));
         println!(
             "latency at 200 msg/s over {paced} messages (send → receipt stored): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms",
             percentile(&latencies, 0.5),
