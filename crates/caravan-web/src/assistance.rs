@@ -1068,13 +1068,14 @@ async fn page_case(
             .collect(),
         oral: view["oral"].as_object().map(|o| {
             if o["confirmed"].as_bool().unwrap_or(false) {
-                "Begun as an urgent oral request; confirmed in writing.".to_owned()
+                crate::i18n::t("case-oral-confirmed").to_owned()
             } else {
-                format!(
-                    "Urgent oral request awaiting written confirmation by {} (T_confirm); \
-                     results are withheld until it arrives. Alerts sent: {}.",
+                crate::i18n::t2(
+                    "case-oral-pending",
+                    "due",
                     text_of(&o["confirm_due"]),
-                    text_of(&o["alerts_sent"])
+                    "alerts",
+                    text_of(&o["alerts_sent"]),
                 )
             }
         }),
@@ -1214,7 +1215,7 @@ async fn page_act(
     {
         Ok(row) => Ok(back(format!(
             "notice={}",
-            encode(&format!("now {}", row.state))
+            encode(&crate::i18n::t1("case-now", "state", &row.state))
         ))),
         Err(e) if e.status().is_client_error() => Ok(back(format!("problem={}", encode(e.code())))),
         Err(e) => Err(e),
@@ -2108,9 +2109,10 @@ async fn page_propose(
     {
         Ok(row) => Ok(back_to_agreement(format!(
             "notice={}",
-            encode(&format!(
-                "{} proposed; a second account must approve it",
-                row.proposal_id
+            encode(&crate::i18n::t1(
+                "agr-proposed",
+                "proposal",
+                &row.proposal_id
             ))
         ))),
         Err(e) if e.status().is_client_error() => {
@@ -2151,7 +2153,13 @@ async fn page_decide(
     {
         Ok(row) => Ok(back_to_agreement(format!(
             "notice={}",
-            encode(&format!("{} is {}", row.proposal_id, row.state))
+            encode(&crate::i18n::t2(
+                "agr-proposal-state",
+                "proposal",
+                &row.proposal_id,
+                "state",
+                &row.state
+            ))
         ))),
         Err(e) if e.status().is_client_error() => {
             Ok(back_to_agreement(format!("problem={}", encode(e.code()))))

@@ -869,13 +869,13 @@ fn charts(overview: &LogOverview) -> (String, String) {
     let growth = line_chart(&LineChart {
         labels: Labels {
             id: "log-growth",
-            title: "Growth of the log",
-            description: "Number of entries in this node's log over time.",
-            x_label: "Time (UTC)",
-            y_label: "Entries",
+            title: crate::i18n::t("chart-growth-title"),
+            description: crate::i18n::t("chart-growth-description"),
+            x_label: crate::i18n::t("chart-time-utc"),
+            y_label: crate::i18n::t("log-entries"),
         },
         series: vec![Series {
-            label: "entries".to_owned(),
+            label: crate::i18n::t("chart-entries").to_owned(),
             points: overview
                 .growth
                 .iter()
@@ -885,20 +885,20 @@ fn charts(overview: &LogOverview) -> (String, String) {
         x_format: &GrowthFormat::format,
     });
     let mut bars = vec![Bar {
-        label: "log size".to_owned(),
+        label: crate::i18n::t("chart-log-size").to_owned(),
         value: overview.size as f64,
         reference: None,
     }];
     if let Some(size) = overview.checkpoint_size {
         bars.push(Bar {
-            label: "signed checkpoint".to_owned(),
+            label: crate::i18n::t("chart-signed-checkpoint").to_owned(),
             value: size as f64,
             reference: Some(overview.size as f64),
         });
     }
     for w in &overview.witnesses {
         bars.push(Bar {
-            label: format!("cosigned by {}", w.partner),
+            label: crate::i18n::t1("chart-cosigned-by", "partner", &w.partner),
             value: w.cosigned_size.unwrap_or(0) as f64,
             reference: Some(overview.size as f64),
         });
@@ -906,12 +906,12 @@ fn charts(overview: &LogOverview) -> (String, String) {
     let witness = bar_chart(&BarChart {
         labels: Labels {
             id: "witness-status",
-            title: "Witness status",
-            description: "Tree size of the log, of its latest signed checkpoint, and the size each partner witness cosigned; the dashed mark is the log size.",
-            x_label: "What",
-            y_label: "Tree size (entries)",
+            title: crate::i18n::t("log-witness-status"),
+            description: crate::i18n::t("chart-witness-description"),
+            x_label: crate::i18n::t("chart-what"),
+            y_label: crate::i18n::t("chart-tree-size"),
         },
-        reference_label: Some("Log size"),
+        reference_label: Some(crate::i18n::t("log-log-size")),
         bars,
     });
     (growth, witness)

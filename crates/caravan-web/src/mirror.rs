@@ -709,11 +709,11 @@ async fn gap_charts(
         exports.sort_by(|a, b| a.0.total_cmp(&b.0));
         imports.sort_by(|a, b| a.0.total_cmp(&b.0));
         series.push(Series {
-            label: format!("{direction} exports (FOB)"),
+            label: crate::i18n::t1("chart-exports-fob", "direction", direction),
             points: exports,
         });
         series.push(Series {
-            label: format!("{direction} imports (FOB)"),
+            label: crate::i18n::t1("chart-imports-fob", "direction", direction),
             points: imports,
         });
     }
@@ -742,10 +742,10 @@ async fn gap_charts(
         charts.push(line_chart(&LineChart {
             labels: Labels {
                 id: "trade-flow",
-                title: "Trade flow by month",
-                description: "Declared export value (FOB) and the partner's import value adjusted to FOB, per month and direction, in the run's base currency.",
-                x_label: "Month",
-                y_label: "Value (base currency)",
+                title: crate::i18n::t("chart-flow-title"),
+                description: crate::i18n::t("chart-flow-description"),
+                x_label: crate::i18n::t("chart-month"),
+                y_label: crate::i18n::t("chart-value-base"),
             },
             series,
             x_format: &month_label,
@@ -755,10 +755,10 @@ async fn gap_charts(
         charts.push(bar_chart(&BarChart {
             labels: Labels {
                 id: "gaps-by-chapter",
-                title: "Mirror gaps by HS chapter",
-                description: "Sum of import FOB minus export FOB over linked shipments, per HS chapter, for the 20 chapters with the largest gaps, in the run's base currency.",
-                x_label: "HS chapter",
-                y_label: "Gap (base currency)",
+                title: crate::i18n::t("chart-gaps-title"),
+                description: crate::i18n::t("chart-gaps-description"),
+                x_label: crate::i18n::t("chart-hs-chapter"),
+                y_label: crate::i18n::t("chart-gap-base"),
             },
             reference_label: None,
             bars,
