@@ -529,6 +529,54 @@ impl AccessStore for PgStore {
         .map_err(other("clear throttle"))?;
         Ok(())
     }
+
+    fn link_oidc(
+        &self,
+        name: &str,
+        issuer: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let mut tx = conn.transaction().map_err(other("begin oidc link"))?;
+        let exists = tx
+            .query_opt(
+                "SELECT 1 FROM access_accounts WHERE name = $1 FOR SHARE",
+                &[&name],
+            )
+            .map_err(other("read link account"))?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            "INSERT INTO access_oidc_links (issuer, subject, account, linked_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, subject) \
+             DO UPDATE SET account = EXCLUDED.account, linked_at = EXCLUDED.linked_at",
+            &[&issuer, &subject, &name, &now],
+        )
+        .map_err(other("link oidc subject"))?;
+        tx.commit().map_err(other("commit oidc link"))
+    }
+
+    fn account_for_oidc(&self, issuer: &str, subject: &str) -> Result<Option<Account>, StoreError> {
+        let mut conn = self.lock()?;
+        let columns_a: String = ACCOUNT
+            .split(',')
+            .map(|c| format!("a.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = conn
+            .query_opt(
+                &format!(
+                    "SELECT {columns_a} FROM access_oidc_links l \
+                     JOIN access_accounts a ON a.name = l.account \
+                     WHERE l.issuer = $1 AND l.subject = $2"
+                ),
+                &[&issuer, &subject],
+            )
+            .map_err(other("read oidc account"))?;
+        row.map(|r| columns::account(&PgRow(&r))).transpose()
+    }
 }
 
 /// Inserts an account row; `AccountExists` if the name is taken.

@@ -110,6 +110,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_account_language",
         include_str!("../migrations/0014_account_language.sql"),
     ),
+    (
+        "0017_oidc_links",
+        include_str!("../migrations/0017_oidc_links.sql"),
+    ),
 ];
 
 /// Declarations buffered by a batch before their rows are written with COPY.

@@ -581,6 +581,54 @@ impl AccessStore for SqliteStore {
         .map_err(other("clear throttle"))?;
         Ok(())
     }
+
+    fn link_oidc(
+        &self,
+        name: &str,
+        issuer: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let exists: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM access_accounts WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(other("read link account"))?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        conn.execute(
+            "INSERT INTO access_oidc_links (issuer, subject, account, linked_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (issuer, subject) \
+             DO UPDATE SET account = excluded.account, linked_at = excluded.linked_at",
+            params![issuer, subject, name, now],
+        )
+        .map_err(other("link oidc subject"))?;
+        Ok(())
+    }
+
+    fn account_for_oidc(&self, issuer: &str, subject: &str) -> Result<Option<Account>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM access_oidc_links l \
+                 JOIN access_accounts a ON a.name = l.account \
+                 WHERE l.issuer = ?1 AND l.subject = ?2",
+                qualified("a", ACCOUNT)
+            ))
+            .map_err(other("prepare oidc account"))?;
+        let mut rows = stmt
+            .query([issuer, subject])
+            .map_err(other("read oidc account"))?;
+        match rows.next().map_err(other("read oidc account"))? {
+            Some(row) => columns::account(&SqlRow(row)).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// `a.x, a.y` from `x, y`.

@@ -73,6 +73,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_account_language",
         include_str!("../migrations/0014_account_language.sql"),
     ),
+    (
+        "0017_oidc_links",
+        include_str!("../migrations/0017_oidc_links.sql"),
+    ),
 ];
 
 /// The SQLite-backed store.

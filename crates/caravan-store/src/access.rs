@@ -485,6 +485,22 @@ pub trait AccessStore: Send + Sync {
 
     /// Forgets a subject's failures (after a successful sign-in).
     fn clear_signin_failures(&self, subject: &str) -> Result<(), StoreError>;
+
+    /// Links an OpenID Connect subject (`issuer`, `subject`) to the local account `name`, so
+    /// that signing in at that identity provider signs in as the account. A subject links to
+    /// one account; linking it again moves it. [`StoreError::NotFound`] if there is no such
+    /// account.
+    fn link_oidc(
+        &self,
+        name: &str,
+        issuer: &str,
+        subject: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The account an OpenID Connect subject is linked to, if any (disabled or not: the
+    /// caller refuses disabled accounts with its own code).
+    fn account_for_oidc(&self, issuer: &str, subject: &str) -> Result<Option<Account>, StoreError>;
 }
 
 /// Shared SQL column lists and row decoding, so the two backends cannot drift.

@@ -18,6 +18,7 @@ pub mod exchange;
 pub mod exchange_story;
 pub mod fixtures;
 pub mod log_story;
+pub mod oidc_idp;
 pub mod pg;
 pub mod story;
 

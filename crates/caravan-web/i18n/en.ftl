@@ -762,3 +762,27 @@ oral-hs = HS codes (for R02, R04)
 oral-reply-needed = Reply needed by
 oral-confirm-submit = Draft the written confirmation
 oral-urgent = Why it is urgent
+
+## Proof verification in the browser (static/verify.js reads these from the page)
+vjs-format = tlog-proof for entry { $p1 } against checkpoint { $p2 } of size { $p3 }
+vjs-unreadable = The proof cannot be read: { $p1 }
+vjs-leaf-given = Leaf hash given: { $p1 }
+vjs-leaf-computed = Leaf hash SHA-256(0x00 || entry) = { $p1 }
+vjs-bad-entry = The entry is neither base64 bytes nor a 64-digit hex leaf hash: { $p1 }
+vjs-included = Inclusion verified: { $p1 } hashes lead from the leaf to the checkpoint root { $p2 }
+vjs-not-included = Inclusion FAILED: the path leads to { $p1 }, not the checkpoint root { $p2 }
+vjs-inclusion-error = Inclusion FAILED: { $p1 }
+vjs-no-log-key = No trusted log key for origin { $p1 } is listed
+vjs-no-ed25519 = This browser has no WebCrypto Ed25519: the log signature is checked by the node only (see the node's result)
+vjs-log-signed = Log signature verified in this browser (Ed25519, key { $p1 })
+vjs-log-sig-bad = The log signature by { $p1 } does NOT verify
+vjs-no-log-sig = The checkpoint carries no signature by a trusted log key
+vjs-no-cosig = No cosignature by witness { $p1 } on this checkpoint
+vjs-cosig-length = The cosignature by { $p1 } has the wrong length
+vjs-cosig-unchecked = Cosignature by { $p1 } at { $p2 } present; not checked here (no WebCrypto Ed25519)
+vjs-cosig-ok = Cosignature verified in this browser: witness { $p1 } at { $p2 }
+vjs-cosig-bad = The cosignature by { $p1 } does NOT verify
+vjs-verified = Verified in this browser: the entry is in the log, under a checkpoint signed by a trusted key.
+vjs-partial = Inclusion verified in this browser; the signatures were not all checked here.
+vjs-failed = NOT verified: see the failed check below.
+vjs-verifying = Verifying…

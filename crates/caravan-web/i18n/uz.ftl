@@ -761,3 +761,27 @@ oral-hs = TIF TN kodlari (R02, R04 uchun)
 oral-reply-needed = Javob kerak boʻlgan muddat
 oral-confirm-submit = Yozma tasdiq qoralamasini tuzish
 oral-urgent = Nima uchun shoshilinch
+
+## Isbotni brauzerda tekshirish (static/verify.js ularni sahifadan oʻqiydi)
+vjs-format = { $p1 }-yozuv uchun tlog-proof, { $p2 } nazorat nuqtasiga nisbatan, hajmi { $p3 }
+vjs-unreadable = Isbotni oʻqib boʻlmadi: { $p1 }
+vjs-leaf-given = Berilgan barg xeshi: { $p1 }
+vjs-leaf-computed = Barg xeshi SHA-256(0x00 || yozuv) = { $p1 }
+vjs-bad-entry = Yozuv base64 baytlar ham, 64 ta oʻn oltilik raqamli barg xeshi ham emas: { $p1 }
+vjs-included = Kiritilganlik tasdiqlandi: { $p1 } ta xesh bargdan nazorat nuqtasi ildiziga { $p2 } olib boradi
+vjs-not-included = Kiritilganlik TASDIQLANMADI: yoʻl nazorat nuqtasi ildiziga { $p2 } emas, { $p1 } ga olib boradi
+vjs-inclusion-error = Kiritilganlik TASDIQLANMADI: { $p1 }
+vjs-no-log-key = { $p1 } jurnali uchun ishonchli kalit koʻrsatilmagan
+vjs-no-ed25519 = Bu brauzerda WebCrypto Ed25519 yoʻq: jurnal imzosini faqat tugun tekshiradi (tugun natijasiga qarang)
+vjs-log-signed = Jurnal imzosi shu brauzerda tasdiqlandi (Ed25519, kalit { $p1 })
+vjs-log-sig-bad = { $p1 } jurnal imzosi TASDIQLANMADI
+vjs-no-log-sig = Nazorat nuqtasida ishonchli jurnal kalitining imzosi yoʻq
+vjs-no-cosig = Bu nazorat nuqtasida { $p1 } guvohning birgalikdagi imzosi yoʻq
+vjs-cosig-length = { $p1 } ning birgalikdagi imzosi uzunligi notoʻgʻri
+vjs-cosig-unchecked = { $p1 } ning { $p2 } vaqtdagi birgalikdagi imzosi bor; bu yerda tekshirilmadi (WebCrypto Ed25519 yoʻq)
+vjs-cosig-ok = Birgalikdagi imzo shu brauzerda tasdiqlandi: guvoh { $p1 }, vaqt { $p2 }
+vjs-cosig-bad = { $p1 } ning birgalikdagi imzosi TASDIQLANMADI
+vjs-verified = Shu brauzerda tasdiqlandi: yozuv jurnalda, ishonchli kalit bilan imzolangan nazorat nuqtasi ostida.
+vjs-partial = Kiritilganlik shu brauzerda tasdiqlandi; imzolarning hammasi bu yerda tekshirilmadi.
+vjs-failed = TASDIQLANMADI: quyidagi muvaffaqiyatsiz tekshiruvga qarang.
+vjs-verifying = Tekshirilmoqda…

@@ -35,6 +35,7 @@ pub mod i18n;
 pub mod log;
 pub mod mirror;
 mod multipart;
+pub mod oidc;
 pub mod openapi;
 pub mod partners;
 pub mod password;
@@ -209,6 +210,12 @@ struct Health {
 /// The router, with state applied. Each capability's module brings its own routes and
 /// state; every request carries the [`auth::AuthContext`] its handlers' principals need.
 pub fn router(state: AppState) -> Router {
+    router_with_oidc(state, None)
+}
+
+/// [`router`], offering OpenID Connect sign-in through `oidc` when it is given
+/// ([`oidc`]: `/ui/oidc/start`, `/ui/oidc/callback`, the sign-in page's button).
+pub fn router_with_oidc(state: AppState, oidc: Option<Arc<oidc::Oidc>>) -> Router {
     let auth = auth::AuthContext {
         store: state.store.clone(),
     };
@@ -232,7 +239,10 @@ pub fn router(state: AppState) -> Router {
         .merge(auditor::routes(&state))
         .merge(static_files::routes(&state))
         .merge(i18n::routes(&state))
+        .merge(oidc::routes(&state, oidc.clone()))
         .layer(axum::middleware::from_fn(csrf::protect))
+        .layer(axum::middleware::from_fn(oidc::announce))
+        .layer(oidc::extension(oidc))
         .layer(axum::middleware::from_fn(i18n::negotiate))
         .layer(axum::Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))

@@ -1303,6 +1303,23 @@ pub enum AccountCommand {
     Revoke(AccountRevokeArgs),
     /// Set an account's password, read from standard input (never from the command line).
     Password(AccountPasswordArgs),
+    /// Link an OpenID Connect subject to the account: signing in at that identity provider
+    /// signs in as this account, in this account's role.
+    LinkOidc(AccountLinkOidcArgs),
+}
+
+/// `caravan account link-oidc`.
+#[derive(Debug, Args)]
+pub struct AccountLinkOidcArgs {
+    /// Login name.
+    #[arg(long)]
+    pub name: String,
+    /// The provider's issuer identifier, exactly as `[oidc] issuer`.
+    #[arg(long)]
+    pub issuer: String,
+    /// The officer's `sub` at the provider.
+    #[arg(long)]
+    pub subject: String,
 }
 
 /// `caravan account password`.

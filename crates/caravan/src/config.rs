@@ -57,6 +57,31 @@ pub struct RawConfig {
     pub exchange: Option<RawExchange>,
     /// `[targeting]`; without it `caravan serve` never retrains on its own.
     pub targeting: Option<RawTargeting>,
+    /// `[oidc]`; without it officers sign in with Caravan accounts only.
+    pub oidc: Option<RawOidc>,
+}
+
+/// `[oidc]` as written: OpenID Connect sign-in through the agency's identity provider.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOidc {
+    /// The provider's issuer identifier (`https://…`, exactly as in its ID tokens).
+    pub issuer: Option<String>,
+    /// The name on the sign-in button (default `identity provider`).
+    pub provider_name: Option<String>,
+    /// This node's client id at the provider.
+    pub client_id: Option<String>,
+    /// The client secret (prefer `client_secret_file`).
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (trailing whitespace trimmed).
+    pub client_secret_file: Option<PathBuf>,
+    /// This node's callback, `https://<node>/ui/oidc/callback`.
+    pub redirect_url: Option<String>,
+    /// ID token algorithms accepted (default `["ES256", "RS256"]`).
+    pub algorithms: Option<Vec<String>>,
+    /// PEM CA certificates to trust for the provider (only these); default: the system
+    /// bundle.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[targeting]` as written.
@@ -256,6 +281,8 @@ pub struct Config {
     pub exchange: Option<ExchangeSettings>,
     /// Scheduled retraining, if configured.
     pub targeting: Option<TargetingSettings>,
+    /// OpenID Connect sign-in, if configured.
+    pub oidc: Option<caravan_web::oidc::Settings>,
 }
 
 /// Replaces the password of a URL with `***`.
@@ -366,7 +393,9 @@ impl RawConfig {
         if exchange.is_some() && log.is_none() {
             bail!("[exchange] needs a [log] section: receipts carry proofs from the log");
         }
+        let oidc = self.oidc.map(validate_oidc).transpose()?;
         Ok(Config {
+            oidc,
             node_name,
             country,
             data_dir,
@@ -393,6 +422,66 @@ impl RawConfig {
                 .transpose()?,
         })
     }
+}
+
+fn validate_oidc(raw: RawOidc) -> anyhow::Result<caravan_web::oidc::Settings> {
+    use caravan_web::oidc::Alg;
+    let required = |value: Option<String>, setting: &str| -> anyhow::Result<String> {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .with_context(|| format!("oidc.{setting} is required"))
+    };
+    let issuer = required(raw.issuer, "issuer")?;
+    if !issuer.starts_with("https://") {
+        bail!("oidc.issuer must be an https:// URL, not {issuer:?}");
+    }
+    let client_secret = match (raw.client_secret, raw.client_secret_file) {
+        (Some(secret), None) if !secret.is_empty() => secret,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .with_context(|| format!("oidc.client_secret_file: read {}", path.display()))?
+            .trim_end()
+            .to_owned(),
+        _ => bail!("oidc needs exactly one of client_secret and client_secret_file"),
+    };
+    if client_secret.is_empty() {
+        bail!("oidc: the client secret is empty");
+    }
+    let algorithms = match raw.algorithms {
+        None => vec![Alg::Es256, Alg::Rs256],
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Alg::parse(n).with_context(|| {
+                    format!(
+                        "oidc.algorithms: {n:?} is not accepted (RS256, ES256; never none or HS*)"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    };
+    if algorithms.is_empty() {
+        bail!("oidc.algorithms must name at least one of RS256, ES256");
+    }
+    let ca_pem = raw
+        .ca_file
+        .map(|path| {
+            std::fs::read(&path).with_context(|| format!("oidc.ca_file: read {}", path.display()))
+        })
+        .transpose()?;
+    let settings = caravan_web::oidc::Settings {
+        issuer,
+        provider_name: raw
+            .provider_name
+            .unwrap_or_else(|| "identity provider".to_owned()),
+        client_id: required(raw.client_id, "client_id")?,
+        client_secret,
+        redirect_url: required(raw.redirect_url, "redirect_url")?,
+        algorithms,
+        ca_pem,
+    };
+    // Builds the client once: unreadable CA files and bad URLs fail at startup.
+    caravan_web::oidc::Oidc::new(settings.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(settings)
 }
 
 fn validate_exchange(raw: RawExchange) -> anyhow::Result<ExchangeSettings> {
@@ -608,11 +697,67 @@ hosts = ["localhost", "127.0.0.1"]
 # temporal hold-out and put in service only if it does at least as well there.
 retrain_every = "7d"
 min_new_outcomes = 20
+
+# [oidc]
+# OpenID Connect sign-in through the agency's identity provider (Authorization Code flow
+# with PKCE). Officers still need a Caravan account: an administrator links it with
+# `caravan account link-oidc`, and its role is the account's, never the provider's claims.
+# Administrators and auditors still prove a TOTP code unless the ID token's `amr` says
+# the provider did multi-factor authentication (`mfa` or `otp`).
+# issuer = "https://sso.agency.example"
+# provider_name = "Agency SSO"
+# client_id = "caravan-us-cbp"
+# client_secret_file = "/etc/caravan/oidc-client-secret"
+# redirect_url = "https://caravan.agency.example/ui/oidc/callback"
+# algorithms = ["ES256", "RS256"]
+# ca_file = "/etc/caravan/sso-ca.pem"   # default: the system CA bundle
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oidc_settings_are_checked_at_startup() {
+        let ca = rcgen_free_ca();
+        let dir = tempfile::tempdir().unwrap();
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca).unwrap();
+        let section = |extra: &str| {
+            format!(
+                "[oidc]\nissuer = \"https://sso.example\"\nclient_id = \"c\"\n\
+                 redirect_url = \"https://n.example/ui/oidc/callback\"\nca_file = {:?}\n{extra}",
+                ca_path.display().to_string()
+            )
+        };
+        let ok: RawConfig = toml::from_str(&section("client_secret = \"s\"")).unwrap();
+        let oidc = ok.validate().unwrap().oidc.unwrap();
+        assert_eq!(oidc.algorithms.len(), 2);
+        assert_eq!(oidc.client_secret, "s");
+        for (extra, message) in [
+            ("", "exactly one of client_secret"),
+            ("client_secret = \"s\"\nalgorithms = [\"HS256\"]", "HS256"),
+            ("client_secret = \"s\"\nalgorithms = [\"none\"]", "none"),
+            ("client_secret = \"s\"\nalgorithms = []", "at least one"),
+        ] {
+            let raw: RawConfig = toml::from_str(&section(extra)).unwrap();
+            let err = format!("{:#}", raw.validate().unwrap_err());
+            assert!(err.contains(message), "{extra}: {err}");
+        }
+        let http: RawConfig = toml::from_str(
+            "[oidc]\nissuer = \"http://sso.example\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+             redirect_url = \"https://n/ui/oidc/callback\"",
+        )
+        .unwrap();
+        assert!(format!("{:#}", http.validate().unwrap_err()).contains("https://"));
+    }
+
+    /// A CA certificate (PEM) made with the exchange's TLS code.
+    fn rcgen_free_ca() -> String {
+        let id = caravan_exchange::tls::TlsIdentity::generate("OIDC-TEST", &["localhost".into()])
+            .unwrap();
+        caravan_web::oidc::certificate_pem(&id.ca_der)
+    }
 
     #[test]
     fn example_loads_and_validates() {

@@ -14,6 +14,7 @@ mod exchange_parts;
 mod governance;
 mod log;
 mod mirror;
+mod oidc;
 mod postgres;
 mod screen;
 mod story;

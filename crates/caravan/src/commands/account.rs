@@ -180,6 +180,28 @@ pub(crate) fn run(config: &Config, command: AccountCommand) -> anyhow::Result<Ex
             )?;
             println!("account {} enabled", args.name);
         }
+        AccountCommand::LinkOidc(args) => {
+            let (issuer, subject) = (args.issuer.trim(), args.subject.trim());
+            if !issuer.starts_with("https://") || issuer.len() > 512 {
+                bail!("--issuer must be the provider's https:// issuer identifier");
+            }
+            if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
+                bail!("--subject must be 1–255 printable characters");
+            }
+            store
+                .link_oidc(&args.name, issuer, subject, now_ms())
+                .map_err(|e| not_found(e, &args.name))?;
+            audit(
+                store.as_ref(),
+                "account.link_oidc",
+                &args.name,
+                serde_json::json!({ "issuer": issuer, "subject": subject }),
+            )?;
+            println!(
+                "account {} linked to subject {subject:?} at {issuer}",
+                args.name
+            );
+        }
         AccountCommand::Token(args) => {
             let expires_at = args
                 .days

@@ -200,6 +200,7 @@ fn node_config(
         partners: Vec::new(),
         exchange: None,
         targeting: None,
+        oidc: None,
     }
 }
 

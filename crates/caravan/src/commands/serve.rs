@@ -72,7 +72,14 @@ pub(crate) fn run(config: &Config) -> anyhow::Result<ExitCode> {
             log,
             exchange: node_exchange,
         };
-        let served = caravan_web::serve(listener, caravan_web::router(state), shutdown_signal())
+        let oidc = config
+            .oidc
+            .clone()
+            .map(|settings| caravan_web::oidc::Oidc::new(settings).map(Arc::new))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("[oidc]: {e}"))?;
+        let router = caravan_web::router_with_oidc(state, oidc);
+        let served = caravan_web::serve(listener, router, shutdown_signal())
             .await
             .context("serve HTTP");
         let _ = stop.send(true);
