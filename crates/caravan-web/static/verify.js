@@ -177,6 +177,17 @@
 
   // Runs every check; returns { verdict, checks: [{ id, ok, text }] }.
   // ok: true (passed), false (failed), null (not checked here).
+  // The page's language: each message comes from a data-msg-* attribute of #browser-result
+  // (rendered from the catalogue, %1 %2 … for the values), English if there is none.
+  function msg(name, english, ...values) {
+    const target = document.getElementById("browser-result");
+    let text = (target && target.dataset["msg" + name]) || english;
+    values.forEach((v, i) => {
+      text = text.split("%" + (i + 1)).join(String(v));
+    });
+    return text;
+  }
+
   async function verify(proofText, entryText, keysText) {
     const checks = [];
     const add = (id, ok, text) => checks.push({ id, ok, text });
@@ -185,9 +196,9 @@
     try {
       proof = parseProof(proofText.trim() + "\n");
       note = parseNote(proof.checkpoint);
-      add("format", true, "tlog-proof for entry " + proof.index + " against checkpoint " + note.origin + " of size " + note.size);
+      add("format", true, msg("Format", "tlog-proof for entry %1 against checkpoint %2 of size %3", proof.index, note.origin, note.size));
     } catch (e) {
-      add("format", false, "The proof cannot be read: " + e.message);
+      add("format", false, msg("Unreadable", "The proof cannot be read: %1", e.message));
       return { verdict: "failed", checks };
     }
 
@@ -196,13 +207,13 @@
     try {
       if (/^[0-9a-fA-F]{64}$/.test(entry)) {
         leaf = hexdecode(entry);
-        add("leaf", true, "Leaf hash given: " + hex(leaf));
+        add("leaf", true, msg("LeafGiven", "Leaf hash given: %1", hex(leaf)));
       } else {
         leaf = await leafHash(b64decode(entry));
-        add("leaf", true, "Leaf hash SHA-256(0x00 || entry) = " + hex(leaf));
+        add("leaf", true, msg("LeafComputed", "Leaf hash SHA-256(0x00 || entry) = %1", hex(leaf)));
       }
     } catch (e) {
-      add("leaf", false, "The entry is neither base64 bytes nor a 64-digit hex leaf hash: " + e.message);
+      add("leaf", false, msg("BadEntry", "The entry is neither base64 bytes nor a 64-digit hex leaf hash: %1", e.message));
       return { verdict: "failed", checks };
     }
 
@@ -211,10 +222,10 @@
       const root = await rootFromInclusion(proof.index, note.size, leaf, proof.path);
       included = equal(root, note.root);
       add("inclusion", included, included
-        ? "Inclusion verified: " + proof.path.length + " hashes lead from the leaf to the checkpoint root " + b64encode(note.root)
-        : "Inclusion FAILED: the path leads to " + b64encode(root) + ", not the checkpoint root " + b64encode(note.root));
+        ? msg("Included", "Inclusion verified: %1 hashes lead from the leaf to the checkpoint root %2", proof.path.length, b64encode(note.root))
+        : msg("NotIncluded", "Inclusion FAILED: the path leads to %1, not the checkpoint root %2", b64encode(root), b64encode(note.root)));
     } catch (e) {
-      add("inclusion", false, "Inclusion FAILED: " + e.message);
+      add("inclusion", false, msg("InclusionError", "Inclusion FAILED: %1", e.message));
     }
 
     const keys = [];
@@ -231,10 +242,10 @@
 
     let logSigned = null;
     if (logKeys.length === 0) {
-      add("log-signature", false, "No trusted log key for origin " + note.origin + " is listed");
+      add("log-signature", false, msg("NoLogKey", "No trusted log key for origin %1 is listed", note.origin));
       logSigned = false;
     } else if (!(await ed25519Available(logKeys[0].publicKey))) {
-      add("log-signature", null, "This browser has no WebCrypto Ed25519: the log signature is checked by the node only (see the node's result)");
+      add("log-signature", null, msg("NoEd25519", "This browser has no WebCrypto Ed25519: the log signature is checked by the node only (see the node's result)"));
     } else {
       logSigned = false;
       for (const key of logKeys) {
@@ -242,13 +253,13 @@
         if (!sig) continue;
         if (sig.raw.length === 64 && (await ed25519Verify(key.publicKey, sig.raw, textBytes))) {
           logSigned = true;
-          add("log-signature", true, "Log signature verified in this browser (Ed25519, key " + key.name + " " + key.keyId.toString(16).padStart(8, "0") + ")");
+          add("log-signature", true, msg("LogSigned", "Log signature verified in this browser (Ed25519, key %1)", key.name + " " + key.keyId.toString(16).padStart(8, "0")));
         } else {
-          add("log-signature", false, "The log signature by " + key.name + " does NOT verify");
+          add("log-signature", false, msg("LogSigBad", "The log signature by %1 does NOT verify", key.name));
         }
       }
       if (!checks.some((c) => c.id === "log-signature")) {
-        add("log-signature", false, "The checkpoint carries no signature by a trusted log key");
+        add("log-signature", false, msg("NoLogSig", "The checkpoint carries no signature by a trusted log key"));
       }
     }
 
@@ -256,25 +267,25 @@
       const sig = note.signatures.find((s) => s.name === key.name && s.keyId === key.keyId);
       const label = key.name + " " + key.keyId.toString(16).padStart(8, "0");
       if (!sig) {
-        add("cosignature", null, "No cosignature by witness " + label + " on this checkpoint");
+        add("cosignature", null, msg("NoCosig", "No cosignature by witness %1 on this checkpoint", label));
         continue;
       }
       if (sig.raw.length !== 72) {
-        add("cosignature", false, "The cosignature by " + label + " has the wrong length");
+        add("cosignature", false, msg("CosigLength", "The cosignature by %1 has the wrong length", label));
         continue;
       }
       let time = 0n;
       for (let i = 0; i < 8; i++) time = (time << 8n) | BigInt(sig.raw[i]);
       if (!(await ed25519Available(key.publicKey))) {
-        add("cosignature", null, "Cosignature by " + label + " at " + time + " present; not checked here (no WebCrypto Ed25519)");
+        add("cosignature", null, msg("CosigUnchecked", "Cosignature by %1 at %2 present; not checked here (no WebCrypto Ed25519)", label, time));
         continue;
       }
       const message = concat(enc.encode("cosignature/v1\ntime " + time + "\n"), textBytes);
       const ok = await ed25519Verify(key.publicKey, sig.raw.slice(8), message);
       const when = new Date(Number(time) * 1000).toISOString();
       add("cosignature", ok, ok
-        ? "Cosignature verified in this browser: witness " + label + " at " + when
-        : "The cosignature by " + label + " does NOT verify");
+        ? msg("CosigOk", "Cosignature verified in this browser: witness %1 at %2", label, when)
+        : msg("CosigBad", "The cosignature by %1 does NOT verify", label));
     }
 
     let verdict;
@@ -290,9 +301,9 @@
     const heading = document.createElement("p");
     const strong = document.createElement("strong");
     strong.textContent = {
-      verified: "Verified in this browser: the entry is in the log, under a checkpoint signed by a trusted key.",
-      partial: "Inclusion verified in this browser; the signatures were not all checked here.",
-      failed: "NOT verified: see the failed check below.",
+      verified: msg("Verified", "Verified in this browser: the entry is in the log, under a checkpoint signed by a trusted key."),
+      partial: msg("Partial", "Inclusion verified in this browser; the signatures were not all checked here."),
+      failed: msg("Failed", "NOT verified: see the failed check below."),
     }[result.verdict];
     heading.append(strong);
     const list = document.createElement("ul");
@@ -314,7 +325,7 @@
     const note = document.getElementById("browser-needs-script");
     if (note) note.hidden = true;
     button.addEventListener("click", async () => {
-      target.textContent = "Verifying…";
+      target.textContent = msg("Verifying", "Verifying…");
       try {
         const result = await verify(
           document.getElementById("proof").value,
