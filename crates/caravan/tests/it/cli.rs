@@ -459,3 +459,76 @@ fn an_ingest_run_is_anchored_in_the_nodes_log() {
         .unwrap());
     assert!(!again.contains("anchored"), "{again}");
 }
+
+#[test]
+fn an_administrator_links_an_oidc_subject_and_it_is_audited() {
+    use caravan_store::access::{AccessStore, Account, AuditQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("node.sqlite");
+    SqliteStore::open(&db)
+        .unwrap()
+        .create_account(&Account {
+            name: "a.karimov".into(),
+            display_name: "A. Karimov".into(),
+            role: "analyst".into(),
+            disabled: false,
+            created_at: 1,
+        })
+        .unwrap();
+    let link = |name: &str, issuer: &str, subject: &str| {
+        caravan()
+            .env("CARAVAN__STORE__URL", format!("sqlite://{}", db.display()))
+            .args(["account", "link-oidc", "--name", name, "--issuer", issuer])
+            .args(["--subject", subject])
+            .output()
+            .unwrap()
+    };
+    let said = ok(link("a.karimov", "https://sso.customs.uz", "officer-1"));
+    assert!(
+        said.contains("a.karimov") && said.contains("officer-1"),
+        "{said}"
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        store
+            .account_for_oidc("https://sso.customs.uz", "officer-1")
+            .unwrap()
+            .unwrap()
+            .name,
+        "a.karimov"
+    );
+    let rows = store
+        .list_audit(&AuditQuery {
+            action_prefix: Some("account.link_oidc".into()),
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].event.detail.contains("officer-1"));
+    // Refused: no such account, an http:// issuer, an empty subject; nothing written.
+    assert!(
+        !link("nobody", "https://sso.customs.uz", "s")
+            .status
+            .success()
+    );
+    assert!(
+        !link("a.karimov", "http://sso.customs.uz", "s")
+            .status
+            .success()
+    );
+    assert!(
+        !link("a.karimov", "https://sso.customs.uz", " ")
+            .status
+            .success()
+    );
+    assert_eq!(
+        store
+            .list_audit(&AuditQuery {
+                action_prefix: Some("account.link_oidc".into()),
+                ..AuditQuery::default()
+            })
+            .unwrap()
+            .len(),
+        1
+    );
+}
