@@ -108,7 +108,7 @@ col-lane = Коридор
 col-status = Статус
 col-account = Учётная запись
 col-name = Имя
-filter = Отобрать
+filter = Отфильтровать
 record = Записать
 
 ## Аудитор: журнал аудита

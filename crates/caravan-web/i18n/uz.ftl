@@ -109,7 +109,7 @@ col-lane = Yoʻlak
 col-status = Holati
 col-account = Hisob
 col-name = Ism
-filter = Saralash
+filter = Filtrlash
 record = Qayd etish
 
 ## Auditor: audit jurnali
@@ -121,7 +121,7 @@ trail-chain-verified-rows = 1-qatordan boshlab barcha { $rows } ta qator oʻzida
 trail-head = Oxirgi xesh
 trail-chain-broken = Xesh zanjiri BUZILGAN
 trail-chain-broken-after = { $rows } ta toʻgʻri qatordan keyin
-trail-filters = Saralash shartlari
+trail-filters = Filtr shartlari
 trail-account = Hisob
 trail-action-prefix = Harakat (boshlanishi, masalan { $example })
 trail-object = Obyekt
