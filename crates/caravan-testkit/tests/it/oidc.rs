@@ -427,3 +427,45 @@ async fn a_disabled_account_is_refused() {
         1
     );
 }
+
+#[tokio::test]
+async fn without_oidc_there_is_no_button_and_no_flow() {
+    let store: Arc<dyn Store> = Arc::new(caravan_store_sqlite::SqliteStore::in_memory().unwrap());
+    let router = caravan_web::router(caravan_web::AppState {
+        store,
+        node_name: Arc::from("UZ Customs"),
+        log: None,
+        exchange: None,
+    });
+    let page = get(&router, "/ui/signin", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("/ui/oidc/start"));
+    let start = get(&router, "/ui/oidc/start", None).await;
+    assert_eq!(start.status, StatusCode::NOT_FOUND);
+    assert!(start.body.contains("oidc_not_configured"));
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_answer_is_named_not_hidden() {
+    let idp = TestIdp::start().await;
+    // A port nobody listens on, with the provider's CA.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut settings = idp.settings();
+    settings.issuer = format!("https://127.0.0.1:{port}");
+    let store: Arc<dyn Store> = Arc::new(caravan_store_sqlite::SqliteStore::in_memory().unwrap());
+    let router = caravan_web::router_with_oidc(
+        caravan_web::AppState {
+            store,
+            node_name: Arc::from("UZ Customs"),
+            log: None,
+            exchange: None,
+        },
+        Some(Arc::new(Oidc::new(settings).unwrap())),
+    );
+    let start = get(&router, "/ui/oidc/start", None).await;
+    assert_eq!(start.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(start.body.contains("oidc_provider_unavailable"));
+    assert!(start.cookie("caravan_oidc").is_none());
+}
