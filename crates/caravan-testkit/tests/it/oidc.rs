@@ -469,3 +469,21 @@ async fn a_provider_that_does_not_answer_is_named_not_hidden() {
     assert!(start.body.contains("oidc_provider_unavailable"));
     assert!(start.cookie("caravan_oidc").is_none());
 }
+
+#[tokio::test]
+async fn a_provider_error_is_refused_with_its_code() {
+    let node = node().await;
+    let (flow, location) = start(&node).await;
+    let query = node.idp.authorize(&location, "officer-1");
+    let state = query.split('&').nth(1).unwrap();
+    let answer = get(
+        &node.router,
+        &format!("/ui/oidc/callback?error=access_denied&{state}"),
+        Some(&format!("caravan_oidc={flow}")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert!(answer.body.contains("oidc_provider_error"));
+    assert_eq!(refused_rows(node.store.as_ref(), "oidc_provider_error"), 1);
+    assert_eq!(node.idp.tokens_issued(), 0);
+}
