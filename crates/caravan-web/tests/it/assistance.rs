@@ -791,3 +791,50 @@ async fn hit_no_hit_bulk_and_outcomes_over_the_api() {
     .await;
     assert_eq!(status, 404, "{body}");
 }
+
+/// Every free-text field of a request reaches the desk pages as text, never as markup:
+/// a partner's or an officer's `<script>` is escaped on the inbox and the case page.
+#[tokio::test]
+async fn free_text_of_a_request_is_escaped_on_the_desk_pages() {
+    const EVIL: &str = r#"<script>alert(1)</script><img src=x onerror="alert(2)">'&"#;
+    const ESCAPED: &str = "&#60;script&#62;alert(1)&#60;/script&#62;";
+    let (us, uz) = nodes();
+    let (store, app) = us_app(&us);
+    let desk = token(store.as_ref(), "us.desk", "desk_officer");
+    in_force(&us, "US");
+    in_force(&uz, "UZ");
+    let mut draft = story::origin_and_value_request();
+    for field in [
+        &mut draft.agreement_article,
+        &mut draft.subject,
+        &mut draft.object,
+        &mut draft.reason,
+        &mut draft.case_statement,
+        &mut draft.enquiries_already_carried_out,
+        &mut draft.legal_provisions,
+        &mut draft.nature_of_proceedings,
+        &mut draft.link_to_matter,
+        &mut draft.persons[0].name,
+    ] {
+        field.push_str(EVIL);
+    }
+    let request =
+        json!({ "desk": "us-cbp-ilo-desk", "request": serde_json::to_value(&draft).unwrap() });
+    let (status, body, _) =
+        call(&app, "POST", "/api/v1/requests", Some(&desk), Some(request)).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["case_id"].as_str().unwrap().to_owned();
+    for path in [
+        "/ui/desk/inbox".to_owned(),
+        format!("/ui/desk/requests/{id}"),
+    ] {
+        let (status, _, html) = call(&app, "GET", &path, Some(&desk), None).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(!html.contains("<script>alert"), "{path}: raw script tag");
+        assert!(!html.contains("<img src=x"), "{path}: raw img tag");
+        assert!(
+            html.contains(ESCAPED),
+            "{path}: the subject is shown, escaped"
+        );
+    }
+}
