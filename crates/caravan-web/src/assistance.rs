@@ -782,24 +782,85 @@ async fn page_new(
     }))
 }
 
+/// The text fields of the request form (assistance spec §3), shared by the new-request page
+/// and the written confirmation of an urgent oral request, so both map a form to a
+/// `RequestDraft` the same way.
 #[derive(Debug, Deserialize)]
-struct NewForm {
-    desk: String,
+pub(crate) struct DraftFields {
     requesting_contact_point: String,
     agreement_article: String,
     subject: String,
-    types: String,
     object: String,
     reason: String,
     case_statement: String,
+    #[serde(default)]
     enquiries_already_carried_out: String,
     legal_provisions: String,
+    #[serde(default)]
     person_name: String,
+    #[serde(default)]
     person_kind: String,
+    #[serde(default)]
     person_identifiers: String,
     nature_of_proceedings: String,
     link_to_matter: String,
     language: String,
+}
+
+impl DraftFields {
+    /// The draft these fields describe; the caller adds urgency and the type-specific extras.
+    pub(crate) fn into_draft(
+        self,
+        types: Vec<RequestType>,
+        purposes: Vec<Purpose>,
+    ) -> RequestDraft {
+        RequestDraft {
+            requesting_contact_point: self.requesting_contact_point,
+            agreement_article: self.agreement_article,
+            subject: self.subject,
+            types,
+            object: self.object,
+            reason: self.reason,
+            case_statement: self.case_statement,
+            enquiries_already_carried_out: self.enquiries_already_carried_out,
+            legal_provisions: self.legal_provisions,
+            persons: if self.person_name.trim().is_empty() {
+                Vec::new()
+            } else {
+                vec![PersonConcerned {
+                    name: self.person_name,
+                    kind: if self.person_kind == "natural" {
+                        PersonKind::Natural
+                    } else {
+                        PersonKind::Legal
+                    },
+                    identifiers: words(&self.person_identifiers),
+                }]
+            },
+            nature_of_proceedings: self.nature_of_proceedings,
+            link_to_matter: self.link_to_matter,
+            language: self.language,
+            purposes_sought: purposes,
+            ..RequestDraft::default()
+        }
+    }
+}
+
+/// A form's list field: items separated by commas or spaces.
+pub(crate) fn words(s: &str) -> Vec<String> {
+    s.split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct NewForm {
+    desk: String,
+    #[serde(flatten)]
+    fields: DraftFields,
+    types: String,
     declaration_references: String,
     hs_codes: String,
     purposes_sought: String,
@@ -837,13 +898,7 @@ async fn page_create(
         return Err(e);
     }
     let node = node(&state)?;
-    let list = |s: &str| -> Vec<String> {
-        s.split([',', ' '])
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
+    let list = words;
     let types = list(&form.types)
         .iter()
         .map(|t| RequestType::parse(t).ok_or_else(|| format!("{t} is not a request type")))
@@ -861,35 +916,7 @@ async fn page_create(
             );
         }
     };
-    let mut draft = RequestDraft {
-        requesting_contact_point: form.requesting_contact_point,
-        agreement_article: form.agreement_article,
-        subject: form.subject,
-        types,
-        object: form.object,
-        reason: form.reason,
-        case_statement: form.case_statement,
-        enquiries_already_carried_out: form.enquiries_already_carried_out,
-        legal_provisions: form.legal_provisions,
-        persons: if form.person_name.trim().is_empty() {
-            Vec::new()
-        } else {
-            vec![PersonConcerned {
-                name: form.person_name,
-                kind: if form.person_kind == "natural" {
-                    PersonKind::Natural
-                } else {
-                    PersonKind::Legal
-                },
-                identifiers: list(&form.person_identifiers),
-            }]
-        },
-        nature_of_proceedings: form.nature_of_proceedings,
-        link_to_matter: form.link_to_matter,
-        language: form.language,
-        purposes_sought: purposes,
-        ..RequestDraft::default()
-    };
+    let mut draft = form.fields.into_draft(types, purposes);
     draft
         .extra
         .insert("declaration_references".into(), form.declaration_references);

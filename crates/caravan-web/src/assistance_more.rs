@@ -21,9 +21,7 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use caravan_assistance::agreement::Purpose;
 use caravan_assistance::annex::Annex;
-use caravan_assistance::catalogue::{
-    PersonConcerned, PersonKind, RequestDraft, RequestType, Urgency,
-};
+use caravan_assistance::catalogue::{RequestDraft, RequestType, Urgency};
 use caravan_assistance::hitnohit::QueryType;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::outcome::{OutcomeReport, RevenueReport, SeizureReport};
@@ -38,7 +36,7 @@ use serde_json::{Value, json};
 
 use crate::assistance::{
     AssistState, bad, blocking, cross_origin, encode, errors, node, ok, parse_date, path_param,
-    recipient,
+    recipient, words,
 };
 use crate::auth::Principal;
 use crate::{ApiError, AppState, ErrorCode};
@@ -570,25 +568,9 @@ async fn page_record_oral(
 struct ConfirmOralForm {
     oral_case_id: String,
     desk: String,
-    requesting_contact_point: String,
-    agreement_article: String,
-    subject: String,
+    #[serde(flatten)]
+    fields: crate::assistance::DraftFields,
     types: String,
-    object: String,
-    reason: String,
-    case_statement: String,
-    #[serde(default)]
-    enquiries_already_carried_out: String,
-    legal_provisions: String,
-    #[serde(default)]
-    person_name: String,
-    #[serde(default)]
-    person_kind: String,
-    #[serde(default)]
-    person_identifiers: String,
-    nature_of_proceedings: String,
-    link_to_matter: String,
-    language: String,
     purposes_sought: String,
     urgency_justification: String,
     reply_by: String,
@@ -596,14 +578,6 @@ struct ConfirmOralForm {
     declaration_references: String,
     #[serde(default)]
     hs_codes: String,
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.split([',', ' '])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn confirmation_draft(form: ConfirmOralForm) -> Result<RequestDraft, ApiError> {
@@ -625,40 +599,13 @@ fn confirmation_draft(form: ConfirmOralForm) -> Result<RequestDraft, ApiError> {
             extra.insert(key.to_owned(), value.trim().to_owned());
         }
     }
-    Ok(RequestDraft {
-        requesting_contact_point: form.requesting_contact_point,
-        agreement_article: form.agreement_article,
-        subject: form.subject,
-        types,
-        object: form.object,
-        reason: form.reason,
-        case_statement: form.case_statement,
-        enquiries_already_carried_out: form.enquiries_already_carried_out,
-        legal_provisions: form.legal_provisions,
-        persons: if form.person_name.trim().is_empty() {
-            Vec::new()
-        } else {
-            vec![PersonConcerned {
-                name: form.person_name,
-                kind: if form.person_kind == "natural" {
-                    PersonKind::Natural
-                } else {
-                    PersonKind::Legal
-                },
-                identifiers: words(&form.person_identifiers),
-            }]
-        },
-        nature_of_proceedings: form.nature_of_proceedings,
-        link_to_matter: form.link_to_matter,
-        language: form.language,
-        purposes_sought: purposes,
-        urgency: reply_by.map(|reply_by| Urgency {
-            justification: form.urgency_justification,
-            reply_by,
-        }),
-        extra,
-        ..RequestDraft::default()
-    })
+    let mut draft = form.fields.into_draft(types, purposes);
+    draft.urgency = reply_by.map(|reply_by| Urgency {
+        justification: form.urgency_justification,
+        reply_by,
+    });
+    draft.extra = extra;
+    Ok(draft)
 }
 
 /// The requester's written confirmation of an urgent oral request it made by telephone: a
