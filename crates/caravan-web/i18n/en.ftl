@@ -786,3 +786,5 @@ vjs-verified = Verified in this browser: the entry is in the log, under a checkp
 vjs-partial = Inclusion verified in this browser; the signatures were not all checked here.
 vjs-failed = NOT verified: see the failed check below.
 vjs-verifying = Verifying…
+case-disclosure-in-advance = in advance
+case-disclosure-after = after the fact

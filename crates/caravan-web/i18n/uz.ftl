@@ -785,3 +785,5 @@ vjs-verified = Shu brauzerda tasdiqlandi: yozuv jurnalda, ishonchli kalit bilan 
 vjs-partial = Kiritilganlik shu brauzerda tasdiqlandi; imzolarning hammasi bu yerda tekshirilmadi.
 vjs-failed = TASDIQLANMADI: quyidagi muvaffaqiyatsiz tekshiruvga qarang.
 vjs-verifying = Tekshirilmoqda…
+case-disclosure-in-advance = oldindan
+case-disclosure-after = amalga oshirilgandan keyin

@@ -1120,9 +1120,9 @@ async fn page_case(
                     ),
                     text_of(&d["disclosure_date"]),
                     if d["advance"].as_bool().unwrap_or(false) {
-                        "in advance".to_owned()
+                        crate::i18n::t("case-disclosure-in-advance").to_owned()
                     } else {
-                        "after the fact".to_owned()
+                        crate::i18n::t("case-disclosure-after").to_owned()
                     },
                 ]
             })
