@@ -13,37 +13,15 @@ use caravan_assistance_node::runtime;
 use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
 use caravan_assistance_node::story::{self, Officials};
 use caravan_store::Store;
-use caravan_store::access::{Account, ApiToken, AuditOutcome, AuditQuery};
+use caravan_store::access::{AuditOutcome, AuditQuery};
 use caravan_store_sqlite::SqliteStore;
-use caravan_web::auth::{new_token_secret, now_ms, token_digest};
+use caravan_web::auth::now_ms;
 use caravan_web::{AppState, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-fn token(store: &dyn Store, name: &str, role: &str) -> String {
-    store
-        .create_account(&Account {
-            name: name.into(),
-            display_name: name.into(),
-            role: role.into(),
-            disabled: false,
-            created_at: 0,
-        })
-        .unwrap();
-    let secret = new_token_secret().unwrap();
-    store
-        .add_api_token(&ApiToken {
-            sha256: token_digest(&secret),
-            account: name.into(),
-            label: "test".into(),
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-        })
-        .unwrap();
-    secret
-}
+use super::officer as token;
 
 async fn call(
     app: &axum::Router,

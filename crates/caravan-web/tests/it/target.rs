@@ -12,43 +12,20 @@ use caravan_domain::declaration::validate::ValidationContext;
 use caravan_ingest::format::caravan_json::write_line;
 use caravan_ingest::pipeline::{Format, Mode, ingest};
 use caravan_store::Store;
-use caravan_store::access::{Account, ApiToken, AuditQuery};
+use caravan_store::access::AuditQuery;
 use caravan_store::target::NewModel;
 use caravan_store_sqlite::SqliteStore;
 use caravan_target::eval::EvalConfig;
 use caravan_target::features::{FeatureConfig, Protocol};
 use caravan_target::gbdt::TrainConfig;
 use caravan_target::retrain::{RetrainConfig, retrain};
-use caravan_web::auth::{new_token_secret, token_digest};
 use caravan_web::target::{OutcomeRequest, load_records, record_outcome};
 use caravan_web::{AppState, router};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-fn token(store: &dyn Store, name: &str, role: &str) -> String {
-    store
-        .create_account(&Account {
-            name: name.into(),
-            display_name: name.into(),
-            role: role.into(),
-            disabled: false,
-            created_at: 0,
-        })
-        .unwrap();
-    let secret = new_token_secret().unwrap();
-    store
-        .add_api_token(&ApiToken {
-            sha256: token_digest(&secret),
-            account: name.into(),
-            label: "test".into(),
-            created_at: 0,
-            expires_at: None,
-            revoked_at: None,
-        })
-        .unwrap();
-    secret
-}
+use super::officer as token;
 
 /// A US node with the corridor ingested, half its declarations inspected (fraud where the
 /// corridor planted an anomaly) and an active model; returns the uninspected LRNs too.
