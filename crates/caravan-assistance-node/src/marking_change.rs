@@ -15,9 +15,30 @@
 //! (`marking_change_superseded` otherwise), so a late loosening can never undo a later
 //! tightening. A re-delivered copy of the same message is recognised by its workflow id
 //! before any of this (inbound.rs).
+//!
+//! Why each change also says what it had seen (`seen`): the provider may loosen an item while
+//! the receiver tightens it, each on its own copy, and each copy applies the other's change
+//! after its own. §9 wants one marking per namespace on both copies ("every re-marking …
+//! replaces the previous value", the MISP divergence it cites) and a receiver that protects
+//! the data at least at the level of every marking it was given or set ("receiver can only
+//! tighten"; "providers' caveats and restrictions bind the receiver"). So a change carries the
+//! highest of the other side's change numbers for the target that its sender had applied;
+//! the receiving copy compares it with its own last word (its latest row for the target that
+//! neither the provider's nor the partner's messages wrote) and takes the change as it is
+//! when the sender had seen that word, or joins the two when it had not
+//! (`ItemMarkings::receive_change`). Both copies so end on the same markings in any delivery
+//! order: the later word when one side had seen the other's, the join (strictest wins) when
+//! the two were concurrent — a provider's loosening made without knowledge of a receiver's
+//! tightening never undoes it, and the provider undoes it only by loosening again after
+//! seeing it. The stored row holds the markings the target took; the audit row holds what
+//! the sender said too. A receiver's local-only tightening (`tighten_marking`) is one of its
+//! own words as well: the provider never sees it, so every later provider change is joined
+//! with it and it survives on that copy. A change from the non-provider must also cover what
+//! its sender started from (our change number `seen`, or the item as supplied), so a
+//! loosening cannot pass as a concurrent change.
 
 use caravan_assistance::agreement::Traffic;
-use caravan_assistance::marking::{self, ItemMarkings, MarkingError, Markings};
+use caravan_assistance::marking::{self, ItemMarkings, MarkingError, Markings, ReceivedChange};
 use caravan_assistance::roles::{self, Actor, Capability};
 use caravan_exchange::node::{ReceivedMessage, uuid_v7};
 use caravan_store::StoreError;
@@ -45,6 +66,10 @@ pub struct MarkingChangeBody {
     pub markings: Markings,
     /// The sender's running number for this item and field (its marking-row number).
     pub seq: u32,
+    /// The highest of the receiver's running numbers for this item and field that the sender
+    /// had applied when it made this change (`None`: none), which orders concurrent changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u32>,
     pub reason: String,
 }
 
@@ -63,6 +88,25 @@ pub(crate) fn provider_of(rows: &[MarkingRow]) -> Option<&str> {
         .filter(|r| r.field.is_empty())
         .min_by_key(|r| r.seq)
         .and_then(|r| r.set_by.strip_prefix("provider:"))
+}
+
+/// Whether a marking row was written by this copy (an officer's re-marking, or the item as we
+/// supplied it) rather than by a message from `partner`.
+fn own_row(r: &MarkingRow, partner: &str) -> bool {
+    let from_partner =
+        r.set_by.starts_with("partner:") || r.set_by.strip_prefix("provider:") == Some(partner);
+    !from_partner
+}
+
+/// The markings one stored row holds, field rows included.
+fn row_markings(r: &MarkingRow) -> Result<Markings, AssistError> {
+    let whole = MarkingRow {
+        field: String::new(),
+        ..r.clone()
+    };
+    current_markings(std::slice::from_ref(&whole))?
+        .map(|m| m.item)
+        .ok_or_else(|| AssistError::internal("a marking row without markings"))
 }
 
 fn markings_json(m: &Markings) -> serde_json::Value {
@@ -136,17 +180,23 @@ impl AssistanceNode {
             current.apply_change(field, input.markings.clone(), we_provide)?;
             let field_key = field.unwrap_or("");
             let seq = rows.iter().filter(|r| r.field == field_key).count() as i64 + 1;
+            let thread = self.thread_of(&input.item_id)?;
             let body = MarkingChangeBody {
                 change_id: format!("MC-{}", uuid_v7(now as u64)),
                 item_id: input.item_id.clone(),
                 field: field.map(str::to_owned),
                 markings: input.markings.clone(),
                 seq: seq as u32,
+                seen: self.last_applied_change(
+                    &thread,
+                    &self.config.partner_party,
+                    &input.item_id,
+                    field,
+                )?,
                 reason: input.reason.clone(),
             };
-            let thread = self.thread_of(&input.item_id)?;
             let detail = json!({
-                "change_id": body.change_id, "field": field_key, "seq": seq,
+                "change_id": body.change_id, "field": field_key, "seq": seq, "seen": body.seen,
                 "from": markings_json(&before), "to": markings_json(&input.markings),
                 "loosening": loosening, "provider": provider, "reason": input.reason,
             });
@@ -209,8 +259,9 @@ impl AssistanceNode {
         Ok(last)
     }
 
-    /// The receiving side: applies the change when it comes from the item's provider; from
-    /// anyone else only a tightening is taken.
+    /// The receiving side: the change replaces the target's markings when its sender had seen
+    /// our last word on the target and is joined with that word otherwise (module doc); from
+    /// anyone but the item's provider it must not loosen anything.
     pub(crate) fn on_marking_change(
         &self,
         message: &ReceivedMessage,
@@ -234,9 +285,31 @@ impl AssistanceNode {
         )?;
         let before = current.current(field).clone();
         let loosening = current.loosens(field, &change.markings);
-        current.apply_change(field, change.markings.clone(), from_provider)?;
         let field_key = field.unwrap_or("");
-        let seq = rows.iter().filter(|r| r.field == field_key).count() as i64 + 1;
+        let target: Vec<&MarkingRow> = rows.iter().filter(|r| r.field == field_key).collect();
+        let own_last = target
+            .iter()
+            .filter(|r| own_row(r, &message.from))
+            .max_by_key(|r| r.seq)
+            .map(|r| Ok::<_, AssistError>((r.seq as u32, row_markings(r)?)))
+            .transpose()?;
+        // What the sender started from: our change it had seen last, or the item as supplied.
+        let basis_row = match change.seen {
+            Some(seen) => target
+                .iter()
+                .find(|r| r.seq == i64::from(seen) && own_row(r, &message.from)),
+            None if field.is_none() => target.iter().find(|r| r.seq == 1),
+            None => None,
+        };
+        let received = ReceivedChange {
+            markings: change.markings.clone(),
+            from_provider,
+            seen: change.seen,
+            own_last,
+            basis: basis_row.map(|r| row_markings(r)).transpose()?,
+        };
+        let took = current.receive_change(field, &received)?;
+        let seq = target.len() as i64 + 1;
         let set_by = if from_provider {
             format!("provider:{}", message.from)
         } else {
@@ -248,7 +321,9 @@ impl AssistanceNode {
         );
         let detail = json!({
             "change_id": change.change_id, "field": field_key, "seq": change.seq,
-            "from": markings_json(&before), "to": markings_json(&change.markings),
+            "seen": change.seen, "from": markings_json(&before),
+            "said": markings_json(&change.markings), "to": markings_json(&took),
+            "concurrent": received.is_concurrent(),
             "loosening": loosening, "by_provider": from_provider,
             "exchange_message_id": message.message_id, "reason": change.reason,
         });
@@ -257,7 +332,7 @@ impl AssistanceNode {
                 &change.item_id,
                 field_key,
                 seq,
-                &change.markings,
+                &took,
                 &set_by,
                 &change.reason,
                 now,

@@ -6,6 +6,21 @@
 //! over field, item, container and agreement default; a receiver's re-marking is accepted only
 //! if the result covers what it replaces, otherwise it is refused with `marking_loosened`.
 //! Only the provider loosens, by a signed `Marking.Change`.
+//!
+//! Why a received change can be joined rather than taken as it is (§9 "receiver can only
+//! tighten", "every re-marking … replaces the previous value in the same namespace"): the
+//! provider and the receiver may re-mark the same target at the same time, each on its own
+//! copy, and each copy then applies the other's change after its own. Taking the later
+//! arrival as it is would leave each copy on the other side's word — two different markings
+//! for one item, the divergence §9 cites from MISP. So each change says which of the
+//! receiving copy's own changes its sender had already applied (`seen`). A change made with
+//! knowledge of the receiving copy's last word replaces it; a change made without that
+//! knowledge is concurrent with it, and the target takes the join of the two (strictest
+//! wins). Both copies compute the same join, and a receiver's tightening survives a
+//! provider's loosening made without knowledge of it: the provider had no ground to undo
+//! a restriction it had not seen, and §9 binds the receiver to protect the data at least at
+//! the level of every marking it was given or set. A provider that has seen the tightening
+//! may still loosen it, by a later change (§9: only the provider loosens).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -213,25 +228,93 @@ impl ItemMarkings {
         !new.covers(self.current(field))
     }
 
-    /// A `Marking.Change` message: loosening is allowed only when it comes from the provider.
+    /// A `Marking.Change` message made with knowledge of everything this copy said about the
+    /// target: loosening is allowed only when it comes from the provider.
     pub fn apply_change(
         &mut self,
         field: Option<&str>,
         new: Markings,
         from_provider: bool,
     ) -> Result<(), MarkingError> {
-        if from_provider {
-            match field {
-                Some(f) => {
-                    self.fields.insert(f.to_owned(), new);
-                }
-                None => self.item = new,
+        self.receive_change(
+            field,
+            &ReceivedChange {
+                markings: new,
+                from_provider,
+                seen: None,
+                own_last: None,
+                basis: None,
+            },
+        )
+        .map(|_| ())
+    }
+
+    /// A received `Marking.Change` on `field` (or the whole item), ordered against this
+    /// copy's own last word on the same target (see the module doc): it replaces the target's
+    /// markings when its sender had seen that word, and is joined with it otherwise. From
+    /// anyone but the provider it is refused (`marking_loosened_not_by_provider`, nothing
+    /// changed) when it does not cover the markings its sender started from (`basis`), or
+    /// when the target would end looser than its own markings are. Returns the markings the
+    /// target takes.
+    pub fn receive_change(
+        &mut self,
+        field: Option<&str>,
+        change: &ReceivedChange,
+    ) -> Result<Markings, MarkingError> {
+        let result = match &change.own_last {
+            Some((_, own)) if change.is_concurrent() => change.markings.join(own),
+            _ => change.markings.clone(),
+        };
+        if !change.from_provider {
+            let below_basis = change
+                .basis
+                .as_ref()
+                .is_some_and(|basis| !change.markings.covers(basis));
+            // A field without markings of its own is as strict as its item anyway (`effective`
+            // joins them), and the item may have changed concurrently on this copy: only the
+            // field's own markings are compared.
+            let own = match field {
+                Some(f) => self.fields.get(f),
+                None => Some(&self.item),
+            };
+            if below_basis || own.is_some_and(|m| !result.covers(m)) {
+                return Err(MarkingError::LoosenedNotByProvider);
             }
-            Ok(())
-        } else {
-            self.tighten(field, new)
-                .map_err(|_| MarkingError::LoosenedNotByProvider)
         }
+        match field {
+            Some(f) => {
+                self.fields.insert(f.to_owned(), result.clone());
+            }
+            None => self.item = result.clone(),
+        }
+        Ok(result)
+    }
+}
+
+/// A `Marking.Change` as the receiving copy weighs it against its own history of the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedChange {
+    /// The markings the sender set.
+    pub markings: Markings,
+    /// Whether the sender supplied the item (recorded on the receiving copy, never claimed).
+    pub from_provider: bool,
+    /// The highest of the receiving copy's change numbers for this target that the sender had
+    /// applied when it made the change (`None`: none).
+    pub seen: Option<u32>,
+    /// The receiving copy's own last word on the target: its change number and the markings
+    /// it set then (`None`: it never re-marked the target).
+    pub own_last: Option<(u32, Markings)>,
+    /// What the sender started from, as far as the receiving copy knows it: the markings of
+    /// its own change number `seen`, or of the item as supplied. `None` when unknown.
+    pub basis: Option<Markings>,
+}
+
+impl ReceivedChange {
+    /// Whether the sender spoke without having seen the receiving copy's last word.
+    pub fn is_concurrent(&self) -> bool {
+        self.own_last
+            .as_ref()
+            .is_some_and(|(seq, _)| self.seen < Some(*seq))
     }
 }
 

@@ -157,3 +157,66 @@ fn provider_changes_apply_in_their_order_only() {
     assert_eq!(item.current(Some("value")).tlp, Tlp::Red);
     assert_eq!(item.current(Some("other")).tlp, Tlp::Amber);
 }
+
+/// §9 under concurrency: the provider loosens while the receiver tightens, neither having
+/// seen the other's change. Each copy weighs the other's change against its own last word
+/// and both end on the join; a change made after seeing the other's word replaces it; a
+/// non-provider's change below what it started from is refused even when concurrent.
+#[test]
+fn concurrent_changes_join_and_a_change_made_after_seeing_replaces() {
+    use caravan_assistance::marking::ReceivedChange;
+    let supplied = m(Tlp::Amber, Pap::Amber, &[]);
+    let loosened = m(Tlp::Green, Pap::Green, &["PERSONAL-DATA"]);
+    let tightened = m(Tlp::Red, Pap::Amber, &["NO-ONWARD"]);
+    let received = |markings: &Markings, from_provider, seen, own: &Markings| ReceivedChange {
+        markings: markings.clone(),
+        from_provider,
+        seen,
+        own_last: Some((2, own.clone())),
+        basis: (!from_provider).then(|| supplied.clone()),
+    };
+    let mut provider = ItemMarkings::new(loosened.clone());
+    let mut receiver = ItemMarkings::new(tightened.clone());
+    let change = received(&tightened, false, None, &loosened);
+    assert!(change.is_concurrent());
+    let at_provider = provider.receive_change(None, &change).unwrap();
+    let at_receiver = receiver
+        .receive_change(None, &received(&loosened, true, None, &tightened))
+        .unwrap();
+    assert_eq!(at_provider, at_receiver);
+    assert_eq!(
+        at_provider,
+        m(Tlp::Red, Pap::Amber, &["NO-ONWARD", "PERSONAL-DATA"]),
+        "the receiver's tightening survives and the provider's new caveat is kept"
+    );
+    assert_eq!(provider, receiver);
+
+    // The provider, having seen the receiver's change 2, loosens again: it replaces.
+    let published = m(Tlp::Clear, Pap::White, &[]);
+    let seen = received(&published, true, Some(2), &tightened);
+    assert!(!seen.is_concurrent());
+    assert_eq!(receiver.receive_change(None, &seen).unwrap(), published);
+
+    // A non-provider's concurrent change below what it started from is refused, unchanged.
+    let before = provider.clone();
+    let err = provider
+        .receive_change(None, &received(&published, false, None, &loosened))
+        .unwrap_err();
+    assert_eq!(err.code(), "marking_loosened_not_by_provider");
+    assert_eq!(provider, before);
+    // A field without markings of its own takes a non-provider's change as sent: the item's
+    // markings still bind it through `effective`.
+    let field = provider
+        .receive_change(
+            Some("value"),
+            &ReceivedChange {
+                markings: supplied.clone(),
+                from_provider: false,
+                seen: None,
+                own_last: None,
+                basis: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(field, supplied);
+}

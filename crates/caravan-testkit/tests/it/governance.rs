@@ -161,6 +161,7 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
                 field: None,
                 markings: Markings::new(Tlp::Clear, Pap::White),
                 seq: 99,
+                seen: None,
                 reason: "publish".into(),
             }),
         };
