@@ -119,13 +119,14 @@ fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
         })
         .await;
         assert!(delivered, "{:?}", uz.exchange.delivery_state(&id));
-        assert_eq!(
-            std::fs::read_dir(uz.spec.dir.join("parts/out"))
-                .unwrap()
-                .count(),
-            0,
-            "the spool file goes once the receipt is stored"
-        );
+        // The spool file is released right after the delivered state commits (the
+        // state can be read in between), so wait for it rather than race it.
+        let out_dir = uz.spec.dir.join("parts/out");
+        let released = eventually(Duration::from_secs(30), || {
+            std::fs::read_dir(&out_dir).unwrap().count() == 0
+        })
+        .await;
+        assert!(released, "the spool file goes once the receipt is stored");
 
         let handed = us.exchange.pending("Evidence.Package", 10).unwrap();
         assert_eq!(handed.len(), 1);
