@@ -1,7 +1,9 @@
 //! Issue 5, the governance messages over the real exchange (mTLS, signed envelopes): the
 //! provider's `Marking.Change` and the receiver's, each side's `Directory.Update`, and what a
 //! misbehaving partner's node would send — a loosening of an item it did not supply, a
-//! replayed directory version — refused on arrival with their codes.
+//! replayed directory version — refused on arrival with their codes; then the provider's
+//! loosening and the receiver's tightening of the same item at the same time, which both
+//! copies end on the strictest of (§9).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +11,11 @@ use std::time::Duration;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance_node::crypto::EvidenceKey;
 use caravan_assistance_node::directory;
+use caravan_assistance_node::error::AssistError;
 use caravan_assistance_node::governance_story;
-use caravan_assistance_node::marking_change::{self, MarkingChangeBody};
+use caravan_assistance_node::marking_change::{self, MarkingChangeBody, MarkingChangeInput};
 use caravan_assistance_node::service::{AssistanceNode, NodeConfig};
-use caravan_assistance_node::story;
+use caravan_assistance_node::story::{self, Officials};
 use caravan_assistance_node::wire::{self, Body, Content, Official};
 use caravan_exchange::node::{OutboundMessage, OutboundPart};
 use caravan_store::access::{AuditOutcome, AuditQuery};
@@ -42,6 +45,17 @@ fn forged(body: &Body, action: &str, to: &str, thread: &str) -> OutboundMessage 
             body: body.to_json(),
         }],
     }
+}
+
+/// Both nodes pump until the exchange has been quiet for eight rounds.
+fn settle(a: &AssistanceNode, b: &AssistanceNode, at: i64) -> Result<(), AssistError> {
+    story::settle_over_exchange(
+        [a, b],
+        at,
+        Duration::from_millis(25),
+        8,
+        Duration::from_secs(60),
+    )
 }
 
 fn rejected(node: &AssistanceNode, thread: &str) -> Vec<String> {
@@ -74,15 +88,7 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
         ));
         let (a, b) = (us.clone(), uz.clone());
         let out = tokio::task::spawn_blocking(move || {
-            let mut settle = |at| {
-                story::settle_over_exchange(
-                    [&a, &b],
-                    at,
-                    Duration::from_millis(25),
-                    8,
-                    Duration::from_secs(60),
-                )
-            };
+            let mut settle = |at| settle(&a, &b, at);
             let s = story::play(&a, &b, now() as i64, &mut settle)?;
             governance_story::play(&a, &b, s.ended_at, &mut settle)
         })
@@ -189,18 +195,10 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
             .expect("send the replay");
         let (a, b) = (us.clone(), uz.clone());
         let at = out.ended_at;
-        tokio::task::spawn_blocking(move || {
-            story::settle_over_exchange(
-                [&a, &b],
-                at,
-                Duration::from_millis(25),
-                8,
-                Duration::from_secs(60),
-            )
-        })
-        .await
-        .expect("settle thread")
-        .expect("settle");
+        tokio::task::spawn_blocking(move || settle(&a, &b, at))
+            .await
+            .expect("settle thread")
+            .expect("settle");
         assert_eq!(
             rejected(&uz, &out.item),
             ["marking_loosened_not_by_provider"]
@@ -219,6 +217,57 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
             .collect();
         assert!(refused.contains(&Some("marking_loosened_not_by_provider".into())));
         assert!(refused.contains(&Some("directory_version_stale".into())));
+
+        // Concurrent re-markings: the provider publishes the item while the receiver, not yet
+        // knowing it, restricts it again. Each copy applies its own change first and the
+        // other's when the exchange delivers it; both end on the join, so the receiver's
+        // restriction survives a loosening made without knowledge of it.
+        let (a, b) = (us.clone(), uz.clone());
+        let item = out.item.clone();
+        let at = out.ended_at + 1;
+        tokio::task::spawn_blocking(move || {
+            let change = |markings, reason: &str| MarkingChangeInput {
+                item_id: item.clone(),
+                field: None,
+                markings,
+                reason: reason.into(),
+            };
+            b.change_marking(
+                &Officials::of("UZ").supervisor,
+                change(Markings::new(Tlp::Clear, Pap::White), "published"),
+                at,
+            )?;
+            let restricted = Markings::new(Tlp::Amber, Pap::Green)
+                .with_caveat("NO-ONWARD")
+                .expect("caveat");
+            a.change_marking(
+                &Officials::of("US").analyst,
+                change(restricted, "matches a US case"),
+                at,
+            )?;
+            settle(&a, &b, at)
+        })
+        .await
+        .expect("concurrent thread")
+        .expect("concurrent re-markings");
+        let (us_item, uz_item) = (latest(&us, &out.item, ""), latest(&uz, &out.item, ""));
+        assert_eq!(
+            (&us_item.0[..], &us_item.1[..], &us_item.2[..]),
+            ("AMBER", "GREEN", "NO-ONWARD")
+        );
+        assert_eq!(
+            (&uz_item.0, &uz_item.1, &uz_item.2),
+            (&us_item.0, &us_item.1, &us_item.2),
+            "both copies agree"
+        );
+        assert_eq!(us_item.3, "provider:UZ-CUSTOMS");
+        assert_eq!(uz_item.3, "partner:US-CBP:us.analyst");
+        assert_eq!(
+            rejected(&uz, &out.item),
+            ["marking_loosened_not_by_provider"],
+            "only the forged change was refused"
+        );
+        assert!(rejected(&us, &out.item).is_empty());
 
         us_node.stop().await;
         uz_node.stop().await;
