@@ -76,6 +76,11 @@ impl AssistanceNode {
         let record = self.store.agreement_record(&id)?;
         let (mut overlay, mut agreement) = load_agreement(&record)?;
         let (action, detail) = match change {
+            // The whole section: the same change `caravan directory update` makes.
+            AgreementChange::DirectorySection { entries, reason } => {
+                self.replace_own_section(entries.clone(), reason, pair, base, now)?;
+                return self.agreement();
+            }
             AgreementChange::Status {
                 to,
                 effective,
@@ -197,6 +202,13 @@ impl AssistanceNode {
                         agreement.status.state
                     ),
                 ));
+            }
+            // A section that could never be applied (another party's contact point, a
+            // duplicate id) is refused now rather than at approval.
+            if let AgreementChange::DirectorySection { entries, .. } = &change {
+                agreement
+                    .directory
+                    .with_section(&self.config.admin, entries.clone())?;
             }
             let id = format!("PROP-{}", uuid_v7(now as u64));
             let proposal = Proposal::propose(&id, &agreement.id, change, actor, today(now))?;

@@ -145,8 +145,10 @@ impl AssistanceNode {
 
     /// Replaces our own section of the directory (§1.8) with `entries` and sends it to the
     /// partner as the next version. Two accounts act at once (administrator + supervisor,
-    /// the §13 row of the agreement status); the API and the pages change one contact point
-    /// through a proposal, whose approval sends the same message.
+    /// the §13 row of the agreement status), as `caravan directory update` does; the API and
+    /// the pages go through a proposal (`AgreementChange::Directory` for one contact point,
+    /// `AgreementChange::DirectorySection` for the whole section), whose approval makes the
+    /// same change through [`AssistanceNode::replace_own_section`].
     pub fn update_directory(
         &self,
         entries: Vec<ContactPoint>,
@@ -156,43 +158,55 @@ impl AssistanceNode {
     ) -> Result<DirectoryUpdate, AssistError> {
         let object = thread(&self.config.agreement_id);
         self.audited(pair[0], "directory.update", &object, now, || {
-            roles::check_two_person(Capability::ChangeAgreementStatus, pair[0], pair[1])?;
-            if reason.trim().is_empty() {
-                return Err(AssistError::refused(
-                    "reason_missing",
-                    "a directory update needs a reason",
-                ));
-            }
-            let record = self.store.agreement_record(&self.config.agreement_id)?;
-            let (mut agreement, mut overlay, update, message) =
-                self.own_section_change(entries, pair[0], now)?;
-            agreement.version += 1;
-            overlay.version = Some(agreement.version);
-            let detail = json!({
-                "party": update.party, "section_version": update.version,
-                "entries": update.entries.iter().map(|e| &e.id).collect::<Vec<_>>(),
-                "directory_version": agreement.directory.version, "reason": reason,
-                "approved_by": [pair[0].account, pair[1].account],
-            });
-            overlay.history.push(json!({ "directory_update": detail }));
-            let change = AssistanceChange {
-                agreement: Some(AgreementRecord {
-                    version: record.version + 1,
-                    overlay: json(&overlay),
-                    updated_at: now,
-                    ..record.clone()
-                }),
-                messages: vec![message],
-                audit: pair
-                    .iter()
-                    .map(|a| allowed(a, "directory.update", &object, detail.clone(), now))
-                    .collect(),
-                ..AssistanceChange::default()
-            };
-            self.store.commit_assistance(&change)?;
-            Ok(update)
+            self.replace_own_section(entries, reason, pair, AssistanceChange::default(), now)
         })
         .inspect(|_| self.dispatch_quietly(now))
+    }
+
+    /// Our section replaced by `entries` with the two accounts of the rule, the
+    /// `Directory.Update` queued and both accounts' audit rows, committed together with
+    /// `base` (e.g. the approved proposal) in one transaction.
+    pub(crate) fn replace_own_section(
+        &self,
+        entries: Vec<ContactPoint>,
+        reason: &str,
+        pair: [&Actor; 2],
+        mut base: AssistanceChange,
+        now: i64,
+    ) -> Result<DirectoryUpdate, AssistError> {
+        let object = thread(&self.config.agreement_id);
+        roles::check_two_person(Capability::ChangeAgreementStatus, pair[0], pair[1])?;
+        if reason.trim().is_empty() {
+            return Err(AssistError::refused(
+                "reason_missing",
+                "a directory update needs a reason",
+            ));
+        }
+        let record = self.store.agreement_record(&self.config.agreement_id)?;
+        let (mut agreement, mut overlay, update, message) =
+            self.own_section_change(entries, pair[0], now)?;
+        agreement.version += 1;
+        overlay.version = Some(agreement.version);
+        let detail = json!({
+            "party": update.party, "section_version": update.version,
+            "entries": update.entries.iter().map(|e| &e.id).collect::<Vec<_>>(),
+            "directory_version": agreement.directory.version, "reason": reason,
+            "approved_by": [pair[0].account, pair[1].account],
+        });
+        overlay.history.push(json!({ "directory_update": detail }));
+        base.agreement = Some(AgreementRecord {
+            version: record.version + 1,
+            overlay: json(&overlay),
+            updated_at: now,
+            ..record.clone()
+        });
+        base.messages.push(message);
+        base.audit.extend(
+            pair.iter()
+                .map(|a| allowed(a, "directory.update", &object, detail.clone(), now)),
+        );
+        self.store.commit_assistance(&base)?;
+        Ok(update)
     }
 
     /// The receiving side: the partner's section replaced by its next version. An update

@@ -29,6 +29,14 @@ pub enum AgreementChange {
     /// §1.8: a contact point added, replaced (same id) or ended (`valid_to` set); the
     /// directory's version advances by one.
     Directory { entry: ContactPoint, reason: String },
+    /// §1.8: our whole section of the directory replaced at once (every contact point of
+    /// ours, as `caravan directory update --file` sends it). Its kind code is `directory`
+    /// too: one directory proposal waits at a time, since each would advance the same
+    /// section's version.
+    DirectorySection {
+        entries: Vec<ContactPoint>,
+        reason: String,
+    },
 }
 
 impl AgreementChange {
@@ -37,7 +45,9 @@ impl AgreementChange {
         match self {
             AgreementChange::Status { .. } => "status",
             AgreementChange::Assurance { .. } => "assurance",
-            AgreementChange::Directory { .. } => "directory",
+            AgreementChange::Directory { .. } | AgreementChange::DirectorySection { .. } => {
+                "directory"
+            }
         }
     }
 
@@ -46,9 +56,9 @@ impl AgreementChange {
         match self {
             AgreementChange::Assurance { .. } => Capability::ChangeAssuranceState,
             // §13 puts the directory in the same row as the agreement status.
-            AgreementChange::Status { .. } | AgreementChange::Directory { .. } => {
-                Capability::ChangeAgreementStatus
-            }
+            AgreementChange::Status { .. }
+            | AgreementChange::Directory { .. }
+            | AgreementChange::DirectorySection { .. } => Capability::ChangeAgreementStatus,
         }
     }
 
@@ -57,14 +67,11 @@ impl AgreementChange {
             AgreementChange::Status { legal_act, .. } => (legal_act, "legal_act"),
             AgreementChange::Assurance { reason, .. } => (reason, "reason"),
             AgreementChange::Directory { entry, reason } => {
-                if entry.id.trim().is_empty() || entry.party.trim().is_empty() {
-                    return Err(ApprovalError::ContentMissing("entry.id and entry.party"));
-                }
-                if entry.valid_to.is_some_and(|to| to < entry.valid_from) {
-                    return Err(ApprovalError::ContentMissing(
-                        "valid_to on or after valid_from",
-                    ));
-                }
+                check_entry(entry)?;
+                (reason, "reason")
+            }
+            AgreementChange::DirectorySection { entries, reason } => {
+                entries.iter().try_for_each(check_entry)?;
                 (reason, "reason")
             }
         };
@@ -73,6 +80,18 @@ impl AgreementChange {
         }
         Ok(())
     }
+}
+
+fn check_entry(entry: &ContactPoint) -> Result<(), ApprovalError> {
+    if entry.id.trim().is_empty() || entry.party.trim().is_empty() {
+        return Err(ApprovalError::ContentMissing("entry.id and entry.party"));
+    }
+    if entry.valid_to.is_some_and(|to| to < entry.valid_from) {
+        return Err(ApprovalError::ContentMissing(
+            "valid_to on or after valid_from",
+        ));
+    }
+    Ok(())
 }
 
 coded_enum! {

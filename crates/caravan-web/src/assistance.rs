@@ -1604,8 +1604,8 @@ pub fn openapi() -> Value {
             "summary": "Propose a two-person change of the agreement (§1.2, §1.9, §13); a second account approves it",
             "tags": ["assistance"],
             "requestBody": body(json!({ "type": "object", "required": ["change"], "properties": {
-                "change": { "type": "object", "required": ["kind"], "description": "`{\"kind\": \"status\", \"to\": \"in_force\", \"effective\": \"2026-12-01\", \"legal_act\": \"…\"}`, `{\"kind\": \"assurance\", \"to\": \"violated\", \"reason\": \"…\"}` or `{\"kind\": \"directory\", \"entry\": {…}, \"reason\": \"…\"}`", "properties": {
-                    "kind": { "type": "string", "enum": ["status", "assurance", "directory"] } } } } })),
+                "change": { "type": "object", "required": ["kind"], "description": "`{\"kind\": \"status\", \"to\": \"in_force\", \"effective\": \"2026-12-01\", \"legal_act\": \"…\"}`, `{\"kind\": \"assurance\", \"to\": \"violated\", \"reason\": \"…\"}`, `{\"kind\": \"directory\", \"entry\": {…}, \"reason\": \"…\"}` (one contact point) or `{\"kind\": \"directory_section\", \"entries\": [{…}], \"reason\": \"…\"}` (our whole section)", "properties": {
+                    "kind": { "type": "string", "enum": ["status", "assurance", "directory", "directory_section"] } } } } })),
             "responses": with("201", ok("The proposal (pending)", obj.clone()), &["400", "403", "422"]),
         }),
     );

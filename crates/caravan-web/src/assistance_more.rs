@@ -12,6 +12,13 @@
 //! the role is checked by the workflow's call (and audited there when refused), and the
 //! list pages ask [`Principal::require`] first so a refused look is audited too. Lists of
 //! hit/no-hit queries show metadata only: the identifier asked is never kept.
+//!
+//! The directory page also replaces our whole section at once, as `caravan directory update
+//! --file` does, but through a two-person proposal (`AgreementChange::DirectorySection`):
+//! one account holding the §13 two-person right proposes here, a second account of the
+//! other role approves it on the agreement page, and the approval sends the section with the
+//! same workflow call the command makes. The form takes the section in the command's file
+//! format (`directory::parse_entries`), starting from the section as it stands.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -21,12 +28,13 @@ use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use caravan_assistance::agreement::Purpose;
 use caravan_assistance::annex::Annex;
+use caravan_assistance::approval::{AgreementChange, ProposalState};
 use caravan_assistance::catalogue::{RequestDraft, RequestType, Urgency};
 use caravan_assistance::hitnohit::QueryType;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::outcome::{OutcomeReport, RevenueReport, SeizureReport};
-use caravan_assistance::roles::Capability;
-use caravan_assistance_node::directory::DirectoryView;
+use caravan_assistance::roles::{Capability, Grant, grant};
+use caravan_assistance_node::directory::{DirectoryView, parse_entries};
 use caravan_assistance_node::disclosure::DisclosureInput;
 use caravan_assistance_node::hitnohit::QueryAsk;
 use caravan_assistance_node::marking_change::{MarkingChangeBody, MarkingChangeInput};
@@ -50,6 +58,7 @@ pub fn routes(state: &AppState) -> Router {
         )
         .route("/api/v1/directory", get(api_directory))
         .route("/ui/desk/directory", get(page_directory))
+        .route("/ui/desk/directory/section", post(page_propose_section))
         .route("/ui/desk/hitnohit", get(page_hitnohit).post(page_ask))
         .route("/ui/desk/bulk", get(page_bulk).post(page_send_batch))
         .route("/ui/desk/oral", get(page_oral).post(page_record_oral))
@@ -205,30 +214,73 @@ fn contact_rows(entries: &[caravan_assistance::agreement::ContactPoint]) -> Vec<
 #[template(path = "assistance/directory.html")]
 struct DirectoryPage<'a> {
     node_name: &'a str,
+    problem: Option<String>,
+    notice: Option<String>,
     agreement_id: String,
     document_version: u32,
     /// Party, section version, contact points, whose (ours / the partner's as it sent it).
     sections: Vec<(String, u32, Vec<ContactRow>, &'static str)>,
     /// Direction, party, version, contact points, state, code.
     updates: Vec<[String; 6]>,
+    /// Whether the officer holds the two-person right to propose a directory change (§13:
+    /// supervisor or administrator); the form is shown only then.
+    may_propose: bool,
+    /// Our section in the form's format, the starting point of an edit.
+    section_json: String,
+    /// Pending directory proposals: id, proposed by, the contact points proposed.
+    pending: Vec<[String; 3]>,
 }
 
 async fn page_directory(
     State(state): State<MoreState>,
     principal: Principal,
+    Query(q): Query<Notices>,
 ) -> Result<Response, ApiError> {
     principal
         .require(Capability::ViewPartnerData, "directory.view", "directory")
         .await?;
     let node = node(&state.assist)?;
-    let view = blocking(node, |n, _| n.directory_view()).await?;
+    let actor = principal.actor().clone();
+    let may_propose =
+        grant(actor.role, Capability::ChangeAgreementStatus) == Some(Grant::TwoPerson);
+    let (view, proposals) = blocking(node, move |n, _| {
+        let proposals = if may_propose {
+            n.proposals(&actor, Some(ProposalState::Pending))?
+        } else {
+            Vec::new()
+        };
+        Ok((n.directory_view()?, proposals))
+    })
+    .await?;
     let s = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
     };
+    let section_json = serde_json::to_string_pretty(&json!({ "entries": view.own.entries }))
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let pending = proposals
+        .iter()
+        .filter(|p| p["change"]["kind"] == "directory_section")
+        .map(|p| {
+            let ids: Vec<String> = p["change"]["entries"]
+                .as_array()
+                .map(|a| a.iter().map(|e| s(&e["id"])).collect())
+                .unwrap_or_default();
+            [
+                s(&p["proposal_id"]),
+                s(&p["proposed_by"]["account"]),
+                ids.join(", "),
+            ]
+        })
+        .collect();
     Ok(render(&DirectoryPage {
         node_name: &state.node_name,
+        problem: short(q.problem, 200),
+        notice: short(q.notice, 200),
+        may_propose,
+        section_json,
+        pending,
         agreement_id: view.agreement_id.clone(),
         document_version: view.document_version,
         sections: vec![
@@ -252,6 +304,43 @@ async fn page_directory(
                 ["direction", "party", "version", "entries", "state", "code"].map(|k| s(&u[k]))
             })
             .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct SectionForm {
+    #[serde(default)]
+    entries: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Proposes our whole directory section (§1.8) for a second account to approve. A section
+/// that does not parse is refused first (`directory_file_invalid`); the role (two-person
+/// right), the reason and every contact point are checked by the workflow, which audits a
+/// refusal.
+async fn page_propose_section(
+    State(state): State<MoreState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Form(form): Form<SectionForm>,
+) -> Result<Response, ApiError> {
+    if let Some(e) = cross_origin(&headers) {
+        return Err(e);
+    }
+    let node = node(&state.assist)?;
+    let actor = principal.actor().clone();
+    let outcome = blocking(node, move |n, now| {
+        let entries = parse_entries(&form.entries)?;
+        let change = AgreementChange::DirectorySection {
+            entries,
+            reason: form.reason,
+        };
+        n.propose_agreement_change(&actor, change, now)
+    })
+    .await;
+    Ok(back("/ui/desk/directory", outcome, |row| {
+        crate::i18n::t1("dir-section-proposed", "proposal", &row.proposal_id)
     }))
 }
 
@@ -997,7 +1086,7 @@ pub fn openapi() -> Value {
             },
             "/api/v1/directory": {
                 "get": {
-                    "summary": "The designated contact-point directory (§1.8): our section and the partner's, each with its version, and the Directory.Update messages exchanged. Our section changes through a two-person proposal (`POST /api/v1/proposals`, kind `directory`), whose approval sends it",
+                    "summary": "The designated contact-point directory (§1.8): our section and the partner's, each with its version, and the Directory.Update messages exchanged. Our section changes through a two-person proposal (`POST /api/v1/proposals`, kind `directory` for one contact point or `directory_section` for the whole section; the page `/ui/desk/directory` proposes the latter), whose approval sends it",
                     "tags": ["assistance"],
                     "responses": with("200", ok("Directory", r("Directory")), &["403", "404"]),
                 },

@@ -74,7 +74,7 @@ fn nodes() -> (Arc<AssistanceNode>, AssistanceNode) {
 }
 
 /// Registers the US workflow and builds the US node's router over its store.
-fn us_app(us: &Arc<AssistanceNode>) -> (Arc<dyn Store>, axum::Router) {
+pub(crate) fn us_app(us: &Arc<AssistanceNode>) -> (Arc<dyn Store>, axum::Router) {
     runtime::register(us.clone());
     let store = us.store().clone();
     let app = router(AppState {
@@ -86,7 +86,7 @@ fn us_app(us: &Arc<AssistanceNode>) -> (Arc<dyn Store>, axum::Router) {
     (store, app)
 }
 
-fn in_force(node: &AssistanceNode, party: &str) {
+pub(crate) fn in_force(node: &AssistanceNode, party: &str) {
     let o = Officials::of(party);
     let now = now_ms();
     node.set_agreement_status(

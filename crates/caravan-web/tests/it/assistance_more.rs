@@ -9,12 +9,10 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use caravan_assistance::agreement::AgreementState;
 use caravan_assistance_node::crypto::EvidenceKey;
-use caravan_assistance_node::runtime;
 use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
 use caravan_assistance_node::story;
 use caravan_store_sqlite::SqliteStore;
 use caravan_web::auth::now_ms;
-use caravan_web::{AppState, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -120,14 +118,7 @@ async fn remarking_directory_and_the_desk_pages_of_the_other_procedures() {
         us.agreement().unwrap().status.state,
         AgreementState::InForce
     );
-    runtime::register(us.clone());
-    let store = us.store().clone();
-    let app = router(AppState {
-        store: store.clone(),
-        node_name: Arc::from("US CBP"),
-        log: None,
-        exchange: None,
-    });
+    let (store, app) = crate::assistance::us_app(&us);
     let desk = token(store.as_ref(), "us.desk", "desk_officer");
     let analyst = token(store.as_ref(), "us.analyst", "analyst");
     let supervisor = token(store.as_ref(), "us.supervisor", "supervisor");
@@ -496,4 +487,203 @@ async fn remarking_directory_and_the_desk_pages_of_the_other_procedures() {
         "{location}"
     );
     assert_eq!(store.case_row("ORAL-UZ-2026-0007").unwrap().state, "draft");
+}
+
+/// Issue 5: our whole directory section replaced from the directory page. A supervisor
+/// proposes it (the form carries the CSRF field and a label for every field), bad input is
+/// refused with its code and nothing is proposed, an account without the two-person right
+/// is refused, and the section changes only when an administrator approves the proposal —
+/// which sends it to the partner as the next version, as `caravan directory update` does.
+#[tokio::test]
+async fn the_directory_page_replaces_our_whole_section_through_a_two_person_proposal() {
+    use caravan_assistance::agreement::US_UZ_CMAA_2024;
+    use caravan_assistance::approval::ProposalState;
+
+    let us = Arc::new(AssistanceNode::new(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        None,
+        NodeConfig::us_uz(true),
+        EvidenceKey::from_bytes(&[11; 32]),
+    ));
+    us.install_agreement(US_UZ_CMAA_2024, now_ms()).unwrap();
+    crate::assistance::in_force(&us, "US");
+    let officials = story::Officials::of("US");
+    let (store, app) = crate::assistance::us_app(&us);
+    let desk = token(store.as_ref(), "us.desk", "desk_officer");
+    let supervisor = token(store.as_ref(), "us.supervisor", "supervisor");
+    let admin = token(store.as_ref(), "us.admin", "administrator");
+    let page = "/ui/desk/directory";
+    let before = us.directory_view().unwrap();
+    assert_eq!(before.own.version, 1);
+
+    // The form, for those who may propose only; every field labelled, CSRF field present,
+    // prefilled with our section as it stands.
+    let (status, _, html) = send(&app, "GET", page, &supervisor, None).await;
+    assert_eq!(status, 200);
+    let at = html
+        .find("data-form=\"directory-section\"")
+        .expect("the section form");
+    let end = at + html[at..].find("</form>").unwrap();
+    let body = &html[at..end];
+    assert!(body.contains("type=\"hidden\""), "{body}");
+    for (id, name) in [("dir-entries", "entries"), ("dir-reason", "reason")] {
+        assert!(body.contains(&format!("<label for=\"{id}\">")), "{id}");
+        assert!(
+            body.contains(&format!("id=\"{id}\" name=\"{name}\"")),
+            "{id}"
+        );
+    }
+    let own_id = &before.own.entries[0].id;
+    assert!(body.contains(own_id.as_str()), "prefilled: {body}");
+    let (_, _, html) = send(&app, "GET", page, &desk, None).await;
+    assert!(!html.contains("data-form=\"directory-section\""));
+
+    let mut entries = serde_json::to_value(&before.own.entries).unwrap();
+    let mut added = entries[0].clone();
+    added["id"] = json!("us-cbp-night-desk");
+    added["channels"] = json!(["caravan", "+1 202 555 0199"]);
+    entries.as_array_mut().unwrap().push(added);
+    let section = json!({ "entries": entries }).to_string();
+    let post = |token: String, fields: Vec<(&'static str, String)>| {
+        let app = app.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, location, _) = send(
+                &app,
+                "POST",
+                "/ui/desk/directory/section",
+                &token,
+                form(&fields),
+            )
+            .await;
+            assert_eq!(status, 303);
+            location
+        }
+    };
+    let problem = |code: &str| format!("{page}?problem={code}");
+
+    // Refusals, each with its code; nothing proposed.
+    let location = post(
+        desk.clone(),
+        vec![
+            ("entries", section.clone()),
+            ("reason", "night desk".into()),
+        ],
+    )
+    .await;
+    assert_eq!(location, problem("role_not_permitted"));
+    let location = post(
+        supervisor.clone(),
+        vec![
+            ("entries", "{\"entries\": [".into()),
+            ("reason", "x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(location, problem("directory_file_invalid"));
+    let mut foreign = entries.clone();
+    foreign[0]["party"] = json!("UZ");
+    let location = post(
+        supervisor.clone(),
+        vec![
+            ("entries", json!({ "entries": foreign }).to_string()),
+            ("reason", "x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(location, problem("directory_entry_wrong_party"));
+    let location = post(
+        supervisor.clone(),
+        vec![("entries", section.clone()), ("reason", " ".into())],
+    )
+    .await;
+    assert_eq!(location, problem("proposal_incomplete"));
+    assert!(
+        us.proposals(&officials.supervisor, Some(ProposalState::Pending))
+            .unwrap()
+            .is_empty()
+    );
+
+    // The supervisor proposes; nothing changes until the second account approves.
+    let location = post(
+        supervisor.clone(),
+        vec![
+            ("entries", section.clone()),
+            ("reason", "night desk".into()),
+        ],
+    )
+    .await;
+    assert!(
+        location.starts_with(&format!("{page}?notice=")),
+        "{location}"
+    );
+    let pending = us
+        .proposals(&officials.supervisor, Some(ProposalState::Pending))
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["kind"], "directory");
+    assert_eq!(pending[0]["change"]["kind"], "directory_section");
+    let id = pending[0]["proposal_id"].as_str().unwrap().to_owned();
+    assert_eq!(us.directory_view().unwrap().own, before.own);
+    let (_, _, html) = send(&app, "GET", page, &supervisor, None).await;
+    assert!(
+        html.contains(&id) && html.contains("us-cbp-night-desk"),
+        "pending on the page"
+    );
+    // A second pending directory proposal would collide with the first.
+    let location = post(
+        admin.clone(),
+        vec![("entries", section.clone()), ("reason", "again".into())],
+    )
+    .await;
+    assert_eq!(location, problem("proposal_pending_exists"));
+
+    // The proposer cannot approve its own proposal; the administrator can.
+    let decide = format!("/ui/desk/agreement/proposals/{id}");
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &decide,
+        &supervisor,
+        form(&[("decision", "approve")]),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/ui/desk/agreement?problem=two_person_same_account")
+    );
+    assert_eq!(us.directory_view().unwrap().own, before.own);
+    let (status, location, _) = send(
+        &app,
+        "POST",
+        &decide,
+        &admin,
+        form(&[("decision", "approve")]),
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("notice="), "{location}");
+    let after = us.directory_view().unwrap();
+    assert_eq!(after.own.version, 2);
+    assert_eq!(after.own.entries.len(), before.own.entries.len() + 1);
+    assert!(
+        after
+            .own
+            .entries
+            .iter()
+            .any(|e| e.id == "us-cbp-night-desk")
+    );
+    let sent: Vec<_> = store
+        .queued_messages(50)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.action == "Directory.Update")
+        .collect();
+    assert_eq!(
+        sent.len(),
+        1,
+        "the section goes to the partner as version 2"
+    );
+    let (_, _, html) = send(&app, "GET", page, &supervisor, None).await;
+    assert!(html.contains("us-cbp-night-desk") && html.contains("US section, version 2"));
 }
