@@ -328,6 +328,27 @@ async fn the_log_page_shows_the_witness_status_and_proofs_verify_on_the_node() {
     assert!(html.contains("id=\"chart-witness-status\""));
     assert!(html.contains("href=\"/ui/audit/verify?index=7\""));
     assert!(html.contains("UZ Customs"));
+    assert!(
+        html.contains("<td>log signature</td><td>this node</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>witness cosignature</td><td>UZ Customs</td>"));
+    // The signatures' kinds and our own holder come from the catalogue, as every other text.
+    let russian = Request::builder()
+        .uri("/ui/audit/log")
+        .header(header::HOST, "node.example")
+        .header(header::AUTHORIZATION, format!("Bearer {auditor}"))
+        .header(header::ACCEPT_LANGUAGE, "ru")
+        .body(Body::empty())
+        .unwrap();
+    let response = node.app.clone().oneshot(russian).await.unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let html_ru = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(
+        html_ru.contains("<td>подпись журнала</td><td>этот узел</td>"),
+        "{html_ru}"
+    );
+    assert!(!html_ru.contains("this node"));
     let (status, html) = call(&node.app, "GET", "/ui/audit/verify?index=3", &auditor, None).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(
