@@ -16,11 +16,24 @@
 //! durable; writes commit in queue order, so a conversation's writes (one in flight at a
 //! time) keep their order; a refused write (duplicate id, wrong state) is refused alone.
 //!
+//! A write may carry the log entry that records it ([`GroupCommit::write_logged`]): a
+//! received message's inbox row its `msg_in`, a sent message's index its `msg_out`, a
+//! stored receipt its `receipt_out` or `receipt_in`. The leader asks the node's log appender to integrate the batch's entries
+//! (after whatever the appender has queued) and stores them, their checkpoint, each
+//! inbox row's log index and the batch's writes in **one** transaction
+//! ([`ExchangeStore::exchange_batch_logged`]), instead of an exchange commit, a log commit
+//! and an index commit. That is all or nothing, so when a write of the batch is refused
+//! or finds its message already stored (a redelivery racing the first), the leader
+//! commits the batch as before and those callers log their entries through the
+//! appender's queue themselves.
+//!
 //! [`ExchangeStore::exchange_batch`]: caravan_store::exchange::ExchangeStore::exchange_batch
+//! [`ExchangeStore::exchange_batch_logged`]: caravan_store::exchange::ExchangeStore::exchange_batch_logged
 
 use std::sync::{Arc, Mutex, mpsc};
 
-use caravan_store::exchange::{ExchangeWrite, WriteResult};
+use caravan_log::appender::Appender;
+use caravan_store::exchange::{ExchangeWrite, InboundRecord, LoggedBatch, WriteResult};
 use caravan_store::{Store, StoreError};
 
 /// Most writes in one transaction.
@@ -29,10 +42,13 @@ pub const MAX_BATCH: usize = 512;
 enum Reply {
     Async(tokio::sync::oneshot::Sender<WriteResult>),
     Sync(mpsc::Sender<WriteResult>),
+    /// An inbound write with a `msg_in` entry: the result, and the entry's index when it
+    /// was logged in the same commit.
+    Logged(tokio::sync::oneshot::Sender<(WriteResult, Option<u64>)>),
 }
 
 impl Reply {
-    fn send(self, result: WriteResult) {
+    fn send(self, result: WriteResult, log_index: Option<u64>) {
         // A caller that gave up waiting (its task was cancelled) needs no answer; its
         // write is committed all the same.
         match self {
@@ -42,19 +58,31 @@ impl Reply {
             Reply::Sync(tx) => {
                 let _ = tx.send(result);
             }
+            Reply::Logged(tx) => {
+                let _ = tx.send((result, log_index));
+            }
         }
     }
 }
 
+/// A queued write: what to write, whom to answer, and the `msg_in` entry to log with it.
+struct Queued {
+    write: ExchangeWrite,
+    reply: Reply,
+    entry: Option<Vec<u8>>,
+}
+
 #[derive(Default)]
 struct Queue {
-    writes: Vec<(ExchangeWrite, Reply)>,
+    writes: Vec<Queued>,
     leading: bool,
 }
 
 /// The group-commit front of one store.
 pub struct GroupCommit {
     store: Arc<dyn Store>,
+    /// The node's log appender, for writes that log with their commit.
+    log: Option<Appender>,
     queue: Mutex<Queue>,
 }
 
@@ -83,24 +111,40 @@ impl GroupCommit {
     pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
         Arc::new(Self {
             store,
+            log: None,
+            queue: Mutex::new(Queue::default()),
+        })
+    }
+
+    /// A group-commit front for `store` that logs received messages' `msg_in` entries
+    /// through `log` (the appender of the node's log, in the same store) in the commit of
+    /// their inbox rows.
+    pub fn with_log(store: Arc<dyn Store>, log: Appender) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            log: Some(log),
             queue: Mutex::new(Queue::default()),
         })
     }
 
     /// Queues `write`; true if the caller must start a leader.
-    fn push(&self, write: ExchangeWrite, reply: Reply) -> bool {
+    fn push(&self, write: ExchangeWrite, reply: Reply, entry: Option<Vec<u8>>) -> bool {
         let mut q = self
             .queue
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        q.writes.push((write, reply));
+        q.writes.push(Queued {
+            write,
+            reply,
+            entry,
+        });
         !std::mem::replace(&mut q.leading, true)
     }
 
     /// Commits queued batches until the queue is empty.
     fn lead(&self) {
         loop {
-            let batch: Vec<(ExchangeWrite, Reply)> = {
+            let batch: Vec<Queued> = {
                 let mut q = self
                     .queue
                     .lock()
@@ -112,14 +156,30 @@ impl GroupCommit {
                 let n = q.writes.len().min(MAX_BATCH);
                 q.writes.drain(..n).collect()
             };
-            let (writes, replies): (Vec<ExchangeWrite>, Vec<Reply>) = batch.into_iter().unzip();
-            match self.store.exchange_batch(&writes) {
-                Ok(results) if results.len() == replies.len() => {
-                    for (reply, result) in replies.into_iter().zip(results) {
-                        reply.send(result);
+            let mut writes = Vec::with_capacity(batch.len());
+            // The entries to log, and the position in `writes` of each one's write.
+            let mut entries = Vec::new();
+            let mut replies = Vec::with_capacity(batch.len());
+            for queued in batch {
+                let logged = queued.entry.map(|entry| {
+                    entries.push((writes.len(), entry));
+                    entries.len() - 1
+                });
+                writes.push(queued.write);
+                replies.push((queued.reply, logged));
+            }
+            let committed = match self.commit_logged(&mut writes, &entries) {
+                Some((results, first)) => Ok((results, Some(first))),
+                None => self.commit_alone(writes, &entries).map(|r| (r, None)),
+            };
+            match committed {
+                Ok((results, first)) if results.len() == replies.len() => {
+                    for ((reply, logged), result) in replies.into_iter().zip(results) {
+                        let log_index = first.zip(logged).map(|(f, k)| f + k as u64);
+                        reply.send(result, log_index);
                     }
                 }
-                Ok(results) => {
+                Ok((results, _)) => {
                     let err = StoreError::Other(format!(
                         "exchange batch answered {} results for {} writes",
                         results.len(),
@@ -127,19 +187,108 @@ impl GroupCommit {
                     ));
                     replies
                         .into_iter()
-                        .for_each(|r| r.send(Err(copy_error(&err))));
+                        .for_each(|(r, _)| r.send(Err(copy_error(&err)), None));
                 }
                 Err(err) => replies
                     .into_iter()
-                    .for_each(|r| r.send(Err(copy_error(&err)))),
+                    .for_each(|(r, _)| r.send(Err(copy_error(&err)), None)),
             }
         }
+    }
+
+    /// Commits `writes` with `entries` logged (after the appender's queue), in one
+    /// transaction; each entry comes with the position of its write, an inbound message
+    /// whose row is given the entry's index. Returns the writes' results and the index
+    /// of the first entry; `None` when there is nothing to log or nothing was written (a
+    /// write refused or a duplicate, the append refused, the store failed), and the
+    /// caller commits `writes` alone.
+    fn commit_logged(
+        &self,
+        writes: &mut Vec<ExchangeWrite>,
+        entries: &[(usize, Vec<u8>)],
+    ) -> Option<(Vec<WriteResult>, u64)> {
+        let log = self.log.as_ref().filter(|_| !entries.is_empty())?;
+        let n = writes.len();
+        let store = &self.store;
+        let bytes: Vec<Vec<u8>> = entries.iter().map(|(_, e)| e.clone()).collect();
+        let stepped = log.step_with(&bytes, |batch| {
+            let first = batch.expected_size + (batch.entries.len() - entries.len()) as u64;
+            // A received message's row is given its msg_in index, in the same transaction
+            // (after its insert); a sent message's msg_out index goes into its
+            // `OutboundLogged`; other writes' entries (receipt_out, receipt_in) are not
+            // indexed in a row.
+            let mut indexed = Vec::new();
+            for ((at, _), index) in entries.iter().zip(first..) {
+                match &mut writes[*at] {
+                    ExchangeWrite::AcceptInbound(record) => indexed.push(logged_at(record, index)),
+                    ExchangeWrite::OutboundLogged { log_index, .. } => *log_index = index,
+                    _ => {}
+                }
+            }
+            writes.extend(indexed);
+            let stored = store.exchange_batch_logged(writes, batch);
+            writes.truncate(n);
+            match stored? {
+                LoggedBatch::Committed(mut results, appended) => {
+                    results.truncate(n);
+                    Ok(Some((appended, (results, first))))
+                }
+                LoggedBatch::Refused => Ok(None),
+            }
+        });
+        match stepped {
+            Ok(Some((_, committed))) => Some(committed),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(error = %err, "logging received messages with their commit failed; committing them alone");
+                None
+            }
+        }
+    }
+
+    /// Commits `writes` without their log entries (their callers log them through the
+    /// appender's queue), except an `OutboundLogged` that was to take its entry's index:
+    /// it has no index to record yet, so it is not written and its caller is told so.
+    fn commit_alone(
+        &self,
+        writes: Vec<ExchangeWrite>,
+        entries: &[(usize, Vec<u8>)],
+    ) -> Result<Vec<WriteResult>, StoreError> {
+        let unindexed: Vec<usize> = entries
+            .iter()
+            .filter(|(at, _)| matches!(writes[*at], ExchangeWrite::OutboundLogged { .. }))
+            .map(|(at, _)| *at)
+            .collect();
+        if unindexed.is_empty() {
+            return self.store.exchange_batch(&writes);
+        }
+        let n = writes.len();
+        let kept: Vec<ExchangeWrite> = writes
+            .into_iter()
+            .enumerate()
+            .filter(|(at, _)| !unindexed.contains(at))
+            .map(|(_, w)| w)
+            .collect();
+        let mut stored = self.store.exchange_batch(&kept)?.into_iter();
+        Ok((0..n)
+            .map(|at| {
+                if unindexed.contains(&at) {
+                    Err(not_indexed())
+                } else {
+                    stored.next().unwrap_or_else(|| {
+                        Err(StoreError::Other(
+                            "exchange batch answered too few results".into(),
+                        ))
+                    })
+                }
+            })
+            .collect())
     }
 
     /// Writes durably, sharing the commit with concurrent writers. Blocking.
     pub fn write_blocking(self: &Arc<Self>, write: ExchangeWrite) -> WriteResult {
         let (tx, rx) = mpsc::channel();
-        if self.push(write, Reply::Sync(tx)) {
+        if self.push(write, Reply::Sync(tx), None) {
             match tokio::runtime::Handle::try_current() {
                 // Inside a runtime the leader is a pool thread of its own, so this caller
                 // is answered as soon as its batch commits.
@@ -170,7 +319,11 @@ impl GroupCommit {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             for write in writes {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                q.writes.push((write, Reply::Async(tx)));
+                q.writes.push(Queued {
+                    write,
+                    reply: Reply::Async(tx),
+                    entry: None,
+                });
                 receivers.push(rx);
             }
             !std::mem::replace(&mut q.leading, true)
@@ -194,10 +347,55 @@ impl GroupCommit {
         write: ExchangeWrite,
     ) -> impl std::future::Future<Output = WriteResult> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.push(write, Reply::Async(tx)) {
+        if self.push(write, Reply::Async(tx), None) {
             let this = self.clone();
             drop(tokio::task::spawn_blocking(move || this.lead()));
         }
         async move { rx.await.unwrap_or_else(|_| Err(gone())) }
+    }
+
+    /// Writes `write` and, in the same commit, logs `entry` (after the appender's queue):
+    /// the write's result, and the entry's index when it was logged with it. A received
+    /// message ([`ExchangeWrite::AcceptInbound`], its `msg_in` entry) also gets the index
+    /// in its row, and an [`ExchangeWrite::OutboundLogged`] (a sent message's `msg_out`)
+    /// records the index in place of the one it carries. `None` (a duplicate, a refusal,
+    /// or a batch that had to commit without its log entries) leaves logging to the
+    /// caller; an `OutboundLogged` is then not written at all (an `Unavailable` result).
+    /// Without a log appender this is [`GroupCommit::write`] (and an `OutboundLogged` is
+    /// answered `Unavailable`, unwritten).
+    pub async fn write_logged(
+        self: &Arc<Self>,
+        write: ExchangeWrite,
+        entry: Vec<u8>,
+    ) -> (WriteResult, Option<u64>) {
+        if self.log.is_none() {
+            if matches!(write, ExchangeWrite::OutboundLogged { .. }) {
+                return (Err(not_indexed()), None);
+            }
+            return (self.write(write).await, None);
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.push(write, Reply::Logged(tx), Some(entry)) {
+            let this = self.clone();
+            drop(tokio::task::spawn_blocking(move || this.lead()));
+        }
+        rx.await.unwrap_or_else(|_| (Err(gone()), None))
+    }
+}
+
+/// The answer to an `OutboundLogged` whose entry could not be logged with it: nothing
+/// was written, since it had no index to record.
+fn not_indexed() -> StoreError {
+    StoreError::Unavailable(
+        "msg_out was not logged with its index; log it through the queue".into(),
+    )
+}
+
+/// The write recording `record`'s `msg_in` index.
+fn logged_at(record: &InboundRecord, log_index: u64) -> ExchangeWrite {
+    ExchangeWrite::InboundLogged {
+        from_party: record.facts.from_party.clone(),
+        message_id: record.facts.message_id.clone(),
+        log_index,
     }
 }

@@ -426,7 +426,7 @@ impl Exchange {
         Ok(Arc::new(Self {
             config,
             identity: RwLock::new(identity),
-            commits: GroupCommit::new(store.clone()),
+            commits: GroupCommit::with_log(store.clone(), log.appender().clone()),
             spool,
             store,
             log,
@@ -946,27 +946,36 @@ impl Exchange {
             self.dead(&id, "stored wire object no longer decodes").await;
             return;
         };
-        // msg_out is durable in the log before the message leaves. Recording its index
-        // in the outbox row is bookkeeping (a retry after a crash must not log it
-        // again): queued now, so it commits before this attempt's outcome, and awaited
+        // msg_out is durable in the log before the message leaves, and its index in the
+        // outbox row (so a retry after a crash does not log it again) commits with it.
+        // When the group commit could not log it (a batch that had to commit without its
+        // entries), it goes through the appender's queue and the index is recorded
+        // after: queued now, so it commits before this attempt's outcome, and awaited
         // after the attempt instead of costing a commit in the latency path.
         let mut logged = None;
         if row.record.log_index.is_none() {
-            let appended = match self.log.appender().submit(row.record.log_entry.clone()) {
-                Ok(ticket) => ticket.index().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let write = ExchangeWrite::OutboundLogged {
+                message_id: id.clone(),
+                log_index: 0,
             };
-            match appended {
-                Ok(index) => {
-                    logged = Some(self.commits.enqueue(ExchangeWrite::OutboundLogged {
-                        message_id: id.clone(),
-                        log_index: index,
-                    }));
-                }
-                Err(reason) => {
-                    self.failed(&row, &format!("log_unavailable: {reason}"))
-                        .await;
-                    return;
+            let entry = row.record.log_entry.clone();
+            if let (_, None) = self.commits.write_logged(write, entry).await {
+                let appended = match self.log.appender().submit(row.record.log_entry.clone()) {
+                    Ok(ticket) => ticket.index().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match appended {
+                    Ok(index) => {
+                        logged = Some(self.commits.enqueue(ExchangeWrite::OutboundLogged {
+                            message_id: id.clone(),
+                            log_index: index,
+                        }));
+                    }
+                    Err(reason) => {
+                        self.failed(&row, &format!("log_unavailable: {reason}"))
+                            .await;
+                        return;
+                    }
                 }
             }
         }
@@ -1093,25 +1102,42 @@ impl Exchange {
             receipt_salt: salt,
             at: self.now(),
         };
-        match self.commits.write(delivered).await {
-            Ok(_) => {
+        let receipt_in = Entry {
+            t: self.now(),
+            agreement_id: self.config.agreement_id.clone(),
+            body: EntryBody::ReceiptIn(event),
+        }
+        .encode();
+        let receipt_in = match receipt_in {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::error!(message_id = %id, error = %err, "receipt_in not encodable");
+                return;
+            }
+        };
+        // receipt_in commits with the delivery state when it can; otherwise it is queued,
+        // not awaited: the conversation's next message need not wait for that append (it
+        // is as durable either way; a failure is logged).
+        match self
+            .commits
+            .write_logged(delivered, receipt_in.clone())
+            .await
+        {
+            (Ok(_), index) => {
                 if let Some(spool) = &self.spool {
                     for part in &view_parts_detached(&row.record.wire, &self.config.limits) {
                         spool.release_outbound(part);
                     }
                 }
-                // Queued, not awaited: the conversation's next message need not wait for
-                // this append (it is as durable either way; a failure is logged).
-                let entry = Entry {
-                    t: self.now(),
-                    agreement_id: self.config.agreement_id.clone(),
-                    body: EntryBody::ReceiptIn(event),
-                };
-                if let Err(err) = self.log.submit(&entry) {
+                if index.is_none()
+                    && let Err(err) = self.log.appender().submit(receipt_in)
+                {
                     tracing::error!(message_id = %id, error = %err, "receipt_in not logged");
                 }
             }
-            Err(err) => tracing::error!(message_id = %id, error = %err, "receipt not stored"),
+            (Err(err), _) => {
+                tracing::error!(message_id = %id, error = %err, "receipt not stored");
+            }
         }
     }
 
@@ -1343,7 +1369,7 @@ impl Exchange {
         let existing = blocking(move || this.store.inbound(&from, &mid)).await?;
         match existing {
             Ok(row) if row.record.facts.hdr_sha256 == view.hdr_sha256 => {
-                return self.finish(row, Outcome::Duplicate, None).await;
+                return self.finish(row, Outcome::Duplicate, None, None).await;
             }
             Ok(_) => {
                 return Err(store_rejection(&StoreError::Conflict(
@@ -1424,11 +1450,14 @@ impl Exchange {
             salts: salt_bytes,
             received_at: now,
         };
-        let accepted = match self
+        // 10. The msg_in entry commits with the inbox row (and its index in the row), so
+        // the receipt waits for one commit, not three.
+        let entry = msg_in_entry(hdr, &opened, &salts, &hdr.agreement_id, now)?;
+        let (accepted, log_index) = self
             .commits
-            .write(ExchangeWrite::AcceptInbound(record))
-            .await
-        {
+            .write_logged(ExchangeWrite::AcceptInbound(record), entry.clone())
+            .await;
+        let accepted = match accepted {
             Ok(WriteOutcome::Inbound(accepted)) => *accepted,
             Ok(other) => {
                 return Err(Rejection::new(
@@ -1445,11 +1474,13 @@ impl Exchange {
                 row
             }
             InboundAccept::Duplicate(row) => {
-                return self.finish(row, Outcome::Duplicate, None).await;
+                return self.finish(row, Outcome::Duplicate, None, None).await;
             }
         };
-        // 10–11. Log msg_in, sign the receipt.
-        self.finish(row, Outcome::Accepted, Some(opened)).await
+        // 11. Log msg_in (unless it committed with the row), sign the receipt.
+        let logged = log_index.map(|index| (index, entry));
+        self.finish(row, Outcome::Accepted, Some(opened), logged)
+            .await
     }
 
     /// Logs `msg_in` if not yet, waits for a checkpoint covering it, signs and stores the
@@ -1457,12 +1488,13 @@ impl Exchange {
     ///
     /// `opened` is the message as the receiver procedure just opened it; without it
     /// (a duplicate delivery finishing an earlier one) the stored wire object is opened
-    /// again.
+    /// again. `logged` is the `msg_in` index and entry when they committed with the row.
     async fn finish(
         self: &Arc<Self>,
         row: InboundRow,
         outcome: Outcome,
         opened: Option<caravan_envelope::Opened>,
+        logged: Option<(u64, Vec<u8>)>,
     ) -> Result<Vec<u8>, Rejection> {
         let facts = row.record.facts.clone();
         if let (Some(receipt), Outcome::Duplicate) = (&row.receipt, outcome) {
@@ -1499,32 +1531,23 @@ impl Exchange {
             sig: salt_list[1],
             parts: salt_list[2..].to_vec(),
         };
-        let event = message_event(
-            &view.header,
-            &opened.hdr_sha256,
-            &opened.sig_sha256,
-            &opened.manifest.parts,
-            &opened.signer_kid,
-            &salts,
-            Vec::new(),
-        )
-        .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
-        let entry = Entry {
-            t: row.record.received_at,
-            agreement_id: facts.agreement_id.clone(),
-            body: EntryBody::MsgIn(event),
-        };
-        let entry_bytes = entry
-            .encode()
-            .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
-        // Recording msg_in's index in the inbox row (so a redelivery after a crash does
-        // not log it again) commits with the receipt, in one transaction: one fsync in
-        // the latency path instead of two. The entry itself, and the checkpoint covering
-        // it, are durable before the receipt is signed (the log's own commit).
-        let mut logged = None;
-        let (index, fresh) = match row.log_index {
-            Some(index) => (index, false),
-            None => {
+        // Normally msg_in, its index in the row and a checkpoint covering it committed
+        // with the row. When they could not (a batch that had to commit without its log
+        // entries), the entry goes through the appender's queue here, and its index is
+        // recorded with the receipt, in one transaction. Either way the entry and the
+        // checkpoint covering it are durable before the receipt is signed. After a crash
+        // the stored entry is used (a re-encoding with a different `t` would not match).
+        let (index, fresh, logged) = match (row.log_index, logged) {
+            (_, Some((index, entry_bytes))) => (index, Some(entry_bytes), None),
+            (Some(index), None) => (index, None, None),
+            (None, None) => {
+                let entry_bytes = msg_in_entry(
+                    &view.header,
+                    &opened,
+                    &salts,
+                    &facts.agreement_id,
+                    row.record.received_at,
+                )?;
                 let ticket = self
                     .log
                     .appender()
@@ -1534,17 +1557,15 @@ impl Exchange {
                     .index()
                     .await
                     .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?;
-                logged = Some(ExchangeWrite::InboundLogged {
+                let logged = ExchangeWrite::InboundLogged {
                     from_party: facts.from_party.clone(),
                     message_id: facts.message_id.clone(),
                     log_index: index,
-                });
-                (index, true)
+                };
+                (index, Some(entry_bytes), Some(logged))
             }
         };
-        // The stored entry is what the proof covers: the bytes just appended, or after a
-        // crash the stored ones (a re-encoding with a different `t` would not match).
-        let stored_entry = if fresh {
+        let stored_entry = if let Some(entry_bytes) = fresh {
             entry_bytes
         } else {
             let this = self.clone();
@@ -1610,12 +1631,6 @@ impl Exchange {
             receipt: signed.clone(),
             receipt_salt: salt,
         };
-        // The index first, then the receipt: queued together, committed in that order,
-        // and the receipt is answered only when both are durable.
-        let writes: Vec<ExchangeWrite> = logged.into_iter().chain([receipted]).collect();
-        for result in self.commits.write_all(writes).await {
-            result.map_err(|e| store_rejection(&e))?;
-        }
         let event = ReceiptEvent {
             receipt_id: receipt.receipt_id.clone(),
             ref_to: facts.message_id.clone(),
@@ -1623,12 +1638,36 @@ impl Exchange {
             partner_origin: String::new(),
             partner_index: 0,
         };
-        let entry = Entry {
+        let receipt_out = Entry {
             t: self.now(),
             agreement_id: facts.agreement_id.clone(),
             body: EntryBody::ReceiptOut(event),
+        }
+        .encode()
+        .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        // The receipt is answered only when it is durable. receipt_out normally commits
+        // with it; after a fallback (msg_in logged through the queue), the index first,
+        // then the receipt, queued together and committed in that order, and receipt_out
+        // through the queue.
+        let unlogged = match logged {
+            None => {
+                let (result, index) = self
+                    .commits
+                    .write_logged(receipted, receipt_out.clone())
+                    .await;
+                result.map_err(|e| store_rejection(&e))?;
+                index.is_none().then_some(receipt_out)
+            }
+            Some(logged) => {
+                for result in self.commits.write_all(vec![logged, receipted]).await {
+                    result.map_err(|e| store_rejection(&e))?;
+                }
+                Some(receipt_out)
+            }
         };
-        if let Err(err) = self.log.submit(&entry) {
+        if let Some(entry) = unlogged
+            && let Err(err) = self.log.appender().submit(entry)
+        {
             tracing::error!(message_id = %facts.message_id, error = %err, "receipt_out not logged");
         }
         if outcome == Outcome::Duplicate {
@@ -1819,6 +1858,34 @@ impl Exchange {
     pub async fn wait_for_inbox(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.inbox_wake.notified()).await;
     }
+}
+
+/// The `msg_in` entry of a received message, as logged: its commitments under `salts`,
+/// stamped with the time it was received.
+fn msg_in_entry(
+    header: &Header,
+    opened: &caravan_envelope::Opened,
+    salts: &LogSalts,
+    agreement_id: &str,
+    received_at: u64,
+) -> Result<Vec<u8>, Rejection> {
+    let event = message_event(
+        header,
+        &opened.hdr_sha256,
+        &opened.sig_sha256,
+        &opened.manifest.parts,
+        &opened.signer_kid,
+        salts,
+        Vec::new(),
+    )
+    .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+    Entry {
+        t: received_at,
+        agreement_id: agreement_id.to_owned(),
+        body: EntryBody::MsgIn(event),
+    }
+    .encode()
+    .map_err(|e| Rejection::new(500, "internal", e.to_string()))
 }
 
 /// The error code of a rejection body (the `caravan-error` JSON or a signed error).

@@ -25,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use caravan_store::log::{Hash, LogStore, StoreHashReader, StoredCheckpoint};
+use caravan_store::log::{Appended, Hash, LogBatch, LogStore, StoreHashReader, StoredCheckpoint};
 use caravan_store::{Conflict, StoreError};
 use caravan_tlog::checkpoint::Checkpoint;
 use caravan_tlog::note::Ed25519Signer;
@@ -242,60 +242,141 @@ impl Appender {
     /// Returns how many entries were stored. Blocking: call it off the async workers.
     pub fn step(&self) -> Result<usize, AppendError> {
         let mut size = lock(&self.inner.integrating);
-        let batch: Vec<Pending> = {
-            let mut queue = lock(&self.inner.queue);
-            let n = queue.len().min(self.inner.config.max_batch);
-            queue.drain(..n).collect()
-        };
+        let batch = self.take_batch();
         if batch.is_empty() {
             return Ok(0);
         }
-        match self.integrate(*size, &batch) {
+        let stored = self.prepare(*size, &batch, &[]).and_then(|prepared| {
+            let store = self.inner.store.as_ref();
+            let log = prepared.batch(&self.inner.origin, *size);
+            let appended = match log.checkpoint {
+                None => store.append(log.origin, *size, log.entries, log.leaf_hashes, log.nodes),
+                Some(checkpoint) => store.append_checkpointed(
+                    log.origin,
+                    *size,
+                    log.entries,
+                    log.leaf_hashes,
+                    log.nodes,
+                    checkpoint,
+                ),
+            }?;
+            Ok((appended.size, prepared.checkpoint.is_some()))
+        });
+        match stored {
             Ok((new_size, checkpointed)) => {
-                let first = *size;
-                *size = new_size;
-                self.inner.integrated.send_replace(new_size);
-                if checkpointed {
-                    self.checkpoint_published(new_size);
-                }
                 let n = batch.len();
-                for (offset, pending) in batch.into_iter().enumerate() {
-                    // A caller that stopped waiting still has its entry logged.
-                    let _ = pending.reply.send(first + offset as u64);
-                }
+                self.stored(&mut size, new_size, checkpointed, batch);
                 Ok(n)
             }
-            Err(err) => {
-                {
-                    let mut queue = lock(&self.inner.queue);
-                    for pending in batch.into_iter().rev() {
-                        queue.push_front(pending);
-                    }
-                }
-                if let AppendError::Store(StoreError::Conflict(Conflict::LogSize {
-                    stored, ..
-                })) = &err
-                {
-                    // Another writer appended; the stored tree is the truth.
-                    *size = *stored;
-                    self.inner.integrated.send_replace(*stored);
-                }
-                Err(err)
-            }
+            Err(err) => Err(self.not_stored(&mut size, batch, err)),
         }
     }
 
-    /// Stores one batch; the new size, and whether a checkpoint of it was stored too.
-    fn integrate(&self, size: u64, batch: &[Pending]) -> Result<(u64, bool), AppendError> {
-        let leaves: Vec<Hash> = batch.iter().map(|p| p.leaf).collect();
-        let entries: Vec<Vec<u8>> = batch.iter().map(|p| p.entry.clone()).collect();
+    /// Integrates the queued batch and then `extra`, in a transaction `commit` makes:
+    /// `commit` must store the prepared append (with its checkpoint) together with its
+    /// own writes, all or nothing, and answer `Ok(None)` when it wrote nothing because
+    /// its own writes were refused. Used by the exchange, so that a received message's
+    /// inbox row and its `msg_in` entry commit together. On success the queued entries'
+    /// tickets resolve and the index of `extra`'s first entry is returned with `commit`'s
+    /// answer; otherwise the queued entries stay queued, in order. Blocking.
+    pub fn step_with<R>(
+        &self,
+        extra: &[Vec<u8>],
+        commit: impl FnOnce(&LogBatch<'_>) -> Result<Option<(Appended, R)>, StoreError>,
+    ) -> Result<Option<(u64, R)>, AppendError> {
+        if let Some(large) = extra.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+            return Err(AppendError::TooLarge(large.len()));
+        }
+        let mut size = lock(&self.inner.integrating);
+        let batch = self.take_batch();
+        let stored = self.prepare(*size, &batch, extra).and_then(|prepared| {
+            let committed = commit(&prepared.batch(&self.inner.origin, *size))?;
+            Ok(committed.map(|(appended, r)| (appended.size, prepared.checkpoint.is_some(), r)))
+        });
+        match stored {
+            Ok(Some((new_size, checkpointed, r))) => {
+                let first_extra = *size + batch.len() as u64;
+                self.stored(&mut size, new_size, checkpointed, batch);
+                Ok(Some((first_extra, r)))
+            }
+            Ok(None) => {
+                self.requeue(batch);
+                Ok(None)
+            }
+            Err(err) => Err(self.not_stored(&mut size, batch, err)),
+        }
+    }
+
+    /// Up to `max_batch` queued entries, oldest first.
+    fn take_batch(&self) -> Vec<Pending> {
+        let mut queue = lock(&self.inner.queue);
+        let n = queue.len().min(self.inner.config.max_batch);
+        queue.drain(..n).collect()
+    }
+
+    /// Puts a batch that was not stored back at the head of the queue, in order.
+    fn requeue(&self, batch: Vec<Pending>) {
+        let mut queue = lock(&self.inner.queue);
+        for pending in batch.into_iter().rev() {
+            queue.push_front(pending);
+        }
+    }
+
+    /// A batch is durable at `new_size`: publishes the size (and checkpoint) and
+    /// resolves its tickets.
+    fn stored(&self, size: &mut u64, new_size: u64, checkpointed: bool, batch: Vec<Pending>) {
+        let first = *size;
+        *size = new_size;
+        self.inner.integrated.send_replace(new_size);
+        if checkpointed {
+            self.checkpoint_published(new_size);
+        }
+        for (offset, pending) in batch.into_iter().enumerate() {
+            // A caller that stopped waiting still has its entry logged.
+            let _ = pending.reply.send(first + offset as u64);
+        }
+    }
+
+    /// A batch failed: back in the queue; a size conflict moves the size to the stored one.
+    fn not_stored(&self, size: &mut u64, batch: Vec<Pending>, err: AppendError) -> AppendError {
+        self.requeue(batch);
+        if let AppendError::Store(StoreError::Conflict(Conflict::LogSize { stored, .. })) = &err {
+            // Another writer appended; the stored tree is the truth.
+            *size = *stored;
+            self.inner.integrated.send_replace(*stored);
+        }
+        err
+    }
+
+    /// The hashes (and, when signing on append, the signed checkpoint) of `batch` and
+    /// then `extra` appended to the stored tree of `size` entries.
+    fn prepare(
+        &self,
+        size: u64,
+        batch: &[Pending],
+        extra: &[Vec<u8>],
+    ) -> Result<Prepared, AppendError> {
+        let leaves: Vec<Hash> = batch
+            .iter()
+            .map(|p| p.leaf)
+            .chain(extra.iter().map(|e| rfc6962::leaf_hash(e)))
+            .collect();
+        let entries: Vec<Vec<u8>> = batch
+            .iter()
+            .map(|p| p.entry.clone())
+            .chain(extra.iter().cloned())
+            .collect();
         let store = self.inner.store.as_ref();
         let origin = self.inner.origin.as_str();
         let reader = StoreHashReader::new(store, origin);
         let nodes = rfc6962::nodes_to_store(size, &leaves, &reader)?;
         let Some(signer) = self.inner.signer.get() else {
-            let appended = store.append(origin, size, &entries, &leaves, &nodes)?;
-            return Ok((appended.size, false));
+            return Ok(Prepared {
+                entries,
+                leaves,
+                nodes,
+                checkpoint: None,
+            });
         };
         let new_size = size + leaves.len() as u64;
         // The tree as it will be: the stored hashes plus the ones this batch adds.
@@ -315,9 +396,12 @@ impl Appender {
             root,
             note: signed.to_bytes(),
         };
-        let appended =
-            store.append_checkpointed(origin, size, &entries, &leaves, &nodes, &checkpoint)?;
-        Ok((appended.size, true))
+        Ok(Prepared {
+            entries,
+            leaves,
+            nodes,
+            checkpoint: Some(checkpoint),
+        })
     }
 
     /// Integrates everything queued; returns the tree size. Stops at the first error,
@@ -395,6 +479,27 @@ impl Appender {
         tokio::task::spawn_blocking(move || this.flush())
             .await
             .map_err(|_| AppendError::Stopped)?
+    }
+}
+
+/// A batch ready to store: entries, hashes and, when signing on append, its checkpoint.
+struct Prepared {
+    entries: Vec<Vec<u8>>,
+    leaves: Vec<Hash>,
+    nodes: Vec<(NodeId, Hash)>,
+    checkpoint: Option<StoredCheckpoint>,
+}
+
+impl Prepared {
+    fn batch<'a>(&'a self, origin: &'a str, expected_size: u64) -> LogBatch<'a> {
+        LogBatch {
+            origin,
+            expected_size,
+            entries: &self.entries,
+            leaf_hashes: &self.leaves,
+            nodes: &self.nodes,
+            checkpoint: self.checkpoint.as_ref(),
+        }
     }
 }
 

@@ -11,9 +11,10 @@ use caravan_store::exchange::apply;
 use caravan_store::exchange::columns::{self, Columns};
 use caravan_store::exchange::{
     ExchangeCounts, ExchangeStore, ExchangeWrite, ExchangeWrites, InboundAccept, InboundRecord,
-    InboundRow, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
+    InboundRow, LoggedBatch, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
     PartnerRecord, WriteResult,
 };
+use caravan_store::log::LogBatch;
 use caravan_store::log::columns::{int, uint};
 use caravan_store::{Conflict, StoreError};
 use postgres::types::ToSql;
@@ -413,6 +414,30 @@ impl ExchangeStore for PgStore {
         }
         tx.commit().map_err(other("commit exchange batch"))?;
         Ok(results)
+    }
+
+    fn exchange_batch_logged(
+        &self,
+        writes: &[ExchangeWrite],
+        log: &LogBatch<'_>,
+    ) -> Result<LoggedBatch, StoreError> {
+        let mut conn = self.lock()?;
+        // All or nothing, so no savepoints: the first refused write ends the batch, and
+        // dropping the transaction rolls back whatever it had written.
+        let mut tx = conn
+            .transaction()
+            .map_err(other("begin logged exchange batch"))?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let result = apply(&mut On(&mut tx), write);
+            if !LoggedBatch::fresh(&result) {
+                return Ok(LoggedBatch::Refused);
+            }
+            results.push(result);
+        }
+        let appended = crate::log::append_batch_in(&mut tx, log)?;
+        tx.commit().map_err(other("commit logged exchange batch"))?;
+        Ok(LoggedBatch::Committed(results, appended))
     }
 
     fn inbound_logged(

@@ -12,9 +12,10 @@ use caravan_store::exchange::apply;
 use caravan_store::exchange::columns::{self, Columns};
 use caravan_store::exchange::{
     ExchangeCounts, ExchangeStore, ExchangeWrite, ExchangeWrites, InboundAccept, InboundRecord,
-    InboundRow, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
+    InboundRow, LoggedBatch, MessageFacts, OutboundRecord, OutboundRow, OutboundState, PartnerKey,
     PartnerRecord, WriteResult,
 };
+use caravan_store::log::LogBatch;
 use caravan_store::log::columns::{int, uint};
 use caravan_store::{Conflict, StoreError};
 use rusqlite::types::ToSql;
@@ -423,6 +424,32 @@ impl ExchangeStore for SqliteStore {
         }
         tx.commit().map_err(other("commit exchange batch"))?;
         Ok(results)
+    }
+
+    fn exchange_batch_logged(
+        &self,
+        writes: &[ExchangeWrite],
+        log: &LogBatch<'_>,
+    ) -> Result<LoggedBatch, StoreError> {
+        let mut conn = self.lock()?;
+        conn.execute_batch("PRAGMA temp_store = MEMORY")
+            .map_err(other("set temp_store"))?;
+        // All or nothing, so no savepoints: the first refused write ends the batch, and
+        // dropping the transaction rolls back whatever it had written.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(other("begin logged exchange batch"))?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let result = apply(&mut On(&tx), write);
+            if !LoggedBatch::fresh(&result) {
+                return Ok(LoggedBatch::Refused);
+            }
+            results.push(result);
+        }
+        let appended = crate::log::append_batch_in(&tx, log)?;
+        tx.commit().map_err(other("commit logged exchange batch"))?;
+        Ok(LoggedBatch::Committed(results, appended))
     }
 
     fn inbound_logged(

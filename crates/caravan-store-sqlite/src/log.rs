@@ -14,7 +14,8 @@
 
 use caravan_store::log::columns::{self, hash, int, uint};
 use caravan_store::log::{
-    Alarm, Appended, Hash, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed, check_append,
+    Alarm, Appended, Hash, LogBatch, LogHead, LogStore, NodeAddr, StoredCheckpoint, Witnessed,
+    check_append,
 };
 use caravan_store::{Conflict, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -136,6 +137,22 @@ fn save_checkpoint_in(
     })
     .map_err(other("save checkpoint"))?;
     Ok(())
+}
+
+/// A prepared log append (and its checkpoint, if any) inside the caller's transaction.
+pub(crate) fn append_batch_in(tx: &Connection, log: &LogBatch<'_>) -> Result<Appended, StoreError> {
+    let appended = append_in(
+        tx,
+        log.origin,
+        log.expected_size,
+        log.entries,
+        log.leaf_hashes,
+        log.nodes,
+    )?;
+    if let Some(checkpoint) = log.checkpoint {
+        save_checkpoint_in(tx, log.origin, checkpoint)?;
+    }
+    Ok(appended)
 }
 
 impl LogStore for SqliteStore {

@@ -499,6 +499,44 @@ pub trait ExchangeStore: Send + Sync {
     /// the others standing. Returns only after the commit is durable; an `Err` of the
     /// whole call means nothing of the batch was written.
     fn exchange_batch(&self, writes: &[ExchangeWrite]) -> Result<Vec<WriteResult>, StoreError>;
+
+    /// `writes` and the log append `log` in **one** transaction, so a received message's
+    /// inbox row, its `msg_in` entry, the entry's index in the row and the checkpoint
+    /// covering it become durable with one commit. All or nothing: if any write is
+    /// refused, or an [`ExchangeWrite::AcceptInbound`] finds its message already stored
+    /// (a duplicate must not be logged again), or the append is refused (`LogSize`,
+    /// checkpoint), nothing is written: a refused write gives [`LoggedBatch::Refused`],
+    /// and the caller falls back to [`ExchangeStore::exchange_batch`] and a log append of
+    /// its own, which answer each write alone; a refused append or a store failure is an
+    /// `Err`. Returns only after the commit is durable.
+    fn exchange_batch_logged(
+        &self,
+        writes: &[ExchangeWrite],
+        log: &crate::log::LogBatch<'_>,
+    ) -> Result<LoggedBatch, StoreError>;
+}
+
+/// What [`ExchangeStore::exchange_batch_logged`] did.
+#[derive(Debug)]
+pub enum LoggedBatch {
+    /// Everything is durable: each write's result, and where the log append landed.
+    Committed(Vec<WriteResult>, crate::log::Appended),
+    /// Nothing was written: a write was refused or found its message already stored.
+    Refused,
+}
+
+impl LoggedBatch {
+    /// Whether a write's result lets it commit with a log append: accepted, and not an
+    /// inbound message found already stored.
+    pub fn fresh(result: &WriteResult) -> bool {
+        match result {
+            Ok(WriteOutcome::Inbound(accepted)) => {
+                matches!(**accepted, InboundAccept::Inserted(_))
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
+    }
 }
 
 /// Counts for reports and fault tests.

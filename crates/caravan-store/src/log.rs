@@ -53,6 +53,26 @@ pub struct Appended {
     pub size: u64,
 }
 
+/// A log append the appender has prepared (hashes computed, checkpoint signed) for a
+/// caller that stores it in its own transaction together with other writes
+/// ([`crate::exchange::ExchangeStore::exchange_batch_logged`]): the arguments of
+/// [`LogStore::append`], and of [`LogStore::append_checkpointed`] when `checkpoint` is set.
+#[derive(Debug, Clone, Copy)]
+pub struct LogBatch<'a> {
+    /// The log.
+    pub origin: &'a str,
+    /// The stored size the batch extends.
+    pub expected_size: u64,
+    /// Entry bytes.
+    pub entries: &'a [Vec<u8>],
+    /// Their leaf hashes.
+    pub leaf_hashes: &'a [Hash],
+    /// Node hashes the batch completes.
+    pub nodes: &'a [(NodeAddr, Hash)],
+    /// A signed checkpoint of the tree the batch makes, stored with it.
+    pub checkpoint: Option<&'a StoredCheckpoint>,
+}
+
 /// The witness side: the last checkpoint of a partner's log that this node cosigned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Witnessed {

@@ -7,13 +7,17 @@
 //! move exactly one row and refuse the wrong state; the inbox answers a repeat with the
 //! stored row and a reused id with a conflict, writing nothing; hand-over is once; a
 //! group-committed batch applies its writes in order, refuses a bad write alone and keeps
-//! the rest; and everything survives reopening.
+//! the rest; a batch logged with its commit (`exchange_batch_logged`) stores its writes,
+//! the log entries and the row's index together, or nothing when a write is a duplicate
+//! or the append is stale; and everything survives reopening.
 
 use caravan_store::exchange::{
-    ExchangeWrite, InboundAccept, InboundRecord, MessageFacts, OutboundRecord, OutboundState,
-    PartnerKey, PartnerRecord, WriteOutcome,
+    ExchangeWrite, InboundAccept, InboundRecord, LoggedBatch, MessageFacts, OutboundRecord,
+    OutboundState, PartnerKey, PartnerRecord, WriteOutcome,
 };
+use caravan_store::log::{LogBatch, StoreHashReader};
 use caravan_store::{Conflict, Store, StoreError};
+use caravan_tlog::rfc6962;
 
 fn facts(id: &str, from: &str, to: &str, conversation: &str, hdr: u8) -> MessageFacts {
     MessageFacts {
@@ -298,6 +302,7 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         (2, 1, 0, 2, 1)
     );
     let counts = batch_story(store.as_ref(), counts);
+    let counts = logged_batch_story(store.as_ref(), counts);
     drop(store);
 
     // Everything survives reopening.
@@ -312,6 +317,100 @@ pub fn exchange_story(open: &dyn Fn() -> Result<Box<dyn Store>, StoreError>) {
         store.inbound("UZ", "x1").expect("x1").receipt.as_deref(),
         Some(&b"r1"[..])
     );
+}
+
+/// A received message, its `msg_in` entry and the entry's index in the row in one
+/// transaction (`exchange_batch_logged`), or nothing: a duplicate delivery is refused
+/// without logging, and a stale append (another writer moved the log) writes no row.
+/// Returns the counts after it.
+fn logged_batch_story(
+    store: &dyn Store,
+    before: caravan_store::exchange::ExchangeCounts,
+) -> caravan_store::exchange::ExchangeCounts {
+    const ORIGIN: &str = "story.example/logged";
+    let append = |size: u64, entry: &[u8]| {
+        let entries = vec![entry.to_vec()];
+        let leaves = vec![rfc6962::leaf_hash(entry)];
+        let nodes = rfc6962::nodes_to_store(size, &leaves, &StoreHashReader::new(store, ORIGIN))
+            .expect("nodes");
+        (entries, leaves, nodes)
+    };
+    let logged = |size: u64, writes: &[ExchangeWrite], entry: &[u8]| {
+        let (entries, leaves, nodes) = append(size, entry);
+        store.exchange_batch_logged(
+            writes,
+            &LogBatch {
+                origin: ORIGIN,
+                expected_size: size,
+                entries: &entries,
+                leaf_hashes: &leaves,
+                nodes: &nodes,
+                checkpoint: None,
+            },
+        )
+    };
+    assert_eq!(store.open_log(ORIGIN).expect("log").size, 0);
+    let writes = [
+        ExchangeWrite::AcceptInbound(inbound("l-in", 7)),
+        ExchangeWrite::InboundLogged {
+            from_party: "UZ".into(),
+            message_id: "l-in".into(),
+            log_index: 0,
+        },
+    ];
+    match logged(0, &writes, b"msg_in l-in").expect("logged batch") {
+        LoggedBatch::Committed(results, appended) => {
+            assert_eq!(results.len(), 2);
+            assert!(
+                matches!(&results[0], Ok(WriteOutcome::Inbound(a)) if matches!(**a, InboundAccept::Inserted(_)))
+            );
+            assert_eq!((appended.first_index, appended.size), (0, 1));
+        }
+        LoggedBatch::Refused => panic!("a fresh message was refused"),
+    }
+    assert_eq!(store.inbound("UZ", "l-in").expect("row").log_index, Some(0));
+    assert_eq!(
+        store.entries(ORIGIN, 0, 2).expect("entries"),
+        vec![b"msg_in l-in".to_vec()]
+    );
+
+    // The same message again: a duplicate, so nothing is written and nothing logged.
+    let again = [ExchangeWrite::AcceptInbound(inbound("l-in", 7))];
+    assert!(matches!(
+        logged(1, &again, b"msg_in again").expect("refused, not failed"),
+        LoggedBatch::Refused
+    ));
+    // A refused write among good ones refuses them all.
+    let mixed = [
+        ExchangeWrite::AcceptInbound(inbound("l-in2", 8)),
+        ExchangeWrite::OutboundDead {
+            message_id: "nope".into(),
+            reason: "r".into(),
+            at: 1,
+        },
+    ];
+    assert!(matches!(
+        logged(1, &mixed, b"msg_in l-in2").expect("refused, not failed"),
+        LoggedBatch::Refused
+    ));
+    assert!(matches!(
+        store.inbound("UZ", "l-in2"),
+        Err(StoreError::NotFound)
+    ));
+    // A stale append (the log moved on): the row is not written either.
+    let fresh = [ExchangeWrite::AcceptInbound(inbound("l-in2", 8))];
+    assert!(matches!(
+        logged(0, &fresh, b"msg_in stale"),
+        Err(StoreError::Conflict(Conflict::LogSize { stored: 1, .. }))
+    ));
+    assert!(matches!(
+        store.inbound("UZ", "l-in2"),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.open_log(ORIGIN).expect("log").size, 1);
+    let after = store.exchange_counts().expect("counts");
+    assert_eq!(after.inbox, before.inbox + 1);
+    after
 }
 
 /// Group commit: one `exchange_batch` holding writes of several messages. Each write's

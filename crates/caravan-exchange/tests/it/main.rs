@@ -4,6 +4,8 @@
 //! The two-node exchange over mutual TLS is tested in `caravan-testkit` (it needs the
 //! HTTP routes of `caravan-web`).
 
+mod group;
+
 use std::sync::Arc;
 
 use caravan_envelope::{KeyRefusal, Party, SenderKeys};

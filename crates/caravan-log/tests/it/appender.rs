@@ -253,3 +253,57 @@ async fn an_appender_that_signs_checkpoints_each_batch_in_its_own_commit() {
     let head = store.open_log(ORIGIN).unwrap();
     assert_eq!((head.size, head.checkpoint.unwrap().size), (8, 8));
 }
+
+#[tokio::test]
+async fn a_caller_commits_its_entries_with_the_queue_or_leaves_the_queue_as_it_was() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    appender.sign_on_append(Ed25519Signer::from_seed(ORIGIN, &[2; 32]).unwrap());
+    let queued = appender.submit(b"queued".to_vec()).unwrap();
+    // The caller's writes are refused: nothing is stored, the queued entry stays queued.
+    let refused = appender
+        .step_with(&[b"extra".to_vec()], |_batch| Ok(None::<(_, ())>))
+        .unwrap();
+    assert!(refused.is_none());
+    assert_eq!((appender.size(), appender.pending()), (0, 1));
+    // The caller stores the prepared batch (here: the store's own checkpointed append):
+    // the queued entry comes first, the caller's after it, both under one checkpoint.
+    let committed = appender
+        .step_with(&[b"extra 1".to_vec(), b"extra 2".to_vec()], |batch| {
+            assert_eq!(batch.entries.len(), 3);
+            let checkpoint = batch.checkpoint.expect("signs on append");
+            let appended = store.append_checkpointed(
+                batch.origin,
+                batch.expected_size,
+                batch.entries,
+                batch.leaf_hashes,
+                batch.nodes,
+                checkpoint,
+            )?;
+            Ok(Some((appended, "answer")))
+        })
+        .unwrap();
+    assert_eq!(committed, Some((1, "answer")));
+    assert_eq!(queued.index().await.unwrap(), 0);
+    assert_eq!((appender.size(), appender.pending()), (3, 0));
+    assert_eq!(appender.checkpointed_size(), 3);
+    assert_eq!(
+        store.entries(ORIGIN, 0, 3).unwrap(),
+        vec![b"queued".to_vec(), b"extra 1".to_vec(), b"extra 2".to_vec()]
+    );
+    let mut tree = MemoryTree::new();
+    for entry in [&b"queued"[..], b"extra 1", b"extra 2"] {
+        tree.append(entry);
+    }
+    assert_eq!(
+        store.open_log(ORIGIN).unwrap().checkpoint.unwrap().root,
+        tree.root()
+    );
+    // An entry over the size limit is refused before anything is taken from the queue.
+    appender.submit(b"next".to_vec()).unwrap();
+    let err = appender
+        .step_with(&[vec![0; 70_000]], |_batch| Ok(None::<(_, ())>))
+        .unwrap_err();
+    assert!(matches!(err, AppendError::TooLarge(70_000)), "{err}");
+    assert_eq!(appender.pending(), 1);
+}
