@@ -69,7 +69,7 @@ impl AssistanceNode {
         &self,
         change: &mut AssistanceChange,
         ev: EvidenceRow,
-        bytes: &[u8],
+        digest: &str,
         actor: &str,
         place: &str,
         on: NaiveDate,
@@ -77,7 +77,7 @@ impl AssistanceNode {
     ) -> Result<(), AssistError> {
         let mut record: EvidenceRecord = parse(&ev.record, "evidence")?;
         let since = record.custody.len();
-        record.custody(CustodyKind::Disclosed, bytes, actor, on, place)?;
+        record.custody_digest(CustodyKind::Disclosed, digest, actor, on, place)?;
         change.custody.extend(custody_rows(&record, since, now));
         change.evidence.push(EvidenceRow {
             record: json(&record),
@@ -135,12 +135,9 @@ impl AssistanceNode {
                         ),
                     ));
                 }
-                let blob = ev.blob.as_deref().ok_or_else(|| {
-                    AssistError::refused("evidence_erased", format!("{item} has been erased"))
-                })?;
-                let bytes = self.key.open(item, blob)?;
+                let digest = self.required_digest(&ev)?;
                 let place = self.config.place.clone();
-                self.record_disclosure(&mut change, ev, &bytes, &actor.account, &place, on, now)?;
+                self.record_disclosure(&mut change, ev, &digest, &actor.account, &place, on, now)?;
             }
             let body = NoticeBody {
                 notice_id: format!("DIS-{}", uuid_v7(now as u64)),
@@ -205,11 +202,11 @@ impl AssistanceNode {
                 ));
             }
             // Our own copy may be gone (erased at our request): the notice still stands.
-            let Some(blob) = ev.blob.as_deref() else {
+            let Some(content) = self.content_of(&ev)? else {
                 continue;
             };
-            let bytes = self.key.open(item, blob)?;
-            self.record_disclosure(&mut change, ev, &bytes, &actor, &place, on, now)?;
+            let digest = self.content_digest(&content)?;
+            self.record_disclosure(&mut change, ev, &digest, &actor, &place, on, now)?;
         }
         Ok(change)
     }

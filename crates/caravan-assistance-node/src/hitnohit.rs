@@ -652,6 +652,8 @@ mod tests {
             None,
             NodeConfig::us_uz(us),
             EvidenceKey::from_bytes(&[if us { 1 } else { 2 }; 32]),
+            // Hit/no-hit never stores evidence files.
+            std::env::temp_dir().join("caravan-hitnohit-no-evidence"),
         )
     }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use caravan_assistance::agreement::{InboundDisposition, Purpose, Traffic};
 use caravan_assistance::catalogue;
-use caravan_assistance::evidence::{CustodyKind, EvidenceRecord, sha256_hex};
+use caravan_assistance::evidence::{CustodyKind, EvidenceRecord};
 use caravan_assistance::lifecycle::{By, Case, Event, Side};
 use caravan_assistance::retention::{ComplianceAck, ItemCompliance, Propagation};
 use caravan_assistance::usecontrol::{self, ConsentCase};
@@ -27,6 +27,7 @@ use caravan_store::assistance::{
     AssistanceChange, CaseMessage, CaseQuery, ConsentRow, ErasureRow, EvidenceRow,
 };
 
+use crate::at_rest::{AT_REST_REFERENCE, StoredFile};
 use crate::error::{AssistError, ErrorKind};
 use crate::service::{
     AssistanceNode, PumpReport, audit_event, case_row, custody_rows, json, marking_row, parse,
@@ -198,12 +199,15 @@ impl AssistanceNode {
             );
             return self.reject(message, Some(&body), e, now);
         }
+        // Evidence files written to the vault while applying; kept only once the change
+        // commits, removed (dropped) on any refusal or failure.
+        let mut files = Vec::new();
         let result = match &body.content {
             Content::Submit { request, .. } => {
                 self.on_submit(message, &body, (**request).clone(), now)
             }
             Content::Transition { event, evidence } => {
-                self.on_transition(message, &body, event.clone(), evidence, now)
+                self.on_transition(message, &body, event.clone(), evidence, &mut files, now)
             }
             Content::ConsentRequest { consent } => {
                 self.on_consent_request(message, &body, consent, now)
@@ -262,10 +266,8 @@ impl AssistanceNode {
                     serde_json::json!({ "exchange_message_id": message.message_id }),
                     now,
                 ));
-                match self.store.commit_assistance(&change) {
-                    Ok(()) => Ok(Outcome::Applied),
-                    Err(e) => Err(e.into()),
-                }
+                self.commit_with_files(&change, files)?;
+                Ok(Outcome::Applied)
             }
             Err(e) if e.is_refusal() || e.kind == ErrorKind::NotFound => {
                 self.reject(message, Some(&body), e, now)
@@ -420,6 +422,7 @@ impl AssistanceNode {
         body: &Body,
         event: Event,
         evidence: &[caravan_assistance::evidence::ManifestEntry],
+        files: &mut Vec<StoredFile>,
         now: i64,
     ) -> Result<AssistanceChange, AssistError> {
         let (row, mut case, request) = self.load_case(&body.case_id)?;
@@ -447,31 +450,90 @@ impl AssistanceNode {
                 &agreement,
             )?;
         }
-        // Evidence: every file must match its manifest digest before anything is kept.
-        let mut records = Vec::new();
+        // Evidence: every file must match its manifest digest before anything is kept. Each
+        // part is streamed into the vault (inline from the loopback path, detached from the
+        // exchange's spool) while hashed; a mismatch drops the written files.
+        let all_inline = evidence.iter().all(|entry| {
+            let part_id = format!("{}{}", wire::EVIDENCE_PART_PREFIX, entry.id);
+            message.parts.iter().any(|(id, _, _)| *id == part_id)
+        });
+        let detached = match &self.exchange {
+            Some(exchange) if !all_inline => exchange
+                .detached_parts(&message.from, &message.message_id)
+                .map_err(AssistError::from)?,
+            _ => Vec::new(),
+        };
+        let mut sources = Vec::new();
         for entry in evidence {
             let part_id = format!("{}{}", wire::EVIDENCE_PART_PREFIX, entry.id);
-            let bytes = message
+            let inline = message
                 .parts
                 .iter()
                 .find(|(id, _, _)| *id == part_id)
-                .map(|(_, _, b)| b.clone())
-                .ok_or_else(|| {
-                    AssistError::refused("evidence_part_missing", format!("no part {part_id}"))
-                })?;
+                .map(|(_, _, b)| b.as_slice());
+            if inline.is_none() && !detached.iter().any(|(id, _, _)| *id == part_id) {
+                return Err(AssistError::refused(
+                    "evidence_part_missing",
+                    format!("no part {part_id}"),
+                ));
+            }
             let uses: BTreeSet<Purpose> = entry.permitted_uses.iter().copied().collect();
             usecontrol::check_received_uses(&agreement, &uses)?;
+            sources.push((entry, part_id, inline));
+        }
+        let mut records = Vec::new();
+        for (entry, part_id, inline) in sources {
             let mut record = EvidenceRecord::create(entry.clone(), &self.config.place)?;
-            record.verify(&bytes, "node", on, &self.config.place)?;
-            record.custody(
+            if self.store.evidence_row(&entry.id).is_ok() {
+                return Err(AssistError::refused(
+                    "evidence_id_taken",
+                    format!("evidence {} is already held here", entry.id),
+                ));
+            }
+            // No row refers to a file of this id, so one found is left from an attempt that
+            // crashed before its commit.
+            self.vault.remove(&entry.id)?;
+            let stored = match (inline, &self.exchange) {
+                (Some(bytes), _) => self
+                    .vault
+                    .store_from(&entry.id, &mut &bytes[..], u64::MAX)?,
+                (None, Some(exchange)) => {
+                    // The exchange bounds the part's length by the signed manifest and its
+                    // largest part; the record's size is checked below.
+                    let mut writer = self.vault.writer(&entry.id, u64::MAX)?;
+                    exchange
+                        .open_detached_part(
+                            &message.from,
+                            &message.message_id,
+                            &part_id,
+                            &mut writer,
+                        )
+                        .map_err(|e| match e {
+                            caravan_store::StoreError::Other(text) => AssistError::refused(
+                                "evidence_part_unreadable",
+                                format!("part {part_id}: {text}"),
+                            ),
+                            other => other.into(),
+                        })?;
+                    writer.finish()?
+                }
+                (None, None) => {
+                    return Err(AssistError::refused(
+                        "evidence_part_missing",
+                        format!("no part {part_id}"),
+                    ));
+                }
+            };
+            record.verify_digest(&stored.sha256, stored.size, "node", on, &self.config.place)?;
+            record.custody_digest(
                 CustodyKind::Received,
-                &bytes,
+                &stored.sha256,
                 "node",
                 on,
                 &self.config.place,
             )?;
-            debug_assert_eq!(sha256_hex(&bytes), record.sha256);
-            records.push((record, bytes));
+            records.push(record);
+            files.push(stored);
         }
         let by = if body.by.account == "node" {
             By::Node(Self::partner_side(case.holder))
@@ -496,7 +558,7 @@ impl AssistanceNode {
             ..AssistanceChange::default()
         };
         let provider = format!("provider:{}", message.from);
-        for (record, bytes) in records {
+        for record in records {
             change.custody.extend(custody_rows(&record, 0, now));
             change.markings.push(marking_row(
                 &record.id,
@@ -514,8 +576,8 @@ impl AssistanceNode {
                 provider: message.from.clone(),
                 sha256: record.sha256.clone(),
                 record: json(&record),
-                blob: Some(self.key.seal(&record.id, &bytes)?),
-                reference: None,
+                blob: None,
+                reference: Some(AT_REST_REFERENCE.to_owned()),
                 erased_at: None,
                 created_at: now,
                 updated_at: now,
@@ -655,15 +717,22 @@ impl AssistanceNode {
                 acked.push((item.clone(), ItemCompliance::LegalHold { reason }));
                 continue;
             }
-            if let Some(blob) = row.blob.as_deref() {
-                let bytes = self.key.open(item, blob)?;
+            if let Some(content) = self.content_of(&row)? {
+                let digest = self.content_digest(&content)?;
                 let mut record: EvidenceRecord = parse(&row.record, "evidence")?;
                 let since = record.custody.len();
-                record.custody(CustodyKind::Erased, &bytes, "node", on, &self.config.place)?;
+                record.custody_digest(
+                    CustodyKind::Erased,
+                    &digest,
+                    "node",
+                    on,
+                    &self.config.place,
+                )?;
                 change.custody.extend(custody_rows(&record, since, now));
                 change.evidence.push(EvidenceRow {
                     record: json(&record),
                     blob: None,
+                    reference: None,
                     erased_at: Some(now),
                     updated_at: now,
                     version: row.version + 1,

@@ -19,10 +19,13 @@
 //!   inbox row is acknowledged, so a crash in between re-delivers it and the duplicate is
 //!   recognised rather than applied twice.
 //!
-//! Evidence files are stored encrypted with AES-256-GCM under the node's evidence key
-//! ([`crypto::EvidenceKey`]), bound to their evidence id.
+//! Evidence files are stored encrypted at rest in segments ([`at_rest::EvidenceVault`]:
+//! AES-256-GCM under a per-file key derived from the node's [`crypto::EvidenceKey`], bound to
+//! their evidence id), and travel to the partner as detached parts of the exchange, so a
+//! file of hundreds of MB is never whole in memory.
 
 pub mod approval;
+pub mod at_rest;
 pub mod bulk;
 pub mod crypto;
 pub mod directory;

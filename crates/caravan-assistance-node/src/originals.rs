@@ -60,7 +60,7 @@ impl AssistanceNode {
         &self,
         evidence_id: &str,
         origin: &str,
-    ) -> Result<(EvidenceRow, EvidenceRecord, Vec<u8>), AssistError> {
+    ) -> Result<(EvidenceRow, EvidenceRecord, String), AssistError> {
         let row = evidence_of(self, evidence_id)?;
         let record: EvidenceRecord = parse(&row.record, "evidence")?;
         if row.origin != origin || record.form != Form::Original {
@@ -74,11 +74,9 @@ impl AssistanceNode {
                 format!("{evidence_id} is not an original {whose}"),
             ));
         }
-        let blob = row.blob.as_deref().ok_or_else(|| {
-            AssistError::refused("evidence_erased", format!("{evidence_id} has been erased"))
-        })?;
-        let bytes = self.key.open(evidence_id, blob)?;
-        Ok((row, record, bytes))
+        // The custody event records the digest of the file as it is now, read through.
+        let digest = self.required_digest(&row)?;
+        Ok((row, record, digest))
     }
 
     fn record_change(
@@ -117,11 +115,11 @@ impl AssistanceNode {
             now,
             || {
                 may_handle(actor)?;
-                let (row, mut record, bytes) = self.original_row(evidence_id, "partner")?;
+                let (row, mut record, digest) = self.original_row(evidence_id, "partner")?;
                 let since = record.custody.len();
                 let on = today(now);
                 record.checkout_original(
-                    &bytes,
+                    &digest,
                     custodian,
                     condition,
                     on,
@@ -153,11 +151,11 @@ impl AssistanceNode {
     ) -> Result<EvidenceRecord, AssistError> {
         self.audited(actor, "evidence.original_return", evidence_id, now, || {
             may_handle(actor)?;
-            let (row, mut record, bytes) = self.original_row(evidence_id, "partner")?;
+            let (row, mut record, digest) = self.original_row(evidence_id, "partner")?;
             let on = today(now);
             self.agreement()?.check_outbound(Traffic::Governance, on)?;
             let since = record.custody.len();
-            record.return_original(&bytes, &actor.account, condition, on, &self.config.place)?;
+            record.return_original(&digest, &actor.account, condition, on, &self.config.place)?;
             let (case_id, peer) = (row.case_id.clone(), self.config.partner_party.clone());
             let mut change = Self::record_change(row, &record, since, now);
             change.messages.push(self.outbound(
@@ -199,7 +197,7 @@ impl AssistanceNode {
     ) -> Result<EvidenceRecord, AssistError> {
         self.audited(actor, "evidence.original_receipt", evidence_id, now, || {
             roles::check(actor, Capability::AcknowledgeAndPartialReply, true)?;
-            let (row, mut record, bytes) = self.original_row(evidence_id, "own")?;
+            let (row, mut record, digest) = self.original_row(evidence_id, "own")?;
             if record.original.as_ref().map(|o| o.state()) != Some(OriginalState::ReturnSent) {
                 return Err(AssistError::refused(
                     "original_wrong_state",
@@ -210,7 +208,7 @@ impl AssistanceNode {
             self.agreement()?.check_outbound(Traffic::Governance, on)?;
             let since = record.custody.len();
             record.confirm_original_receipt(
-                &bytes,
+                &digest,
                 &actor.account,
                 condition,
                 on,
@@ -270,7 +268,7 @@ impl AssistanceNode {
                 Ok(Self::record_change(row, &record, record.custody.len(), now))
             }
             OriginalEvent::ReceiptConfirmed => {
-                let (row, mut record, bytes) = self.original_row(&o.evidence_id, "partner")?;
+                let (row, mut record, digest) = self.original_row(&o.evidence_id, "partner")?;
                 if row.case_id != body.case_id {
                     return Err(AssistError::refused(
                         "not_an_original",
@@ -279,7 +277,7 @@ impl AssistanceNode {
                 }
                 let since = record.custody.len();
                 let place = format!("{} (partner)", message.from);
-                record.confirm_original_receipt(&bytes, &partner, &o.condition, on, &place)?;
+                record.confirm_original_receipt(&digest, &partner, &o.condition, on, &place)?;
                 Ok(Self::record_change(row, &record, since, now))
             }
         }

@@ -333,16 +333,16 @@ impl AssistanceNode {
         now: i64,
     ) -> Result<String, AssistError> {
         let on = today(now);
-        let blob = row.blob.as_deref().ok_or_else(|| {
-            AssistError::refused(
-                "evidence_erased",
-                format!("{} has been erased", row.evidence_id),
-            )
-        })?;
-        let bytes = self.key.open(&row.evidence_id, blob)?;
+        let digest = self.required_digest(row)?;
         let mut record: EvidenceRecord = parse(&row.record, "evidence")?;
         let since = record.custody.len();
-        record.custody(CustodyKind::Erased, &bytes, account, on, &self.config.place)?;
+        record.custody_digest(
+            CustodyKind::Erased,
+            &digest,
+            account,
+            on,
+            &self.config.place,
+        )?;
         let erasure_id = format!("ERA-{}", uuid_v7(now as u64));
         let items = vec![row.evidence_id.clone()];
         let detail = json!({ "erasure_id": erasure_id, "items": items, "reason": reason });
@@ -352,6 +352,7 @@ impl AssistanceNode {
             evidence: vec![EvidenceRow {
                 record: json(&record),
                 blob: None,
+                reference: None,
                 erased_at: Some(now),
                 updated_at: now,
                 version: row.version + 1,
@@ -400,7 +401,7 @@ impl AssistanceNode {
             }],
             ..AssistanceChange::default()
         };
-        self.store.commit_assistance(&change)?;
+        self.commit_with_files(&change, Vec::new())?;
         Ok(erasure_id)
     }
 

@@ -49,6 +49,11 @@ pub fn lookup(store: &Arc<dyn Store>) -> Option<Arc<AssistanceNode>> {
 /// The file holding the node's evidence key.
 pub const EVIDENCE_KEY_FILE: &str = "evidence.key";
 
+/// Where a node keeps its evidence files: `<data dir>/evidence` (see [`crate::at_rest`]).
+pub fn evidence_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("evidence")
+}
+
 /// Loads `<dir>/evidence.key`, or creates it (32 random bytes, mode 0600) on first start.
 pub fn load_or_create_key(dir: &Path) -> Result<EvidenceKey, AssistError> {
     let path = dir.join(EVIDENCE_KEY_FILE);

@@ -19,7 +19,7 @@ use caravan_assistance::agreement::{
 };
 use caravan_assistance::approval::AgreementChange;
 use caravan_assistance::catalogue::{self, RequestDraft};
-use caravan_assistance::evidence::{CustodyKind, EvidenceRecord, Form, ManifestEntry, sha256_hex};
+use caravan_assistance::evidence::{CustodyKind, EvidenceRecord, Form, ManifestEntry};
 use caravan_assistance::lifecycle::{By, Carriage, Case, CaseRecord, Event, ReplyItem, Side};
 use caravan_assistance::marking::{ItemMarkings, Markings};
 use caravan_assistance::retention::{Propagation, PropagationKind};
@@ -28,6 +28,7 @@ use caravan_assistance::usecontrol::{
     self, ConsentCase, ConsentDecision, Provenance, Recipient, UseAction, UseGrant, UseRequest,
 };
 use caravan_exchange::node::{Exchange, OutboundMessage, OutboundPart, ReceivedMessage, uuid_v7};
+use caravan_exchange::parts::{OutboundFile, PartSource};
 use caravan_store::Store;
 use caravan_store::access::{AuditEvent, AuditOutcome};
 use caravan_store::assistance::{
@@ -37,6 +38,7 @@ use caravan_store::assistance::{
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::at_rest::{AT_REST_REFERENCE, EvidenceContent, EvidenceVault, StoredFile, VaultWriter};
 use crate::crypto::EvidenceKey;
 use crate::error::{AssistError, ErrorKind};
 use crate::wire::{self, Body, Content, Official};
@@ -117,15 +119,26 @@ pub struct Overlay {
 }
 
 /// One evidence file as an officer uploads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct EvidenceUpload {
     pub name: String,
     pub media_type: String,
-    pub bytes: Vec<u8>,
+    pub content: UploadContent,
     pub form: Form,
     pub certification: Option<String>,
     pub markings: Markings,
     pub permitted_uses: Vec<Purpose>,
+}
+
+/// The bytes of an uploaded evidence file.
+#[derive(Debug)]
+pub enum UploadContent {
+    /// Small files given whole (the CLI's and the tests' fixtures); written to the vault by
+    /// [`AssistanceNode::reply`].
+    Bytes(Vec<u8>),
+    /// A file already streamed into the vault ([`AssistanceNode::upload_writer`]); its
+    /// evidence id becomes the item's id. Removed again if the reply is refused.
+    Stored(StoredFile),
 }
 
 /// A request for consent to another use (§10.3), as an officer files it.
@@ -168,6 +181,7 @@ pub struct AssistanceNode {
     pub exchange: Option<Arc<Exchange>>,
     pub(crate) config: NodeConfig,
     pub(crate) key: EvidenceKey,
+    pub(crate) vault: EvidenceVault,
 }
 
 pub(crate) fn side_code(side: Side) -> &'static str {
@@ -357,19 +371,31 @@ pub(crate) fn current_markings(rows: &[MarkingRow]) -> Result<Option<ItemMarking
 
 impl AssistanceNode {
     /// A workflow over `store`, sending through `exchange` when there is one (without, messages
-    /// stay queued until a node with an exchange pumps them).
+    /// stay queued until a node with an exchange pumps them). Evidence files are kept
+    /// encrypted under `evidence_dir` (`<data dir>/evidence` for `caravan serve`).
     pub fn new(
         store: Arc<dyn Store>,
         exchange: Option<Arc<Exchange>>,
         config: NodeConfig,
         key: EvidenceKey,
+        evidence_dir: impl Into<std::path::PathBuf>,
     ) -> AssistanceNode {
+        let vault = EvidenceVault::new(evidence_dir, &key);
         AssistanceNode {
             store,
             exchange,
             config,
             key,
+            vault,
         }
+    }
+
+    /// A writer that streams an officer's upload into the vault under a fresh evidence id,
+    /// refusing more than `limit` bytes (`evidence_too_large`). Finish it and pass the file
+    /// to [`AssistanceNode::reply`] as [`UploadContent::Stored`].
+    pub fn upload_writer(&self, now: i64, limit: u64) -> Result<VaultWriter, AssistError> {
+        self.vault
+            .writer(&format!("EV-{}", uuid_v7(now as u64)), limit)
     }
 
     pub fn config(&self) -> &NodeConfig {
@@ -750,18 +776,26 @@ impl AssistanceNode {
             let mut records = Vec::new();
             let mut manifest = Vec::new();
             let mut items = Vec::new();
-            let mut blobs = Vec::new();
+            let mut stored_files = Vec::new();
             // One package id per reply, a suffix per file: the files keep their order.
             let package = uuid_v7(now as u64);
             for (index, file) in files.into_iter().enumerate() {
                 let uses: BTreeSet<Purpose> = file.permitted_uses.iter().copied().collect();
                 usecontrol::check_received_uses(&agreement, &uses)?;
+                let stored = match file.content {
+                    UploadContent::Stored(stored) => stored,
+                    UploadContent::Bytes(bytes) => self.vault.store_from(
+                        &format!("EV-{package}-{:02}", index + 1),
+                        &mut bytes.as_slice(),
+                        u64::MAX,
+                    )?,
+                };
                 let entry = ManifestEntry {
-                    id: format!("EV-{package}-{:02}", index + 1),
+                    id: stored.evidence_id.clone(),
                     name: file.name,
                     media_type: file.media_type,
-                    size: file.bytes.len() as u64,
-                    sha256: sha256_hex(&file.bytes),
+                    size: stored.size,
+                    sha256: stored.sha256.clone(),
                     supplier: supplier.clone(),
                     supplied_on: on,
                     form: file.form,
@@ -771,17 +805,17 @@ impl AssistanceNode {
                 };
                 let mut record = EvidenceRecord::create(entry.clone(), &self.config.place)?;
                 if entry.form == Form::CertifiedCopy {
-                    record.custody(
+                    record.custody_digest(
                         CustodyKind::Certified,
-                        &file.bytes,
+                        &stored.sha256,
                         &supplier,
                         on,
                         &self.config.place,
                     )?;
                 }
-                record.custody(
+                record.custody_digest(
                     CustodyKind::Sent,
-                    &file.bytes,
+                    &stored.sha256,
                     &supplier,
                     on,
                     &self.config.place,
@@ -791,7 +825,7 @@ impl AssistanceNode {
                     markings: file.markings,
                     permitted_uses: file.permitted_uses,
                 });
-                blobs.push(self.key.seal(&entry.id, &file.bytes)?);
+                stored_files.push(stored);
                 manifest.push(entry);
                 records.push(record);
             }
@@ -827,7 +861,7 @@ impl AssistanceNode {
                 ..AssistanceChange::default()
             };
             let provider = format!("provider:{}", self.config.party);
-            for (record, blob) in records.iter().zip(blobs) {
+            for record in &records {
                 change.custody.extend(custody_rows(record, 0, now));
                 change.markings.push(marking_row(
                     &record.id,
@@ -845,8 +879,8 @@ impl AssistanceNode {
                     provider: self.config.party.clone(),
                     sha256: record.sha256.clone(),
                     record: json(record),
-                    blob: Some(blob),
-                    reference: None,
+                    blob: None,
+                    reference: Some(AT_REST_REFERENCE.to_owned()),
                     erased_at: None,
                     created_at: now,
                     updated_at: now,
@@ -866,7 +900,7 @@ impl AssistanceNode {
                 },
                 now,
             ));
-            self.store.commit_assistance(&change)?;
+            self.commit_with_files(&change, stored_files)?;
             Ok(change.cases.remove(0))
         })
         .inspect(|_| self.dispatch_quietly(now))
@@ -1093,7 +1127,10 @@ impl AssistanceNode {
     /// One use of an evidence file (§10.2): view, download, export, disclose, present in
     /// proceedings… Partner data passes the four tests of the use check (agreement, purpose
     /// or a consent grant, markings, role and need to know); the refusal is audited with its
-    /// code. An allowed use returns the decrypted bytes and appends a custody event.
+    /// code. An allowed use reads the file through once (every segment authenticated, its
+    /// SHA-256 compared with the record: an altered file is refused with
+    /// `evidence_at_rest_corrupt` before anything is recorded or served), appends the custody
+    /// event and its audit row, and only then returns the content to stream.
     #[allow(clippy::too_many_arguments)]
     pub fn use_evidence(
         &self,
@@ -1103,7 +1140,7 @@ impl AssistanceNode {
         purpose: Purpose,
         recipient: Recipient,
         now: i64,
-    ) -> Result<(EvidenceRecord, Vec<u8>), AssistError> {
+    ) -> Result<(EvidenceRecord, EvidenceContent), AssistError> {
         let audit_action = format!("evidence.{}", action.code());
         self.audited(actor, &audit_action, evidence_id, now, || {
             let row = self.store.evidence_row(evidence_id).map_err(|e| match e {
@@ -1164,14 +1201,14 @@ impl AssistanceNode {
                     "this role sees evidence metadata, never its content",
                 ));
             }
-            let blob = row.blob.as_deref().ok_or_else(|| {
+            let content = self.content_of(&row)?.ok_or_else(|| {
                 AssistError::new(
                     ErrorKind::Refused,
                     "evidence_erased",
                     "the file has been erased",
                 )
             })?;
-            let bytes = self.key.open(evidence_id, blob)?;
+            let digest = self.content_digest(&content)?;
             let kind = match action {
                 UseAction::View => CustodyKind::Viewed,
                 UseAction::Export | UseAction::Print => CustodyKind::Exported,
@@ -1180,7 +1217,7 @@ impl AssistanceNode {
                 _ => CustodyKind::Downloaded,
             };
             let since = record.custody.len();
-            record.custody(kind, &bytes, &actor.account, on, &self.config.place)?;
+            record.custody_digest(kind, &digest, &actor.account, on, &self.config.place)?;
             let basis_text = match &basis {
                 UseGrant::Consent(id) => format!("consent:{id}"),
                 UseGrant::Agreement => "agreement".to_owned(),
@@ -1202,7 +1239,7 @@ impl AssistanceNode {
                 ..AssistanceChange::default()
             };
             self.store.commit_assistance(&change)?;
-            Ok((record, bytes))
+            Ok((record, content))
         })
     }
 
@@ -1417,33 +1454,49 @@ impl AssistanceNode {
 
     // ---- dispatch ---------------------------------------------------------------------
 
-    /// The parts of a queued message: the body, then each evidence file it lists, decrypted.
-    pub(crate) fn parts_of(&self, message: &CaseMessage) -> Result<Vec<OutboundPart>, AssistError> {
+    /// The body part of a queued message and the evidence files it lists.
+    fn body_and_evidence(
+        &self,
+        message: &CaseMessage,
+    ) -> Result<(OutboundPart, Vec<(ManifestEntry, EvidenceContent)>), AssistError> {
         let body: Body = parse(&message.body, "message body")?;
-        let mut parts = vec![OutboundPart {
+        let part = OutboundPart {
             part_id: wire::BODY_PART.into(),
             media_type: wire::BODY_MEDIA_TYPE.into(),
             body: message.body.clone().into_bytes(),
-        }];
+        };
+        let mut files = Vec::new();
         if let Content::Transition { evidence, .. } = &body.content {
             for entry in evidence {
                 let row = self.store.evidence_row(&entry.id)?;
-                let blob = row.blob.as_deref().ok_or_else(|| {
+                let content = self.content_of(&row)?.ok_or_else(|| {
                     AssistError::internal(format!("evidence {} has no stored file", entry.id))
                 })?;
-                parts.push(OutboundPart {
-                    part_id: format!("{}{}", wire::EVIDENCE_PART_PREFIX, entry.id),
-                    media_type: entry.media_type.clone(),
-                    body: self.key.open(&entry.id, blob)?,
-                });
+                files.push((entry.clone(), content));
             }
+        }
+        Ok((part, files))
+    }
+
+    /// The parts of a queued message, all inline: the body, then each evidence file it
+    /// lists, read through the vault. Only for the loopback path, whose files are small.
+    pub(crate) fn parts_of(&self, message: &CaseMessage) -> Result<Vec<OutboundPart>, AssistError> {
+        let (body, files) = self.body_and_evidence(message)?;
+        let mut parts = vec![body];
+        for (entry, content) in files {
+            parts.push(OutboundPart {
+                part_id: format!("{}{}", wire::EVIDENCE_PART_PREFIX, entry.id),
+                media_type: entry.media_type.clone(),
+                body: content.read_all()?,
+            });
         }
         Ok(parts)
     }
 
     /// For a node without an exchange (tests, the property test's loopback): takes the queued
     /// messages as the partner would receive them, and marks them handed over under a
-    /// `loopback:` id. The real path is [`AssistanceNode::dispatch`].
+    /// `loopback:` id. Evidence travels inline here, read through the same at-rest reader as
+    /// the exchange path. The real path is [`AssistanceNode::dispatch`].
     pub fn take_queued(&self, now: i64) -> Result<Vec<ReceivedMessage>, AssistError> {
         let mut out = Vec::new();
         for (i, message) in self.store.queued_messages(200)?.into_iter().enumerate() {
@@ -1473,7 +1526,9 @@ impl AssistanceNode {
     }
 
     /// Hands every queued outbound message to the exchange (sealed and stored in its durable
-    /// outbox), with evidence files decrypted into their parts.
+    /// outbox). The body travels inline; each evidence file is a detached part that the
+    /// exchange seals segment by segment into its spool straight from the vault's decrypting
+    /// reader, so no file is ever whole in memory.
     pub fn dispatch(&self, now: i64) -> Result<PumpReport, AssistError> {
         let _ = now;
         let mut report = PumpReport::default();
@@ -1481,16 +1536,29 @@ impl AssistanceNode {
             return Ok(report);
         };
         for message in self.store.queued_messages(200)? {
-            let parts = self.parts_of(&message)?;
+            let (body, evidence) = self.body_and_evidence(&message)?;
+            let files = evidence
+                .into_iter()
+                .map(|(entry, content)| {
+                    let content = Arc::new(content);
+                    OutboundFile {
+                        part_id: format!("{}{}", wire::EVIDENCE_PART_PREFIX, entry.id),
+                        media_type: entry.media_type,
+                        source: PartSource::Reader(Arc::new(move || {
+                            content.reader().map_err(crate::at_rest::to_io)
+                        })),
+                    }
+                })
+                .collect::<Vec<_>>();
             let outbound = OutboundMessage {
                 to: message.peer.clone(),
                 conversation_id: Some(message.case_id.clone()),
                 ref_to: None,
                 action: message.action.clone(),
                 expires_at: None,
-                parts,
+                parts: vec![body],
             };
-            match exchange.send(&outbound) {
+            match exchange.send_with_files(&outbound, &files) {
                 Ok(id) => {
                     self.store.mark_dispatched(&message.message_uuid, &id)?;
                     report.dispatched += 1;

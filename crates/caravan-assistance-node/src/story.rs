@@ -19,7 +19,7 @@ use caravan_assistance::usecontrol::{ConsentDecision, Recipient, UseAction};
 use chrono::Days;
 
 use crate::error::AssistError;
-use crate::service::{AssistanceNode, ConsentAsk, EvidenceUpload, today};
+use crate::service::{AssistanceNode, ConsentAsk, EvidenceUpload, UploadContent, today};
 
 /// One day in milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
@@ -120,11 +120,11 @@ pub fn reply_evidence() -> Vec<EvidenceUpload> {
         EvidenceUpload {
             name: "export-declaration-UZ-EX-2026-004711.pdf".into(),
             media_type: "application/pdf".into(),
-            bytes: b"%PDF-1.7\n% Export declaration UZ EX 2026/004711, certified copy\n\
+            content: UploadContent::Bytes(b"%PDF-1.7\n% Export declaration UZ EX 2026/004711, certified copy\n\
                      Exporter: Silk Road Yarn Export LLC (STIR 301234567)\n\
                      Goods: combed cotton yarn, HS 5205.12, 18 000 kg, origin UZ\n\
                      Statistical value: USD 61 200.00\n%%EOF\n"
-                .to_vec(),
+                .to_vec()),
             form: Form::CertifiedCopy,
             certification: Some(
                 "Certified true copy, Customs Committee of the Republic of Uzbekistan, \
@@ -137,10 +137,10 @@ pub fn reply_evidence() -> Vec<EvidenceUpload> {
         EvidenceUpload {
             name: "invoice-SRY-2026-0113.pdf".into(),
             media_type: "application/pdf".into(),
-            bytes: b"%PDF-1.7\n% Commercial invoice SRY-2026-0113\n\
+            content: UploadContent::Bytes(b"%PDF-1.7\n% Commercial invoice SRY-2026-0113\n\
                      Seller: Silk Road Yarn Export LLC; buyer: Example Imports Inc.\n\
                      18 000 kg combed cotton yarn at USD 3.40/kg, total USD 61 200.00, FCA Tashkent\n%%EOF\n"
-                .to_vec(),
+                .to_vec()),
             form: Form::Copy,
             certification: None,
             markings,
@@ -568,6 +568,56 @@ pub fn play(
 /// `settle` for two nodes joined by a running exchange: pumps both until nothing has moved
 /// for `quiet_rounds` consecutive rounds `pause` apart (messages, receipts and replies all
 /// delivered and applied), or fails after `timeout`. Blocking: call it from a blocking thread.
+/// Both nodes under the agreement in force and one origin-and-value request of the US side
+/// accepted by UZ: where UZ can reply with evidence. The large-evidence test and benchmark
+/// start here. Returns the case id.
+pub fn up_to_accepted(
+    us: &AssistanceNode,
+    uz: &AssistanceNode,
+    at: i64,
+    settle: &mut dyn FnMut(i64) -> Result<(), AssistError>,
+) -> Result<String, AssistError> {
+    let (usx, uzx) = (Officials::of("US"), Officials::of("UZ"));
+    for (n, o) in [(us, &usx), (uz, &uzx)] {
+        n.install_agreement(US_UZ_CMAA_2024, at)?;
+        n.set_agreement_status(
+            AgreementState::InForce,
+            today(at),
+            "in force",
+            [&o.admin, &o.supervisor],
+            at,
+        )?;
+    }
+    let case = us.create_request(&usx.desk, origin_and_value_request(), "us-cbp-ilo-desk", at)?;
+    us.act(
+        &usx.desk,
+        None,
+        &case.case_id,
+        Event::Submit,
+        "request.send",
+        at,
+    )?;
+    settle(at)?;
+    uz.act(
+        &uzx.desk,
+        None,
+        &case.case_id,
+        Event::Acknowledge,
+        "request.acknowledge",
+        at,
+    )?;
+    uz.act(
+        &uzx.supervisor,
+        None,
+        &case.case_id,
+        Event::Accept,
+        "request.accept",
+        at,
+    )?;
+    settle(at)?;
+    Ok(case.case_id)
+}
+
 pub fn settle_over_exchange(
     nodes: [&AssistanceNode; 2],
     now: i64,
@@ -633,9 +683,11 @@ pub fn original_certificate() -> EvidenceUpload {
     EvidenceUpload {
         name: "certificate-of-origin-UZ-2026-0042-original.pdf".into(),
         media_type: "application/pdf".into(),
-        bytes: b"%PDF-1.7\n% Certificate of origin UZ 2026/0042 (scan of the original)\n\
+        content: UploadContent::Bytes(
+            b"%PDF-1.7\n% Certificate of origin UZ 2026/0042 (scan of the original)\n\
                  Dried apricots, HS 0813.10, 24 000 kg, origin UZ\n%%EOF\n"
-            .to_vec(),
+                .to_vec(),
+        ),
         form: Form::Original,
         certification: None,
         markings: Markings::new(Tlp::Amber, Pap::Amber),

@@ -307,14 +307,26 @@ impl EvidenceRecord {
         on: NaiveDate,
         place: &str,
     ) -> Result<(), EvidenceError> {
-        let actual = sha256_hex(bytes);
-        if actual != self.sha256 || bytes.len() as u64 != self.size {
+        self.verify_digest(&sha256_hex(bytes), bytes.len() as u64, actor, on, place)
+    }
+
+    /// [`EvidenceRecord::verify`] for a file hashed while it streamed past: `actual` is the
+    /// hex SHA-256 and `size` the length of the bytes received.
+    pub fn verify_digest(
+        &mut self,
+        actual: &str,
+        size: u64,
+        actor: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        if actual != self.sha256 || size != self.size {
             return Err(EvidenceError::DigestMismatch {
                 expected: self.sha256.clone(),
-                actual,
+                actual: actual.to_owned(),
             });
         }
-        self.push(CustodyKind::HashVerified, actor, on, place, &actual);
+        self.push(CustodyKind::HashVerified, actor, on, place, actual);
         Ok(())
     }
 
@@ -324,6 +336,19 @@ impl EvidenceRecord {
         &mut self,
         kind: CustodyKind,
         bytes: &[u8],
+        actor: &str,
+        on: NaiveDate,
+        place: &str,
+    ) -> Result<(), EvidenceError> {
+        self.custody_digest(kind, &sha256_hex(bytes), actor, on, place)
+    }
+
+    /// [`EvidenceRecord::custody`] for a file hashed while it streamed past (`actual` is the
+    /// hex SHA-256 of the bytes handled), so a file of hundreds of MB is never held whole.
+    pub fn custody_digest(
+        &mut self,
+        kind: CustodyKind,
+        actual: &str,
         actor: &str,
         on: NaiveDate,
         place: &str,
@@ -350,21 +375,20 @@ impl EvidenceRecord {
             }
             _ => {}
         }
-        let actual = sha256_hex(bytes);
         if actual != self.sha256 {
             return Err(EvidenceError::DigestMismatch {
                 expected: self.sha256.clone(),
-                actual,
+                actual: actual.to_owned(),
             });
         }
-        self.push(kind, actor, on, place, &actual);
+        self.push(kind, actor, on, place, actual);
         Ok(())
     }
 
     /// Checks out an original with a due-back date (§6 `OriginalCheckout`).
     pub fn check_out_original(
         &mut self,
-        bytes: &[u8],
+        file_sha256: &str,
         custodian: &str,
         on: NaiveDate,
         due_back: NaiveDate,
@@ -373,7 +397,13 @@ impl EvidenceRecord {
         if self.form != Form::Original || due_back < on {
             return Err(EvidenceError::OriginalNotReturnable);
         }
-        self.custody(CustodyKind::OriginalCheckedOut, bytes, custodian, on, place)?;
+        self.custody_digest(
+            CustodyKind::OriginalCheckedOut,
+            file_sha256,
+            custodian,
+            on,
+            place,
+        )?;
         self.due_back = Some(due_back);
         Ok(())
     }
@@ -399,7 +429,7 @@ impl EvidenceRecord {
     /// (not yet confirmed back at the provider) cannot be checked out again.
     pub fn checkout_original(
         &mut self,
-        bytes: &[u8],
+        file_sha256: &str,
         custodian: &str,
         condition: &str,
         on: NaiveDate,
@@ -417,7 +447,7 @@ impl EvidenceRecord {
         {
             return Err(EvidenceError::OriginalNotInState(OriginalState::Closed));
         }
-        self.check_out_original(bytes, custodian, on, due_back, place)?;
+        self.check_out_original(file_sha256, custodian, on, due_back, place)?;
         self.original = Some(OriginalCheckout {
             custodian: custodian.to_owned(),
             condition: condition.to_owned(),
@@ -435,7 +465,7 @@ impl EvidenceRecord {
     /// `original_returned` custody event with the condition it leaves in.
     pub fn return_original(
         &mut self,
-        bytes: &[u8],
+        file_sha256: &str,
         actor: &str,
         condition: &str,
         on: NaiveDate,
@@ -448,7 +478,7 @@ impl EvidenceRecord {
             Some(o) if o.state() == OriginalState::CheckedOut => {}
             _ => return Err(EvidenceError::OriginalNotInState(OriginalState::CheckedOut)),
         }
-        self.custody(CustodyKind::OriginalReturned, bytes, actor, on, place)?;
+        self.custody_digest(CustodyKind::OriginalReturned, file_sha256, actor, on, place)?;
         if let Some(o) = self.original.as_mut() {
             o.returned_on = Some(on);
             o.return_condition = Some(condition.to_owned());
@@ -461,7 +491,7 @@ impl EvidenceRecord {
     /// provider's copy, which never saw the checkout, the confirmation opens and closes it.
     pub fn confirm_original_receipt(
         &mut self,
-        bytes: &[u8],
+        file_sha256: &str,
         actor: &str,
         condition: &str,
         on: NaiveDate,
@@ -480,9 +510,9 @@ impl EvidenceRecord {
         {
             return Err(EvidenceError::OriginalNotInState(OriginalState::ReturnSent));
         }
-        self.custody(
+        self.custody_digest(
             CustodyKind::OriginalReceiptConfirmed,
-            bytes,
+            file_sha256,
             actor,
             on,
             place,

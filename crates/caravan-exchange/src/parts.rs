@@ -30,15 +30,55 @@ use caravan_envelope::hpke::TAG_LEN;
 pub use caravan_envelope::stream::SEGMENT_CT_LEN;
 use caravan_envelope::{Compression, DetachedPart, EnvelopeError, PartSummary, Sealer};
 
-/// A part of an outbound message read from a file (evidence files of hundreds of MB).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A part of an outbound message read from a file or a stream (evidence files of hundreds
+/// of MB).
+#[derive(Debug, Clone)]
 pub struct OutboundFile {
     /// Part id, unique within the message.
     pub part_id: String,
     /// Media type.
     pub media_type: String,
-    /// The file; read once, while sealing, in segments.
-    pub path: PathBuf,
+    /// Where the plaintext comes from; read once, while sealing, in segments.
+    pub source: PartSource,
+}
+
+/// Opens the plaintext of a streamed part (see [`PartSource::Reader`]).
+pub type OpenPart = std::sync::Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// Where an outbound file part's plaintext is read from.
+#[derive(Clone)]
+pub enum PartSource {
+    /// A plaintext file.
+    Path(PathBuf),
+    /// A reader opened when the part is sealed, e.g. one that decrypts a file the layer
+    /// above keeps encrypted at rest, so the plaintext never touches the disk. A read error
+    /// fails the send and nothing is stored.
+    Reader(OpenPart),
+}
+
+impl std::fmt::Debug for PartSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PartSource::Path(path) => f.debug_tuple("Path").field(path).finish(),
+            PartSource::Reader(_) => f.write_str("Reader(..)"),
+        }
+    }
+}
+
+impl PartSource {
+    fn describe(&self) -> String {
+        match self {
+            PartSource::Path(path) => path.display().to_string(),
+            PartSource::Reader(_) => "streamed part".to_owned(),
+        }
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        match self {
+            PartSource::Path(path) => Ok(Box::new(BufReader::new(File::open(path)?))),
+            PartSource::Reader(open) => open(),
+        }
+    }
 }
 
 /// Why a part upload or claim was refused: HTTP status, stable code, public message.
@@ -175,10 +215,10 @@ impl PartSpool {
         sealer: &mut Sealer,
         file: &OutboundFile,
     ) -> Result<PartSummary, EnvelopeError> {
-        let io_err = |e: io::Error| EnvelopeError::Io(format!("{}: {e}", file.path.display()));
+        let io_err = |e: io::Error| EnvelopeError::Io(format!("{}: {e}", file.source.describe()));
         let out_dir = self.dir.join("out");
         fs::create_dir_all(&out_dir).map_err(io_err)?;
-        let reader = BufReader::new(File::open(&file.path).map_err(io_err)?);
+        let reader = file.source.open().map_err(io_err)?;
         let mut tmp_name = [0u8; 16];
         let _ = getrandom::getrandom(&mut tmp_name);
         let tmp = out_dir.join(format!("{}.tmp", hex(&tmp_name)));

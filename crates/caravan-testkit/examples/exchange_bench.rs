@@ -175,7 +175,7 @@ fn parts(mb: u64) {
         let files = vec![caravan_exchange::parts::OutboundFile {
             part_id: "evidence".into(),
             media_type: "application/octet-stream".into(),
-            path,
+            source: caravan_exchange::parts::PartSource::Path(path),
         }];
         let started = Instant::now();
         let exchange = uz.exchange.clone();

@@ -32,7 +32,9 @@ use caravan_assistance_node::approval::{ProposalDecision, proposal_view, status_
 use caravan_assistance_node::disclosure::DisclosureInput;
 use caravan_assistance_node::error::{AssistError, ErrorKind};
 use caravan_assistance_node::oral::OralIntake;
-use caravan_assistance_node::service::{AssistanceNode, ConsentAsk, EvidenceUpload, today};
+use caravan_assistance_node::service::{
+    AssistanceNode, ConsentAsk, EvidenceUpload, UploadContent, today,
+};
 use caravan_store::Store;
 use caravan_store::assistance::CaseQuery;
 use serde::Deserialize;
@@ -420,7 +422,7 @@ async fn api_reply(
         files.push(EvidenceUpload {
             name: f.name,
             media_type: f.media_type,
-            bytes,
+            content: UploadContent::Bytes(bytes),
             form: f.form,
             certification: f.certification,
             markings: f.markings.parse()?,
@@ -489,7 +491,7 @@ async fn api_evidence_content(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         .collect();
-    let (record, bytes) = blocking(node, move |n, now| {
+    let (record, content) = blocking(node, move |n, now| {
         let row = n
             .store()
             .evidence_row(&evidence_id)
@@ -510,6 +512,9 @@ async fn api_evidence_content(
         "attachment; filename=\"evidence-{file_name}\""
     ))
     .unwrap_or(axum::http::HeaderValue::from_static("attachment"));
+    // The use and its custody event are recorded (and the whole file was read through and
+    // checked) before the first byte leaves; the body streams the file again from the vault.
+    let length = content.size();
     Ok((
         [
             (header::CONTENT_TYPE, media),
@@ -518,8 +523,12 @@ async fn api_evidence_content(
                 header::CONTENT_SECURITY_POLICY,
                 axum::http::HeaderValue::from_static("sandbox; default-src 'none'"),
             ),
+            (
+                header::CONTENT_LENGTH,
+                axum::http::HeaderValue::from(length),
+            ),
         ],
-        bytes,
+        crate::stream_body::evidence_body(content),
     )
         .into_response())
 }

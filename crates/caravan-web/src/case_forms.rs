@@ -23,7 +23,7 @@ use caravan_assistance::evidence::Form as EvidenceForm;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::usecontrol::ConsentDecision;
 use caravan_assistance_node::error::AssistError;
-use caravan_assistance_node::service::{ConsentAsk, EvidenceUpload};
+use caravan_assistance_node::service::{ConsentAsk, EvidenceUpload, UploadContent};
 
 use crate::assistance::{
     AssistState, api_error, blocking, cross_origin, encode, node, parse_date, recipient,
@@ -161,7 +161,7 @@ fn uploads(parts: &[Part], terms: &ReplyTerms) -> Vec<EvidenceUpload> {
                     .clone()
                     .filter(|m| !m.is_empty())
                     .unwrap_or_else(|| "application/octet-stream".into()),
-                bytes: p.body.clone(),
+                content: UploadContent::Bytes(p.body.clone()),
                 form: terms.form,
                 certification: terms.certification.clone(),
                 markings: terms.markings.clone(),

@@ -42,6 +42,7 @@ pub mod password;
 pub mod response_times;
 pub mod screen;
 pub mod static_files;
+mod stream_body;
 pub mod target;
 pub mod totp;
 pub mod ui;

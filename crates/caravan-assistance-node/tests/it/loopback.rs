@@ -12,7 +12,17 @@ use caravan_store_sqlite::SqliteStore;
 pub(crate) fn node(us_side: bool) -> AssistanceNode {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().expect("store"));
     let key = EvidenceKey::from_bytes(&[if us_side { 1 } else { 2 }; 32]);
-    AssistanceNode::new(store, None, NodeConfig::us_uz(us_side), key)
+    AssistanceNode::new(store, None, NodeConfig::us_uz(us_side), key, evidence_dir())
+}
+
+/// A fresh evidence folder for a node that lives as long as the test process (the node
+/// does not own it; the test binary's temp folders are left to the OS).
+pub(crate) fn evidence_dir() -> std::path::PathBuf {
+    tempfile::Builder::new()
+        .prefix("caravan-evidence-")
+        .tempdir()
+        .expect("temp dir")
+        .keep()
 }
 
 /// Moves every queued message of `from` to `to` and applies it; returns what moved.

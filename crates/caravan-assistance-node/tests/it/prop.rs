@@ -9,7 +9,7 @@ use caravan_assistance::evidence::Form;
 use caravan_assistance::lifecycle::{self, CaseState, Event, Ground};
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::roles::Actor;
-use caravan_assistance_node::service::{AssistanceNode, EvidenceUpload, today};
+use caravan_assistance_node::service::{AssistanceNode, EvidenceUpload, UploadContent, today};
 use caravan_assistance_node::story::{self, DAY_MS, Officials};
 use caravan_exchange::node::ReceivedMessage;
 use proptest::prelude::*;
@@ -45,7 +45,7 @@ fn file() -> EvidenceUpload {
     EvidenceUpload {
         name: "note.txt".into(),
         media_type: "text/plain".into(),
-        bytes: b"a note".to_vec(),
+        content: UploadContent::Bytes(b"a note".to_vec()),
         form: Form::Copy,
         certification: None,
         markings: Markings::new(Tlp::Amber, Pap::Amber),

@@ -85,9 +85,10 @@ fn the_reference_case_plays_and_every_bad_input_is_refused_with_its_code() {
     assert_eq!(out.evidence.len(), 2);
     let supplied = story::reply_evidence();
     let declaration = us.store().evidence_row(&out.evidence[0]).unwrap();
-    let blob = declaration.blob.clone().expect("stored");
+    assert!(declaration.blob.is_none(), "no file in the database");
+    let at_rest = std::fs::read(us.vault().path_of(&out.evidence[0]).unwrap()).expect("stored");
     assert!(
-        !blob.windows(8).any(|w| w == b"%PDF-1.7"),
+        !at_rest.windows(8).any(|w| w == b"%PDF-1.7"),
         "evidence is stored encrypted"
     );
     assert_eq!(declaration.origin, "partner");
@@ -110,7 +111,7 @@ fn the_reference_case_plays_and_every_bad_input_is_refused_with_its_code() {
     assert_eq!(view[0]["form"], "certified_copy");
     assert_eq!(
         view[0]["sha256"],
-        caravan_assistance::evidence::sha256_hex(&supplied[0].bytes)
+        caravan_assistance::evidence::sha256_hex(&fixture_bytes(&supplied[0]))
     );
     // The receiver's tightening of one field is kept beside the provider's markings.
     assert_eq!(view[0]["markings"]["fields"]["exporter"]["pap"], "RED");
@@ -130,6 +131,10 @@ fn the_reference_case_plays_and_every_bad_input_is_refused_with_its_code() {
     // The invoice was erased at the receiver and the erasure confirmed to the provider.
     let invoice = us.store().evidence_row(&out.evidence[1]).unwrap();
     assert!(invoice.blob.is_none() && invoice.erased_at.is_some());
+    assert!(
+        !us.vault().path_of(&out.evidence[1]).unwrap().exists(),
+        "the erased file is gone from the vault"
+    );
     assert_eq!(
         uz.store().erasure_row(&out.erasure).unwrap().state,
         "confirmed"
@@ -196,69 +201,20 @@ fn up_to_reply() -> (
     i64,
 ) {
     let (us, uz) = (node(true), node(false));
-    let (usx, uzx) = (Officials::of("US"), Officials::of("UZ"));
+    let uzx = Officials::of("UZ");
     let now = T0;
-    for n in [&us, &uz] {
-        n.install_agreement(caravan_assistance::agreement::US_UZ_CMAA_2024, now)
-            .unwrap();
-        let o = if std::ptr::eq(n, &us) { &usx } else { &uzx };
-        n.set_agreement_status(
-            caravan_assistance::agreement::AgreementState::InForce,
-            today(now),
-            "note",
-            [&o.admin, &o.supervisor],
-            now,
-        )
-        .unwrap();
-    }
-    let case = us
-        .create_request(
-            &usx.desk,
-            story::origin_and_value_request(),
-            "us-cbp-ilo-desk",
-            now,
-        )
-        .unwrap();
-    us.act(
-        &usx.desk,
-        None,
-        &case.case_id,
-        Event::Submit,
-        "request.send",
-        now,
-    )
-    .unwrap();
-    settle(&us, &uz, now).unwrap();
-    uz.act(
-        &uzx.desk,
-        None,
-        &case.case_id,
-        Event::Acknowledge,
-        "request.acknowledge",
-        now,
-    )
-    .unwrap();
-    uz.act(
-        &uzx.supervisor,
-        None,
-        &case.case_id,
-        Event::Accept,
-        "request.accept",
-        now,
-    )
-    .unwrap();
-    settle(&us, &uz, now).unwrap();
+    let case_id = story::up_to_accepted(&us, &uz, now, &mut |at| settle(&us, &uz, at)).unwrap();
     let later = now + DAY_MS;
     uz.reply(
         &uzx.desk,
         Some(&uzx.supervisor),
-        &case.case_id,
+        &case_id,
         story::reply_evidence(),
         None,
         later,
     )
     .unwrap();
-    (us, uz, case.case_id, later)
+    (us, uz, case_id, later)
 }
 
 #[test]
@@ -276,6 +232,11 @@ fn evidence_whose_digest_does_not_match_is_refused_and_changes_nothing() {
     assert!(!us.receive(reply, now).unwrap());
     assert_eq!(us.store().case_row(&case_id).unwrap().state, "in_execution");
     assert!(us.store().case_evidence(&case_id).unwrap().is_empty());
+    // The file streamed into the vault before its digest was known is gone again.
+    let left = std::fs::read_dir(us.vault().dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "nothing partly written at rest");
     let recorded = us
         .store()
         .case_messages(&case_id)
@@ -363,5 +324,46 @@ fn an_auditor_sees_metadata_only_and_cannot_download() {
             now,
         )
         .unwrap();
-    assert_eq!(bytes, story::reply_evidence()[0].bytes);
+    assert_eq!(
+        bytes.read_all().unwrap(),
+        fixture_bytes(&story::reply_evidence()[0])
+    );
+}
+
+/// The bytes of a fixture upload.
+fn fixture_bytes(upload: &caravan_assistance_node::service::EvidenceUpload) -> Vec<u8> {
+    match &upload.content {
+        caravan_assistance_node::service::UploadContent::Bytes(bytes) => bytes.clone(),
+        caravan_assistance_node::service::UploadContent::Stored(_) => {
+            unreachable!("fixtures are bytes")
+        }
+    }
+}
+
+#[test]
+fn a_reply_missing_an_evidence_part_is_refused_before_any_file_is_written() {
+    let (us, uz, case_id, now) = up_to_reply();
+    let mut messages = uz.take_queued(now).unwrap();
+    let reply = &mut messages[0];
+    // The second file's part is dropped; the first one is whole.
+    let last = reply
+        .parts
+        .iter()
+        .rposition(|(id, _, _)| id.starts_with("evidence/"))
+        .expect("evidence part");
+    reply.parts.remove(last);
+    assert!(!us.receive(reply, now).unwrap());
+    assert!(us.store().case_evidence(&case_id).unwrap().is_empty());
+    let recorded = us
+        .store()
+        .case_messages(&case_id)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.action == "Request.Reply")
+        .expect("recorded");
+    assert_eq!(recorded.code.as_deref(), Some("evidence_part_missing"));
+    let left = std::fs::read_dir(us.vault().dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "no file written");
 }

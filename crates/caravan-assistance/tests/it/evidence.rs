@@ -120,13 +120,25 @@ fn originals_are_checked_out_and_returned() {
     let mut ev = EvidenceRecord::create(entry(Form::Original), "Tashkent").unwrap();
     assert!(ev.return_required);
     assert_eq!(
-        ev.check_out_original(PDF, "us-inv", day(2025, 4, 5), day(2025, 4, 1), "x")
-            .unwrap_err()
-            .code(),
+        ev.check_out_original(
+            &evidence::sha256_hex(PDF),
+            "us-inv",
+            day(2025, 4, 5),
+            day(2025, 4, 1),
+            "x"
+        )
+        .unwrap_err()
+        .code(),
         "evidence_original_not_returnable"
     );
-    ev.check_out_original(PDF, "us-inv", day(2025, 4, 5), day(2025, 5, 5), "court")
-        .unwrap();
+    ev.check_out_original(
+        &evidence::sha256_hex(PDF),
+        "us-inv",
+        day(2025, 4, 5),
+        day(2025, 5, 5),
+        "court",
+    )
+    .unwrap();
     assert!(!ev.original_overdue(day(2025, 5, 5)));
     assert!(ev.original_overdue(day(2025, 5, 6)));
     ev.custody(

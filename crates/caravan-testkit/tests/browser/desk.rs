@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use caravan_assistance::agreement::{AgreementState, US_UZ_CMAA_2024};
 use caravan_assistance_node::crypto::EvidenceKey;
 use caravan_assistance_node::runtime;
-use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
+use caravan_assistance_node::service::{AssistanceNode, NodeConfig, UploadContent, today};
 use caravan_assistance_node::story::{self, Officials};
 use caravan_store::Store;
 use caravan_store::access::Account;
@@ -57,6 +57,7 @@ fn workflow(node: &RunningNode, us_side: bool) -> Arc<AssistanceNode> {
         Some(node.exchange.clone()),
         NodeConfig::us_uz(us_side),
         key,
+        tempfile::tempdir().expect("evidence dir").keep(),
     ));
     runtime::register(workflow.clone());
     let t = now() as i64;
@@ -151,8 +152,11 @@ fn desk_journey_between_two_nodes_in_headless_chromium() {
         .into_iter()
         .map(|e| {
             let path = files.join(&e.name);
-            std::fs::write(&path, &e.bytes).unwrap();
-            (e.name, hex(&Sha256::digest(&e.bytes)))
+            let UploadContent::Bytes(bytes) = &e.content else {
+                unreachable!("the story's files are bytes")
+            };
+            std::fs::write(&path, bytes).unwrap();
+            (e.name, hex(&Sha256::digest(bytes)))
         })
         .collect();
 

@@ -603,12 +603,14 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
             Some(us_node.exchange.clone()),
             NodeConfig::us_uz(true),
             EvidenceKey::from_bytes(&[5; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let uz = Arc::new(AssistanceNode::new(
             uz_node.store.clone(),
             Some(uz_node.exchange.clone()),
             NodeConfig::us_uz(false),
             EvidenceKey::from_bytes(&[6; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let (a, b) = (us.clone(), uz.clone());
         let (out, more) = tokio::task::spawn_blocking(move || {
@@ -850,7 +852,7 @@ fn loopback_pair() -> (
     let node = |us: bool| {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().expect("store"));
         let key = EvidenceKey::from_bytes(&[if us { 7 } else { 8 }; 32]);
-        AssistanceNode::new(store, None, NodeConfig::us_uz(us), key)
+        AssistanceNode::new(store, None, NodeConfig::us_uz(us), key, tempfile::tempdir().expect("evidence dir").keep())
     };
     (node(true), node(false))
 }

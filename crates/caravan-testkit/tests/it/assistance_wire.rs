@@ -299,12 +299,14 @@ fn two_nodes_exchange_hitnohit_bulk_and_outcomes_over_the_real_exchange() {
             Some(us_node.exchange.clone()),
             NodeConfig::us_uz(true),
             EvidenceKey::from_bytes(&[5; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let uz = Arc::new(AssistanceNode::new(
             uz_node.store.clone(),
             Some(uz_node.exchange.clone()),
             NodeConfig::us_uz(false),
             EvidenceKey::from_bytes(&[6; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let (a, b) = (us.clone(), uz.clone());
         let (story_out, out) = tokio::task::spawn_blocking(move || {

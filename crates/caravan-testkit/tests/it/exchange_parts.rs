@@ -12,7 +12,7 @@ use caravan_exchange::node::{
     DeliveryState, MESSAGES_PATH, OutboundMessage, OutboundPart, PARTS_PATH, SERVICE,
     WIRE_MEDIA_TYPE,
 };
-use caravan_exchange::parts::{OutboundFile, hex};
+use caravan_exchange::parts::{OutboundFile, PartSource, hex};
 use caravan_exchange::tls::{PinnedCa, client_config};
 use caravan_exchange::transport::PartnerClient;
 use caravan_testkit::exchange::{AGREEMENT, NodeSpec, eventually, introduce, now, open, start};
@@ -96,7 +96,7 @@ fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
         let files = vec![OutboundFile {
             part_id: "evidence".into(),
             media_type: "application/octet-stream".into(),
-            path: evidence.clone(),
+            source: PartSource::Path(evidence.clone()),
         }];
         let exchange = uz.exchange.clone();
         let id = tokio::task::spawn_blocking(move || exchange.send_with_files(&message, &files))

@@ -79,12 +79,14 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
             Some(us_node.exchange.clone()),
             NodeConfig::us_uz(true),
             EvidenceKey::from_bytes(&[7; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let uz = Arc::new(AssistanceNode::new(
             uz_node.store.clone(),
             Some(uz_node.exchange.clone()),
             NodeConfig::us_uz(false),
             EvidenceKey::from_bytes(&[8; 32]),
+            tempfile::tempdir().expect("evidence dir").keep(),
         ));
         let (a, b) = (us.clone(), uz.clone());
         let out = tokio::task::spawn_blocking(move || {

@@ -7,6 +7,7 @@ mod assistance;
 mod assistance_wire;
 mod child;
 mod crash;
+mod evidence_stream;
 mod exchange;
 mod exchange_faults;
 mod exchange_netns;

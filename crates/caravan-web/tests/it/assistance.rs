@@ -59,12 +59,14 @@ fn nodes() -> (Arc<AssistanceNode>, AssistanceNode) {
         None,
         NodeConfig::us_uz(true),
         EvidenceKey::from_bytes(&[3; 32]),
+        tempfile::tempdir().expect("evidence dir").keep(),
     ));
     let uz = AssistanceNode::new(
         Arc::new(SqliteStore::in_memory().unwrap()),
         None,
         NodeConfig::us_uz(false),
         EvidenceKey::from_bytes(&[4; 32]),
+        tempfile::tempdir().expect("evidence dir").keep(),
     );
     let now = now_ms();
     for n in [us.as_ref(), &uz] {

@@ -103,12 +103,14 @@ async fn remarking_directory_and_the_desk_pages_of_the_other_procedures() {
         None,
         NodeConfig::us_uz(true),
         EvidenceKey::from_bytes(&[9; 32]),
+        tempfile::tempdir().expect("evidence dir").keep(),
     ));
     let uz = AssistanceNode::new(
         Arc::new(SqliteStore::in_memory().unwrap()),
         None,
         NodeConfig::us_uz(false),
         EvidenceKey::from_bytes(&[10; 32]),
+        tempfile::tempdir().expect("evidence dir").keep(),
     );
     let main = story::play(&us, &uz, now_ms() - 400 * story::DAY_MS, &mut |now| {
         settle(&us, &uz, now)
@@ -504,6 +506,7 @@ async fn the_directory_page_replaces_our_whole_section_through_a_two_person_prop
         None,
         NodeConfig::us_uz(true),
         EvidenceKey::from_bytes(&[11; 32]),
+        tempfile::tempdir().expect("evidence dir").keep(),
     ));
     us.install_agreement(US_UZ_CMAA_2024, now_ms()).unwrap();
     crate::assistance::in_force(&us, "US");

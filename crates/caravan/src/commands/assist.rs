@@ -23,7 +23,7 @@ use caravan_assistance::usecontrol::{ConsentDecision, Recipient};
 use caravan_assistance_node::error::AssistError;
 use caravan_assistance_node::runtime;
 use caravan_assistance_node::service::{
-    AssistanceNode, ConsentAsk, EvidenceUpload, NodeConfig, today,
+    AssistanceNode, ConsentAsk, EvidenceUpload, NodeConfig, UploadContent, today,
 };
 use caravan_assistance_node::story::{self, Officials};
 use caravan_exchange::node::Exchange;
@@ -47,6 +47,7 @@ fn workflow(
         Some(exchange.clone()),
         NodeConfig::us_uz(us_side),
         key,
+        runtime::evidence_dir(dir),
     ));
     runtime::register(node.clone());
     Ok(node)
@@ -109,7 +110,11 @@ pub(crate) async fn demo_stage(
         println!(
             "  evidence {id}: SHA-256 {} verified on arrival, stored encrypted ({} bytes at rest){}",
             row.sha256,
-            row.blob.as_ref().map_or(0, Vec::len),
+            us.vault()
+                .path_of(id)
+                .ok()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map_or(0, |m| m.len()),
             if row.erased_at.is_some() {
                 ", since erased at UZ's request (confirmed)"
             } else {
@@ -204,6 +209,7 @@ pub(crate) fn node_workflow(
         exchange,
         node_config,
         key,
+        runtime::evidence_dir(&config.data_dir),
     ));
     node.install_agreement(US_UZ_CMAA_2024, caravan_web::auth::now_ms())
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
@@ -220,6 +226,14 @@ pub(crate) fn spawn_workflow(
 ) -> anyhow::Result<()> {
     let node = node_workflow(config, store, exchange)?;
     runtime::register(node.clone());
+    // Evidence still held as database blobs (written before files moved to the vault) is
+    // moved once, before the node serves it.
+    let moved = node
+        .move_blobs_at_rest(caravan_web::auth::now_ms())
+        .map_err(|e| anyhow::anyhow!("move evidence to the vault: {}: {}", e.code, e.message))?;
+    if moved > 0 {
+        tracing::info!(moved, "evidence moved from the database to the vault");
+    }
     tokio::spawn(async move {
         // Reminders (T_exec, T_confirm, originals due back) and erasure on expiry run once an
         // hour; the first run is at start.
@@ -237,6 +251,8 @@ pub(crate) fn spawn_workflow(
                 let ran = tokio::task::spawn_blocking(move || {
                     let now = caravan_web::auth::now_ms();
                     n.run_reminders(now)?;
+                    // Files whose transaction never committed (a crash in between).
+                    n.vault().sweep(n.store().as_ref(), now)?;
                     n.erase_expired(now)
                 })
                 .await;
@@ -375,8 +391,15 @@ pub(crate) fn run(config: &Config, command: RequestCommand) -> anyhow::Result<Ex
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default(),
                     media_type: "application/octet-stream".into(),
-                    bytes: std::fs::read(path)
-                        .with_context(|| format!("read {}", path.display()))?,
+                    // Streamed into the node's evidence vault, never whole in memory.
+                    content: UploadContent::Stored({
+                        let mut file = std::fs::File::open(path)
+                            .with_context(|| format!("read {}", path.display()))?;
+                        let mut writer = node.upload_writer(now, u64::MAX).map_err(refused)?;
+                        std::io::copy(&mut file, &mut writer)
+                            .with_context(|| format!("read {}", path.display()))?;
+                        writer.finish().map_err(refused)?
+                    }),
                     form,
                     certification: args.certification.clone(),
                     markings: Markings::new(tlp, pap),

@@ -38,6 +38,7 @@ pub(crate) async fn stage(
             Some(exchanges[i].clone()),
             NodeConfig::us_uz(us_side),
             key,
+            runtime::evidence_dir(dirs[i]),
         )));
     }
     let main_case = stores[0]
