@@ -1,4 +1,8 @@
-//! Evidence encrypted at rest (assistance spec §6): AES-256-GCM under a node key.
+//! The node's evidence key (assistance spec §6 "encrypted at rest") and the secrets derived
+//! from it. Evidence files themselves are sealed in segments by [`crate::at_rest`] under a
+//! per-file key from [`EvidenceKey::subkey`]; [`EvidenceKey::seal`] and
+//! [`EvidenceKey::open`] are the whole-blob form rows held before files moved out of the
+//! database, kept to read (and move) those rows.
 //!
 //! Why the evidence id is the associated data: a stored ciphertext moved to another evidence
 //! row (by a bug or by someone editing the database) fails to decrypt instead of silently

@@ -143,10 +143,12 @@ pub struct EvidenceRow {
     pub sha256: String,
     /// JSON of the evidence record (manifest fields and custody).
     pub record: String,
-    /// The file, encrypted with the node's evidence key (nonce ‖ ciphertext); `None` once
-    /// erased or when only a reference is held.
+    /// The file as rows written before evidence moved to files held it: encrypted with the
+    /// node's evidence key (nonce ‖ ciphertext). New rows leave it `None`, and the node moves
+    /// old ones out at start; `None` too once erased.
     pub blob: Option<Vec<u8>>,
-    /// Where the file is held when it is not stored here (e.g. a vault reference).
+    /// Where the file is held when it is not stored here: `at-rest:v1` for the node's
+    /// encrypted evidence files (`caravan_assistance_node::at_rest`); `None` once erased.
     pub reference: Option<String>,
     /// When it was erased (ms).
     pub erased_at: Option<i64>,
