@@ -394,6 +394,36 @@ async fn requests_over_the_api_and_the_desk_pages() {
             "{code} not audited"
         );
     }
+
+    // The download streams with its length announced; one flipped byte of the file at
+    // rest is refused before the response starts (500, no content, no custody event).
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get(&view)
+                .header(header::AUTHORIZATION, format!("Bearer {desk}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let length: usize = response.headers()[header::CONTENT_LENGTH]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(bytes.len(), length);
+    let path = us.vault().path_of(&ev).unwrap();
+    let mut at_rest = std::fs::read(&path).unwrap();
+    let last = at_rest.len() - 1;
+    at_rest[last] ^= 1;
+    std::fs::write(&path, &at_rest).unwrap();
+    let custody = store.custody_rows(&ev).unwrap().len();
+    let (status, body, text) = call(&app, "GET", &view, Some(&desk), None).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal")));
+    assert!(!text.contains("Export declaration"));
+    assert_eq!(store.custody_rows(&ev).unwrap().len(), custody);
 }
 
 /// Issue 5 part B through the API: the two-person rule (propose, the same account cannot
