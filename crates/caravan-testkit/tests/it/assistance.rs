@@ -852,7 +852,13 @@ fn loopback_pair() -> (
     let node = |us: bool| {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().expect("store"));
         let key = EvidenceKey::from_bytes(&[if us { 7 } else { 8 }; 32]);
-        AssistanceNode::new(store, None, NodeConfig::us_uz(us), key, tempfile::tempdir().expect("evidence dir").keep())
+        AssistanceNode::new(
+            store,
+            None,
+            NodeConfig::us_uz(us),
+            key,
+            tempfile::tempdir().expect("evidence dir").keep(),
+        )
     };
     (node(true), node(false))
 }
