@@ -122,6 +122,11 @@ fn status_of(kind: ErrorKind) -> StatusCode {
 
 pub(crate) fn api_error(e: AssistError) -> ApiError {
     match e.kind {
+        // A failure the node names (e.g. `evidence_at_rest_corrupt`: a file altered on
+        // disk) keeps its code, so the operator sees what broke; others stay `internal`.
+        ErrorKind::Internal if e.code != "internal" => {
+            ApiError::custom(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message)
+        }
         ErrorKind::Internal => ApiError::new(ErrorCode::Internal, e.message),
         ErrorKind::Unavailable => ApiError::new(ErrorCode::StoreUnavailable, e.message),
         kind => ApiError::custom(status_of(kind), e.code, e.message),

@@ -421,7 +421,10 @@ async fn requests_over_the_api_and_the_desk_pages() {
     std::fs::write(&path, &at_rest).unwrap();
     let custody = store.custody_rows(&ev).unwrap().len();
     let (status, body, text) = call(&app, "GET", &view, Some(&desk), None).await;
-    assert_eq!((status, body["code"].as_str()), (500, Some("internal")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (500, Some("evidence_at_rest_corrupt"))
+    );
     assert!(!text.contains("Export declaration"));
     assert_eq!(store.custody_rows(&ev).unwrap().len(), custody);
 }
