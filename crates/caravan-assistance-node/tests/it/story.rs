@@ -1,6 +1,6 @@
 //! The reference case over the loopback, and the refusals the issue lists.
 
-use caravan_assistance::lifecycle::{Event, Ground};
+use caravan_assistance::lifecycle::Ground;
 use caravan_assistance::roles::{Actor, Role};
 use caravan_assistance_node::service::today;
 use caravan_assistance_node::story::{self, DAY_MS, Officials};
