@@ -202,6 +202,28 @@ impl EvidenceVault {
         })
     }
 
+    /// A file already in the vault that no row refers to yet (an officer's staged upload),
+    /// read through once to check it opens and to take its digest; dropped unkept, it is
+    /// removed like any other [`StoredFile`]. An id with no file is `evidence_upload_unknown`
+    /// (never staged, or swept after [`SWEEP_MIN_AGE_MS`]).
+    pub fn adopt(&self, id: &str) -> Result<StoredFile, AssistError> {
+        let path = self.path_of(id)?;
+        if !path.is_file() {
+            return Err(AssistError::new(
+                ErrorKind::NotFound,
+                "evidence_upload_unknown",
+                format!("no staged upload {id} (uploads unused for an hour are removed)"),
+            ));
+        }
+        let (sha256, size) = self.digest(id)?;
+        Ok(StoredFile {
+            evidence_id: id.to_owned(),
+            sha256,
+            size,
+            path: Some(path),
+        })
+    }
+
     /// Writes all of `reader` as evidence `id`; see [`EvidenceVault::writer`].
     pub fn store_from(
         &self,

@@ -398,6 +398,59 @@ impl AssistanceNode {
             .writer(&format!("EV-{}", uuid_v7(now as u64)), limit)
     }
 
+    /// Streams an officer's evidence file into the vault ahead of the reply that carries it
+    /// (§6), so a file of hundreds of MB never sits whole in memory or in a JSON body: only
+    /// roles that may reply may stage (`role_not_permitted`), at most `limit` bytes
+    /// (`evidence_too_large`), never empty (`evidence_empty`). The file is kept under its new
+    /// evidence id, which the reply names ([`AssistanceNode::staged`]); an upload no reply
+    /// claims is removed by the vault's sweep after an hour.
+    pub fn stage_upload(
+        &self,
+        actor: &Actor,
+        reader: &mut dyn std::io::Read,
+        limit: u64,
+        now: i64,
+    ) -> Result<StoredFile, AssistError> {
+        self.audited(actor, "evidence.upload", "upload", now, || {
+            roles::check(actor, Capability::AcknowledgeAndPartialReply, true)?;
+            let mut writer = self.upload_writer(now, limit)?;
+            std::io::copy(reader, &mut writer)
+                .map_err(|e| crate::at_rest::from_io(e, "uploading evidence"))?;
+            let stored = writer.finish()?;
+            if stored.size == 0 {
+                return Err(AssistError::bad_input(
+                    "evidence_empty",
+                    "an evidence file must not be empty",
+                ));
+            }
+            Ok(stored)
+        })
+    }
+
+    /// A staged upload ([`AssistanceNode::stage_upload`]) as a reply's file content: it must
+    /// still be in the vault, open under this node's key, and not belong to a stored item
+    /// already (`evidence_upload_used`).
+    pub fn staged(&self, evidence_id: &str) -> Result<UploadContent, AssistError> {
+        if !evidence_id.starts_with("EV-") {
+            return Err(AssistError::bad_input(
+                "evidence_upload_invalid",
+                format!("{evidence_id:?} is not a staged upload id"),
+            ));
+        }
+        match self.store.evidence_row(evidence_id) {
+            Ok(_) => {
+                return Err(AssistError::new(
+                    ErrorKind::Conflict,
+                    "evidence_upload_used",
+                    format!("upload {evidence_id} already belongs to a reply"),
+                ));
+            }
+            Err(caravan_store::StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(UploadContent::Stored(self.vault.adopt(evidence_id)?))
+    }
+
     pub fn config(&self) -> &NodeConfig {
         &self.config
     }

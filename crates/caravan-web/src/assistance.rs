@@ -77,6 +77,7 @@ pub fn routes(state: &AppState) -> Router {
             "/api/v1/requests/{id}/evidence",
             get(api_evidence).post(api_reply),
         )
+        .route("/api/v1/evidence/uploads", post(api_stage_upload))
         .route(
             "/api/v1/requests/{id}/evidence/{evidence_id}/content",
             get(api_evidence_content),
@@ -388,7 +389,12 @@ impl MarkingsBody {
 struct FileBody {
     name: String,
     media_type: String,
-    content_base64: String,
+    /// The file inline (small files), or …
+    #[serde(default)]
+    content_base64: Option<String>,
+    /// … the evidence id of a file staged with `POST /api/v1/evidence/uploads`.
+    #[serde(default)]
+    upload_id: Option<String>,
     form: EvidenceForm,
     certification: Option<String>,
     markings: MarkingsBody,
@@ -416,24 +422,48 @@ async fn api_reply(
     let node = node(&state)?;
     let mut files = Vec::new();
     for f in body.files {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(f.content_base64.as_bytes())
-            .map_err(|_| {
-                bad(
+        let content = match (&f.content_base64, &f.upload_id) {
+            (Some(b64), None) => Content::Inline(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(|_| {
+                        bad(
+                            "content_invalid",
+                            format!("{}: content is not base64", f.name),
+                        )
+                    })?,
+            ),
+            (None, Some(id)) => Content::Staged(id.clone()),
+            _ => {
+                return Err(bad(
                     "content_invalid",
-                    format!("{}: content is not base64", f.name),
-                )
-            })?;
-        files.push(EvidenceUpload {
-            name: f.name,
-            media_type: f.media_type,
-            content: UploadContent::Bytes(bytes),
-            form: f.form,
-            certification: f.certification,
-            markings: f.markings.parse()?,
-            permitted_uses: f.permitted_uses,
-        });
+                    format!(
+                        "{}: give exactly one of content_base64 and upload_id",
+                        f.name
+                    ),
+                ));
+            }
+        };
+        files.push((f, content));
     }
+    let files = files
+        .into_iter()
+        .map(|(f, content)| {
+            Ok((
+                EvidenceUpload {
+                    name: f.name,
+                    media_type: f.media_type,
+                    // Filled in on the blocking thread: a staged file is read through there.
+                    content: UploadContent::Bytes(Vec::new()),
+                    form: f.form,
+                    certification: f.certification,
+                    markings: f.markings.parse()?,
+                    permitted_uses: f.permitted_uses,
+                },
+                content,
+            ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let partial = match body.partial {
         Some(p) => {
             let date = parse_date(Some(&p.expected_on))?
@@ -444,10 +474,56 @@ async fn api_reply(
     };
     let actor = principal.actor().clone();
     let row = blocking(node, move |n, now| {
-        n.reply(&actor, None, &id, files, partial, now)
+        let mut uploads = Vec::with_capacity(files.len());
+        for (mut upload, content) in files {
+            upload.content = match content {
+                Content::Inline(bytes) => UploadContent::Bytes(bytes),
+                Content::Staged(id) => n.staged(&id)?,
+            };
+            uploads.push(upload);
+        }
+        n.reply(&actor, None, &id, uploads, partial, now)
     })
     .await?;
     Ok(Json(json!({ "case_id": row.case_id, "state": row.state })))
+}
+
+/// Where a reply's file comes from.
+enum Content {
+    Inline(Vec<u8>),
+    Staged(String),
+}
+
+/// Largest evidence file an officer may stage through the API (2 GiB).
+const MAX_STAGED_UPLOAD: u64 = caravan_assistance_node::at_rest::DEFAULT_MAX_UPLOAD;
+
+/// `POST /api/v1/evidence/uploads`: the file as the raw request body, streamed into the
+/// vault (never whole in memory); the answer names the evidence id a reply then cites as
+/// `upload_id`.
+async fn api_stage_upload(
+    State(state): State<AssistState>,
+    principal: Principal,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let node = node(&state)?;
+    let actor = principal.actor().clone();
+    let (mut reader, feed) = crate::stream_body::BodyReader::new(body);
+    let stage = tokio::task::spawn_blocking(move || {
+        node.stage_upload(&actor, &mut reader, MAX_STAGED_UPLOAD, now_ms())
+    });
+    // The feed ends when the body does, or when the reader stops taking chunks.
+    let (_, staged) = tokio::join!(feed, stage);
+    let stored = staged
+        .map_err(|err| ApiError::new(ErrorCode::Internal, err.to_string()))?
+        .map_err(api_error)?;
+    let answer = json!({
+        "upload_id": stored.evidence_id,
+        "sha256": stored.sha256,
+        "size": stored.size,
+    });
+    // Kept until a reply claims it or the vault's sweep removes it an hour later.
+    stored.keep();
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -1452,6 +1528,16 @@ pub fn openapi() -> Value {
         }),
     );
     add(
+        "/api/v1/evidence/uploads",
+        "post",
+        json!({
+            "summary": "Stage an evidence file for a reply: the raw body is streamed into the node's encrypted store (at most 2 GiB, never empty); cite the answer's upload_id in the reply. Unclaimed uploads are removed after an hour",
+            "tags": ["assistance"],
+            "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+            "responses": with("201", ok("Staged", json!({ "type": "object", "required": ["upload_id", "sha256", "size"], "properties": { "upload_id": { "type": "string" }, "sha256": { "type": "string" }, "size": { "type": "integer" } } })), &["400", "403", "422"]),
+        }),
+    );
+    add(
         "/api/v1/requests/{id}/evidence/{evidence_id}/content",
         "get",
         json!({
@@ -1679,9 +1765,11 @@ pub fn openapi() -> Value {
             "TransitionRequest": { "type": "object", "required": ["event"], "properties": {
                 "event": { "type": "object", "required": ["event"], "description": "A §3.2 event: `{\"event\": \"acknowledge\"}`, `{\"event\": \"refuse\", \"grounds\": [\"G05\"], \"reason\": \"…\"}`, …", "properties": {
                     "event": { "type": "string", "enum": ["submit", "return_for_correction", "acknowledge", "accept", "accept_with_conditions", "conditions_accept", "conditions_decline", "refuse", "delegate", "postpone", "resume", "withdraw", "close", "delay_notice"] } } } } },
-            "EvidenceFile": { "type": "object", "required": ["name", "media_type", "content_base64", "form", "markings", "permitted_uses"], "properties": {
+            "EvidenceFile": { "type": "object", "required": ["name", "media_type", "form", "markings", "permitted_uses"],
+                "oneOf": [{ "required": ["content_base64"] }, { "required": ["upload_id"] }], "properties": {
                 "name": { "type": "string" }, "media_type": { "type": "string" },
                 "content_base64": { "type": "string", "contentEncoding": "base64" },
+                "upload_id": { "type": "string", "description": "An evidence id from POST /api/v1/evidence/uploads" },
                 "form": { "type": "string", "enum": ["certified_copy", "copy", "original"] },
                 "certification": { "type": ["string", "null"] },
                 "markings": markings, "permitted_uses": purposes.clone() } },

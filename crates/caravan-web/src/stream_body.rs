@@ -88,3 +88,57 @@ pub(crate) fn evidence_body(content: EvidenceContent) -> Body {
     });
     Body::new(ChannelBody { rx })
 }
+
+/// The other direction: a request body read on a blocking thread as a `Read`, chunk by
+/// chunk as it arrives, so an upload streams into the vault. The async side forwards each
+/// frame through a bounded channel (a slow disk holds back the client).
+pub(crate) struct BodyReader {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    current: Bytes,
+}
+
+impl BodyReader {
+    /// A reader, and the task that feeds it from `body` (run it beside the blocking reader).
+    pub(crate) fn new(body: Body) -> (BodyReader, impl Future<Output = ()> + Send) {
+        let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+        let feed = async move {
+            let mut body = body;
+            loop {
+                let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+                let item = match frame {
+                    None => return,
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => Ok(data),
+                        Err(_) => continue, // trailers carry no content
+                    },
+                    Some(Err(e)) => Err(std::io::Error::other(format!("request body: {e}"))),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        };
+        (
+            BodyReader {
+                rx,
+                current: Bytes::new(),
+            },
+            feed,
+        )
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(chunk) => self.current = chunk?,
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}

@@ -101,6 +101,30 @@ pub(crate) fn in_force(node: &AssistanceNode, party: &str) {
     .unwrap();
 }
 
+/// The request reaches UZ, whose desk acknowledges it and supervisor accepts it.
+fn uz_accepts(us: &AssistanceNode, uz: &AssistanceNode, id: &str, now: i64) {
+    carry(us, uz);
+    let uzx = Officials::of("UZ");
+    uz.act(
+        &uzx.desk,
+        None,
+        id,
+        Event::Acknowledge,
+        "request.acknowledge",
+        now,
+    )
+    .unwrap();
+    uz.act(
+        &uzx.supervisor,
+        None,
+        id,
+        Event::Accept,
+        "request.accept",
+        now,
+    )
+    .unwrap();
+}
+
 fn carry(from: &AssistanceNode, to: &AssistanceNode) {
     let now = now_ms();
     for m in from.take_queued(now).unwrap() {
@@ -209,27 +233,9 @@ async fn requests_over_the_api_and_the_desk_pages() {
     );
 
     // UZ receives, acknowledges, accepts, replies with evidence.
-    carry(&us, &uz);
     let uzx = Officials::of("UZ");
     let now = now_ms();
-    uz.act(
-        &uzx.desk,
-        None,
-        &id,
-        Event::Acknowledge,
-        "request.acknowledge",
-        now,
-    )
-    .unwrap();
-    uz.act(
-        &uzx.supervisor,
-        None,
-        &id,
-        Event::Accept,
-        "request.accept",
-        now,
-    )
-    .unwrap();
+    uz_accepts(&us, &uz, &id, now);
     uz.reply(
         &uzx.desk,
         Some(&uzx.supervisor),
@@ -850,4 +856,159 @@ async fn free_text_of_a_request_is_escaped_on_the_desk_pages() {
             "{path}: the subject is shown, escaped"
         );
     }
+}
+
+/// POSTs `bytes` as the raw body of a staged evidence upload.
+async fn upload(app: &axum::Router, token: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let request = Request::post("/api/v1/evidence/uploads")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(bytes))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn vault_files(node: &AssistanceNode) -> usize {
+    std::fs::read_dir(node.vault().dir()).map_or(0, |d| d.count())
+}
+
+/// A file larger than any JSON body limit is staged as a raw body (streamed into the
+/// vault), then cited by its upload id in the API reply, and reaches the requester with its
+/// digest; the refusals each have their code and leave no file behind.
+#[tokio::test]
+async fn evidence_is_staged_as_a_raw_upload_and_cited_by_the_api_reply() {
+    let (us, uz) = nodes();
+    let uz = Arc::new(uz);
+    in_force(&us, "US");
+    in_force(&uz, "UZ");
+    let usx = Officials::of("US");
+    let now = now_ms();
+    let case = us
+        .create_request(
+            &usx.desk,
+            story::origin_and_value_request(),
+            "us-cbp-ilo-desk",
+            now,
+        )
+        .unwrap();
+    let id = case.case_id;
+    us.act(&usx.desk, None, &id, Event::Submit, "request.send", now)
+        .unwrap();
+    uz_accepts(&us, &uz, &id, now);
+
+    runtime::register(uz.clone());
+    let store = uz.store().clone();
+    let app = router(AppState {
+        store: store.clone(),
+        node_name: Arc::from("UZ Customs"),
+        log: None,
+        exchange: None,
+    });
+    let supervisor = token(store.as_ref(), "uz.sup", "supervisor");
+    let analyst = token(store.as_ref(), "uz.analyst", "analyst");
+
+    // 5 MiB: more than axum's 2 MB default body limit for JSON.
+    let content: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let digest = {
+        use sha2::Digest as _;
+        caravan_assistance_node::at_rest::hex(&sha2::Sha256::digest(&content))
+    };
+    let before = vault_files(&uz);
+    let (status, body) = upload(&app, &analyst, content.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("role_not_permitted"))
+    );
+    let (status, body) = upload(&app, &supervisor, Vec::new()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("evidence_empty"))
+    );
+    assert_eq!(vault_files(&uz), before, "refused uploads leave no file");
+    let (status, staged) = upload(&app, &supervisor, content.clone()).await;
+    assert_eq!(status, 201, "{staged}");
+    assert_eq!(staged["sha256"], digest.as_str());
+    assert_eq!(staged["size"], content.len());
+    let upload_id = staged["upload_id"].as_str().unwrap().to_owned();
+    assert_eq!(vault_files(&uz), before + 1);
+    let at_rest = std::fs::read(uz.vault().path_of(&upload_id).unwrap()).unwrap();
+    assert!(
+        !at_rest.windows(64).any(|w| w == &content[1000..1064]),
+        "the staged file is encrypted"
+    );
+
+    let file = |source: Value| {
+        let mut f = json!({ "name": "invoice.pdf", "media_type": "application/pdf",
+            "form": "certified_copy", "certification": "certified by UZ customs",
+            "markings": { "tlp": "AMBER", "pap": "AMBER" }, "permitted_uses": ["ADMIN"] });
+        for (k, v) in source.as_object().unwrap() {
+            f[k] = v.clone();
+        }
+        json!({ "files": [f] })
+    };
+    let path = format!("/api/v1/requests/{id}/evidence");
+    for (source, code, expected) in [
+        (json!({}), "content_invalid", 400),
+        (
+            json!({ "upload_id": upload_id, "content_base64": "AA==" }),
+            "content_invalid",
+            400,
+        ),
+        (
+            json!({ "upload_id": "EV-0190a1b2-0000-7000-8000-000000000000" }),
+            "evidence_upload_unknown",
+            404,
+        ),
+        (
+            json!({ "upload_id": "../x" }),
+            "evidence_upload_invalid",
+            400,
+        ),
+    ] {
+        let (status, body, _) =
+            call(&app, "POST", &path, Some(&supervisor), Some(file(source))).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (expected, Some(code)),
+            "{body}"
+        );
+    }
+    // The reply cites the staged file; then it is the item, and citing it again is refused.
+    let cite = file(json!({ "upload_id": upload_id }));
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (status, body, _) =
+            call(&app, "POST", &path, Some(&supervisor), Some(cite.clone())).await;
+        answers.push((
+            status,
+            body["state"]
+                .as_str()
+                .or(body["code"].as_str())
+                .map(String::from),
+        ));
+    }
+    assert_eq!(
+        answers,
+        vec![
+            (200, Some("answered".to_owned())),
+            (409, Some("evidence_upload_used".to_owned()))
+        ]
+    );
+
+    // The requester receives it with the same digest and bytes.
+    carry(&uz, &us);
+    let row = us.store().evidence_row(&upload_id).unwrap();
+    let record: Value = serde_json::from_str(&row.record).unwrap();
+    assert_eq!(record["sha256"], digest.as_str(), "{record}");
+    assert_eq!(record["size"], content.len());
+    let content_us = us.vault().reader(&upload_id).unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut { content_us }, &mut got).unwrap();
+    assert_eq!(got, content);
 }
