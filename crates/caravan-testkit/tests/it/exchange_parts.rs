@@ -70,10 +70,20 @@ fn a_200_mb_part_crosses_the_exchange_streamed_and_verified() {
         // debug build.
         let production = caravan_exchange::node::ExchangeConfig::new("x", "127.0.0.1", AGREEMENT)
             .request_timeout;
+        // And a retry horizon like production's (72 h there), not the fault tests' 60 s:
+        // on a busy machine the receiver may verify 200 MB for longer than one request
+        // timeout, and the sender must then retry (the redelivery finds the message
+        // stored and gets its receipt) rather than give the message up.
+        let retry = caravan_exchange::retry::RetryPolicy::fast(
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        );
         let mut us_spec = NodeSpec::new("US-CBP", &dir.path().join("us"));
         us_spec.request_timeout = production;
+        us_spec.retry = retry.clone();
         let mut uz_spec = NodeSpec::new("UZ-CUSTOMS", &dir.path().join("uz"));
         uz_spec.request_timeout = production;
+        uz_spec.retry = retry;
         let us = open(us_spec).await;
         let uz = open(uz_spec).await;
         introduce(&us, &uz);
