@@ -9,7 +9,6 @@
 //! 512 MiB; `BENCH_DIR` puts the nodes' folders on another disk).
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caravan_assistance::agreement::Purpose;
@@ -17,8 +16,7 @@ use caravan_assistance::evidence::Form;
 use caravan_assistance::marking::{Markings, Pap, Tlp};
 use caravan_assistance::usecontrol::{Recipient, UseAction};
 use caravan_assistance_node::at_rest::HashingWriter;
-use caravan_assistance_node::crypto::EvidenceKey;
-use caravan_assistance_node::service::{AssistanceNode, EvidenceUpload, NodeConfig, UploadContent};
+use caravan_assistance_node::service::{EvidenceUpload, UploadContent};
 use caravan_assistance_node::story::{self, Officials};
 use caravan_testkit::exchange::{now, pair, runtime};
 
@@ -45,20 +43,8 @@ fn main() {
     let rt = runtime();
     rt.block_on(async {
         let (us_node, uz_node) = pair(dir.path()).await;
-        let us = Arc::new(AssistanceNode::new(
-            us_node.store.clone(),
-            Some(us_node.exchange.clone()),
-            NodeConfig::us_uz(true),
-            EvidenceKey::from_bytes(&[31; 32]),
-            dir.path().join("us-evidence"),
-        ));
-        let uz = Arc::new(AssistanceNode::new(
-            uz_node.store.clone(),
-            Some(uz_node.exchange.clone()),
-            NodeConfig::us_uz(false),
-            EvidenceKey::from_bytes(&[32; 32]),
-            dir.path().join("uz-evidence"),
-        ));
+        let (us, uz) =
+            caravan_testkit::exchange::assistance_pair(dir.path(), &us_node, &uz_node, 31);
         let (a, b) = (us.clone(), uz.clone());
         tokio::task::spawn_blocking(move || {
             let settle = |at| {

@@ -225,6 +225,35 @@ impl RunningNode {
 }
 
 /// Two started nodes, `US-CBP` and `UZ-CUSTOMS`, introduced to each other.
+/// The mutual-assistance workflows of a [`pair`]: each over its node's store and exchange,
+/// with its own evidence key (`key_seed`, `key_seed + 1`) and evidence folder under `root`.
+/// The setup every two-node assistance test and benchmark shares.
+pub fn assistance_pair(
+    root: &Path,
+    us: &RunningNode,
+    uz: &RunningNode,
+    key_seed: u8,
+) -> (
+    Arc<caravan_assistance_node::service::AssistanceNode>,
+    Arc<caravan_assistance_node::service::AssistanceNode>,
+) {
+    use caravan_assistance_node::crypto::EvidenceKey;
+    use caravan_assistance_node::service::{AssistanceNode, NodeConfig};
+    let node = |running: &RunningNode, is_us: bool, seed: u8, folder: &str| {
+        Arc::new(AssistanceNode::new(
+            running.store.clone(),
+            Some(running.exchange.clone()),
+            NodeConfig::us_uz(is_us),
+            EvidenceKey::from_bytes(&[seed; 32]),
+            root.join(folder),
+        ))
+    };
+    (
+        node(us, true, key_seed, "us-evidence"),
+        node(uz, false, key_seed.wrapping_add(1), "uz-evidence"),
+    )
+}
+
 pub async fn pair(root: &Path) -> (RunningNode, RunningNode) {
     let us = open(NodeSpec::new("US-CBP", &root.join("us"))).await;
     let uz = open(NodeSpec::new("UZ-CUSTOMS", &root.join("uz"))).await;

@@ -586,11 +586,9 @@ fn assistance_store_story_on_postgres() {
 /// TLS, signed and encrypted messages, receipts), each with its own store and evidence key.
 #[test]
 fn two_nodes_play_the_reference_case_over_the_real_exchange() {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use caravan_assistance_node::crypto::EvidenceKey;
-    use caravan_assistance_node::service::{AssistanceNode, NodeConfig, today};
+    use caravan_assistance_node::service::today;
     use caravan_assistance_node::story::{self, Officials};
     use caravan_testkit::exchange::{now, pair, runtime};
 
@@ -598,20 +596,8 @@ fn two_nodes_play_the_reference_case_over_the_real_exchange() {
     let rt = runtime();
     rt.block_on(async {
         let (us_node, uz_node) = pair(dir.path()).await;
-        let us = Arc::new(AssistanceNode::new(
-            us_node.store.clone(),
-            Some(us_node.exchange.clone()),
-            NodeConfig::us_uz(true),
-            EvidenceKey::from_bytes(&[5; 32]),
-            tempfile::tempdir().expect("evidence dir").keep(),
-        ));
-        let uz = Arc::new(AssistanceNode::new(
-            uz_node.store.clone(),
-            Some(uz_node.exchange.clone()),
-            NodeConfig::us_uz(false),
-            EvidenceKey::from_bytes(&[6; 32]),
-            tempfile::tempdir().expect("evidence dir").keep(),
-        ));
+        let (us, uz) =
+            caravan_testkit::exchange::assistance_pair(dir.path(), &us_node, &uz_node, 5);
         let (a, b) = (us.clone(), uz.clone());
         let (out, more) = tokio::task::spawn_blocking(move || {
             let mut settle = |at| {

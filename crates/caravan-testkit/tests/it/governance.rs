@@ -5,16 +5,14 @@
 //! loosening and the receiver's tightening of the same item at the same time, which both
 //! copies end on the strictest of (§9).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use caravan_assistance::marking::{Markings, Pap, Tlp};
-use caravan_assistance_node::crypto::EvidenceKey;
 use caravan_assistance_node::directory;
 use caravan_assistance_node::error::AssistError;
 use caravan_assistance_node::governance_story;
 use caravan_assistance_node::marking_change::{self, MarkingChangeBody, MarkingChangeInput};
-use caravan_assistance_node::service::{AssistanceNode, NodeConfig};
+use caravan_assistance_node::service::AssistanceNode;
 use caravan_assistance_node::story::{self, Officials};
 use caravan_assistance_node::wire::{self, Body, Content, Official};
 use caravan_exchange::node::{OutboundMessage, OutboundPart};
@@ -74,20 +72,8 @@ fn two_nodes_exchange_marking_changes_and_directory_updates_over_the_real_exchan
     let rt = runtime();
     rt.block_on(async {
         let (us_node, uz_node) = pair(dir.path()).await;
-        let us = Arc::new(AssistanceNode::new(
-            us_node.store.clone(),
-            Some(us_node.exchange.clone()),
-            NodeConfig::us_uz(true),
-            EvidenceKey::from_bytes(&[7; 32]),
-            tempfile::tempdir().expect("evidence dir").keep(),
-        ));
-        let uz = Arc::new(AssistanceNode::new(
-            uz_node.store.clone(),
-            Some(uz_node.exchange.clone()),
-            NodeConfig::us_uz(false),
-            EvidenceKey::from_bytes(&[8; 32]),
-            tempfile::tempdir().expect("evidence dir").keep(),
-        ));
+        let (us, uz) =
+            caravan_testkit::exchange::assistance_pair(dir.path(), &us_node, &uz_node, 7);
         let (a, b) = (us.clone(), uz.clone());
         let out = tokio::task::spawn_blocking(move || {
             let mut settle = |at| settle(&a, &b, at);
