@@ -27,6 +27,14 @@
 //! commits the batch as before and those callers log their entries through the
 //! appender's queue themselves.
 //!
+//! A received message goes one step further ([`GroupCommit::write_received`]): its
+//! receipt is built in the leader once the batch's checkpoint is signed (the receipt
+//! proves `msg_in` under that checkpoint), and stored with the inbox row in the same
+//! transaction, its `receipt_out` entry appended after the signed tree. So a received
+//! message costs one commit instead of two (the inbox row, then the receipt), and no
+//! receipt leaves before everything it states is durable: one built for a commit that
+//! fails is dropped and the caller receipts the message the old way.
+//!
 //! [`ExchangeStore::exchange_batch`]: caravan_store::exchange::ExchangeStore::exchange_batch
 //! [`ExchangeStore::exchange_batch_logged`]: caravan_store::exchange::ExchangeStore::exchange_batch_logged
 
@@ -35,6 +43,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use caravan_log::appender::Appender;
 use caravan_store::exchange::{ExchangeWrite, InboundRecord, LoggedBatch, WriteResult};
 use caravan_store::{Store, StoreError};
+use caravan_tlog::checkpoint::SignedCheckpoint;
+use caravan_tlog::proof::TlogProof;
 
 /// Most writes in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -45,10 +55,36 @@ enum Reply {
     /// An inbound write with a `msg_in` entry: the result, and the entry's index when it
     /// was logged in the same commit.
     Logged(tokio::sync::oneshot::Sender<(WriteResult, Option<u64>)>),
+    /// The same, for a blocking caller.
+    LoggedSync(mpsc::Sender<(WriteResult, Option<u64>)>),
+    /// A received message with its receipt builder: also the signed receipt, when it
+    /// was built and stored in the same commit.
+    Received(tokio::sync::oneshot::Sender<Received>),
+}
+
+/// What [`GroupCommit::write_received`] answers: the write's result, the `msg_in` index
+/// when it was logged in the same commit, and the signed receipt when that commit also
+/// stored it.
+pub type Received = (WriteResult, Option<u64>, Option<Vec<u8>>);
+
+/// Builds a received message's receipt inside the commit that stores the message, from
+/// its `msg_in` index and a tlog-proof of it under the checkpoint signed in that commit;
+/// `None` if it cannot (the caller then receipts after the commit, as before).
+pub type ReceiptBuilder = Box<dyn FnOnce(u64, TlogProof) -> Option<BuiltReceipt> + Send>;
+
+/// A receipt built in the leader.
+#[derive(Debug)]
+pub struct BuiltReceipt {
+    /// The write that stores it (an [`ExchangeWrite::InboundReceipted`]).
+    pub write: ExchangeWrite,
+    /// Its `receipt_out` entry, logged after the signed tree in the same commit.
+    pub entry: Vec<u8>,
+    /// The signed receipt, answered once the commit is durable.
+    pub receipt: Vec<u8>,
 }
 
 impl Reply {
-    fn send(self, result: WriteResult, log_index: Option<u64>) {
+    fn send(self, result: WriteResult, log_index: Option<u64>, receipt: Option<Vec<u8>>) {
         // A caller that gave up waiting (its task was cancelled) needs no answer; its
         // write is committed all the same.
         match self {
@@ -61,6 +97,12 @@ impl Reply {
             Reply::Logged(tx) => {
                 let _ = tx.send((result, log_index));
             }
+            Reply::LoggedSync(tx) => {
+                let _ = tx.send((result, log_index));
+            }
+            Reply::Received(tx) => {
+                let _ = tx.send((result, log_index, receipt));
+            }
         }
     }
 }
@@ -70,6 +112,7 @@ struct Queued {
     write: ExchangeWrite,
     reply: Reply,
     entry: Option<Vec<u8>>,
+    receipt: Option<ReceiptBuilder>,
 }
 
 #[derive(Default)]
@@ -128,7 +171,13 @@ impl GroupCommit {
     }
 
     /// Queues `write`; true if the caller must start a leader.
-    fn push(&self, write: ExchangeWrite, reply: Reply, entry: Option<Vec<u8>>) -> bool {
+    fn push(
+        &self,
+        write: ExchangeWrite,
+        reply: Reply,
+        entry: Option<Vec<u8>>,
+        receipt: Option<ReceiptBuilder>,
+    ) -> bool {
         let mut q = self
             .queue
             .lock()
@@ -137,6 +186,7 @@ impl GroupCommit {
             write,
             reply,
             entry,
+            receipt,
         });
         !std::mem::replace(&mut q.leading, true)
     }
@@ -159,24 +209,31 @@ impl GroupCommit {
             let mut writes = Vec::with_capacity(batch.len());
             // The entries to log, and the position in `writes` of each one's write.
             let mut entries = Vec::new();
+            let mut builders = Vec::new();
             let mut replies = Vec::with_capacity(batch.len());
             for queued in batch {
                 let logged = queued.entry.map(|entry| {
                     entries.push((writes.len(), entry));
+                    builders.push(queued.receipt);
                     entries.len() - 1
                 });
                 writes.push(queued.write);
                 replies.push((queued.reply, logged));
             }
-            let committed = match self.commit_logged(&mut writes, &entries) {
-                Some((results, first)) => Ok((results, Some(first))),
+            let committed = match self.commit_logged(&mut writes, &entries, builders) {
+                Some((results, first, receipts)) => Ok((results, Some((first, receipts)))),
                 None => self.commit_alone(writes, &entries).map(|r| (r, None)),
             };
             match committed {
-                Ok((results, first)) if results.len() == replies.len() => {
+                Ok((results, mut logged_at)) if results.len() == replies.len() => {
                     for ((reply, logged), result) in replies.into_iter().zip(results) {
-                        let log_index = first.zip(logged).map(|(f, k)| f + k as u64);
-                        reply.send(result, log_index);
+                        let (log_index, receipt) = match (&mut logged_at, logged) {
+                            (Some((first, receipts)), Some(k)) => {
+                                (Some(*first + k as u64), receipts[k].take())
+                            }
+                            _ => (None, None),
+                        };
+                        reply.send(result, log_index, receipt);
                     }
                 }
                 Ok((results, _)) => {
@@ -187,11 +244,11 @@ impl GroupCommit {
                     ));
                     replies
                         .into_iter()
-                        .for_each(|(r, _)| r.send(Err(copy_error(&err)), None));
+                        .for_each(|(r, _)| r.send(Err(copy_error(&err)), None, None));
                 }
                 Err(err) => replies
                     .into_iter()
-                    .for_each(|(r, _)| r.send(Err(copy_error(&err)), None)),
+                    .for_each(|(r, _)| r.send(Err(copy_error(&err)), None, None)),
             }
         }
     }
@@ -202,17 +259,33 @@ impl GroupCommit {
     /// of the first entry; `None` when there is nothing to log or nothing was written (a
     /// write refused or a duplicate, the append refused, the store failed), and the
     /// caller commits `writes` alone.
+    ///
+    /// `builders` (one per entry) build the receipts of received messages in the same
+    /// transaction: after the batch's checkpoint is signed, each gets its `msg_in` index
+    /// and a tlog-proof under that checkpoint; its receipt is stored with the inbox row
+    /// and its `receipt_out` entry logged after the signed tree. So a received message
+    /// costs one commit, and its receipt, its `msg_in`, the checkpoint covering it and
+    /// its `receipt_out` become durable together. The receipts come back aligned with
+    /// `entries`; none is answered unless the commit succeeds.
+    #[allow(clippy::type_complexity)]
     fn commit_logged(
         &self,
         writes: &mut Vec<ExchangeWrite>,
         entries: &[(usize, Vec<u8>)],
-    ) -> Option<(Vec<WriteResult>, u64)> {
+        mut builders: Vec<Option<ReceiptBuilder>>,
+    ) -> Option<(Vec<WriteResult>, u64, Vec<Option<Vec<u8>>>)> {
         let log = self.log.as_ref().filter(|_| !entries.is_empty())?;
         let n = writes.len();
         let store = &self.store;
         let bytes: Vec<Vec<u8>> = entries.iter().map(|(_, e)| e.clone()).collect();
-        let stepped = log.step_with(&bytes, |batch| {
-            let first = batch.expected_size + (batch.entries.len() - entries.len()) as u64;
+        // Only a received message's receipt waits for a checkpoint covering its entry;
+        // msg_out, receipt_in and receipt_out entries are signed by the next batch that
+        // has one, or by the checkpointer's tick.
+        let checkpoint = entries
+            .iter()
+            .any(|(at, _)| matches!(writes[*at], ExchangeWrite::AcceptInbound(_)));
+        let stepped = log.step_with(&bytes, checkpoint, |staged| {
+            let first = staged.first_extra();
             // A received message's row is given its msg_in index, in the same transaction
             // (after its insert); a sent message's msg_out index goes into its
             // `OutboundLogged`; other writes' entries (receipt_out, receipt_in) are not
@@ -222,16 +295,41 @@ impl GroupCommit {
                 match &mut writes[*at] {
                     ExchangeWrite::AcceptInbound(record) => indexed.push(logged_at(record, index)),
                     ExchangeWrite::OutboundLogged { log_index, .. } => *log_index = index,
+                    ExchangeWrite::EnqueueOutbound { record, .. } => record.log_index = Some(index),
                     _ => {}
                 }
             }
             writes.extend(indexed);
-            let stored = store.exchange_batch_logged(writes, batch);
+            let mut receipts: Vec<Option<Vec<u8>>> = vec![None; entries.len()];
+            let signed = staged
+                .checkpoint()
+                .and_then(|c| SignedCheckpoint::parse(&c.note).ok());
+            if let Some(signed) = &signed {
+                let mut tail = Vec::new();
+                for (k, builder) in builders.iter_mut().enumerate() {
+                    let Some(build) = builder.take() else {
+                        continue;
+                    };
+                    let index = first + k as u64;
+                    let Some(Ok(hashes)) = staged.inclusion_proof(index) else {
+                        continue;
+                    };
+                    if let Some(built) = build(index, TlogProof::new(index, hashes, signed)) {
+                        writes.push(built.write);
+                        tail.push(built.entry);
+                        receipts[k] = Some(built.receipt);
+                    }
+                }
+                staged
+                    .append_tail(&tail)
+                    .map_err(|e| StoreError::Other(format!("receipt_out entries: {e}")))?;
+            }
+            let stored = store.exchange_batch_logged(writes, &staged.batch());
             writes.truncate(n);
             match stored? {
                 LoggedBatch::Committed(mut results, appended) => {
                     results.truncate(n);
-                    Ok(Some((appended, (results, first))))
+                    Ok(Some((appended, (results, first, receipts))))
                 }
                 LoggedBatch::Refused => Ok(None),
             }
@@ -251,9 +349,16 @@ impl GroupCommit {
     /// it has no index to record yet, so it is not written and its caller is told so.
     fn commit_alone(
         &self,
-        writes: Vec<ExchangeWrite>,
+        mut writes: Vec<ExchangeWrite>,
         entries: &[(usize, Vec<u8>)],
     ) -> Result<Vec<WriteResult>, StoreError> {
+        // A message queued with its msg_out is stored without an index (the attempt logs
+        // it), whatever index the failed logged commit gave it.
+        for (at, _) in entries {
+            if let ExchangeWrite::EnqueueOutbound { record, .. } = &mut writes[*at] {
+                record.log_index = None;
+            }
+        }
         let unindexed: Vec<usize> = entries
             .iter()
             .filter(|(at, _)| matches!(writes[*at], ExchangeWrite::OutboundLogged { .. }))
@@ -288,7 +393,7 @@ impl GroupCommit {
     /// Writes durably, sharing the commit with concurrent writers. Blocking.
     pub fn write_blocking(self: &Arc<Self>, write: ExchangeWrite) -> WriteResult {
         let (tx, rx) = mpsc::channel();
-        if self.push(write, Reply::Sync(tx), None) {
+        if self.push(write, Reply::Sync(tx), None, None) {
             match tokio::runtime::Handle::try_current() {
                 // Inside a runtime the leader is a pool thread of its own, so this caller
                 // is answered as soon as its batch commits.
@@ -301,6 +406,49 @@ impl GroupCommit {
             }
         }
         rx.recv().unwrap_or_else(|_| Err(gone()))
+    }
+
+    /// Writes each write with its log entry, if any, as [`GroupCommit::write_logged`]
+    /// does, queued together and in order; one answer each. A message queued for sending
+    /// ([`ExchangeWrite::EnqueueOutbound`]) with its `msg_out` entry gets the entry's
+    /// index in its outbox row, so no attempt has to log it before the message leaves.
+    /// Blocking.
+    pub fn write_logged_blocking(
+        self: &Arc<Self>,
+        items: Vec<(ExchangeWrite, Option<Vec<u8>>)>,
+    ) -> Vec<(WriteResult, Option<u64>)> {
+        let mut receivers = Vec::with_capacity(items.len());
+        let lead = {
+            let mut q = self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (write, entry) in items {
+                let (tx, rx) = mpsc::channel();
+                let entry = entry.filter(|_| self.log.is_some());
+                q.writes.push(Queued {
+                    write,
+                    reply: Reply::LoggedSync(tx),
+                    entry,
+                    receipt: None,
+                });
+                receivers.push(rx);
+            }
+            !std::mem::replace(&mut q.leading, true)
+        };
+        if lead {
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => {
+                    let this = self.clone();
+                    drop(handle.spawn_blocking(move || this.lead()));
+                }
+                Err(_) => self.lead(),
+            }
+        }
+        receivers
+            .into_iter()
+            .map(|rx| rx.recv().unwrap_or_else(|_| (Err(gone()), None)))
+            .collect()
     }
 
     /// Writes durably, sharing the commit with concurrent writers.
@@ -323,6 +471,7 @@ impl GroupCommit {
                     write,
                     reply: Reply::Async(tx),
                     entry: None,
+                    receipt: None,
                 });
                 receivers.push(rx);
             }
@@ -347,7 +496,7 @@ impl GroupCommit {
         write: ExchangeWrite,
     ) -> impl std::future::Future<Output = WriteResult> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.push(write, Reply::Async(tx), None) {
+        if self.push(write, Reply::Async(tx), None, None) {
             let this = self.clone();
             drop(tokio::task::spawn_blocking(move || this.lead()));
         }
@@ -375,11 +524,34 @@ impl GroupCommit {
             return (self.write(write).await, None);
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.push(write, Reply::Logged(tx), Some(entry)) {
+        if self.push(write, Reply::Logged(tx), Some(entry), None) {
             let this = self.clone();
             drop(tokio::task::spawn_blocking(move || this.lead()));
         }
         rx.await.unwrap_or_else(|_| (Err(gone()), None))
+    }
+}
+
+impl GroupCommit {
+    /// [`GroupCommit::write_logged`] for a received message
+    /// ([`ExchangeWrite::AcceptInbound`] and its `msg_in` entry) that also builds its
+    /// receipt in the same commit with `receipt` (see `commit_logged`). The answer holds
+    /// the signed receipt when it was stored; otherwise the caller receipts as before.
+    pub async fn write_received(
+        self: &Arc<Self>,
+        write: ExchangeWrite,
+        entry: Vec<u8>,
+        receipt: ReceiptBuilder,
+    ) -> Received {
+        if self.log.is_none() {
+            return (self.write(write).await, None, None);
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.push(write, Reply::Received(tx), Some(entry), Some(receipt)) {
+            let this = self.clone();
+            drop(tokio::task::spawn_blocking(move || this.lead()));
+        }
+        rx.await.unwrap_or_else(|_| (Err(gone()), None, None))
     }
 }
 

@@ -39,7 +39,7 @@ use caravan_store::exchange::{
 use caravan_store::{Conflict, Store, StoreError};
 use sha2::{Digest, Sha256};
 
-use crate::group::GroupCommit;
+use crate::group::{BuiltReceipt, GroupCommit};
 use crate::identity::NodeIdentity;
 use crate::partner::{GateRefusal, PARTY_TYPE, Registry};
 use crate::parts::{OutboundFile, PartSpool, parse_part_ref, segments_of};
@@ -535,15 +535,25 @@ impl Exchange {
         files: &[OutboundFile],
     ) -> Result<String, SendError> {
         let (message_id, record, now) = self.seal_outbound(message, files)?;
-        self.commits
-            .write_blocking(ExchangeWrite::EnqueueOutbound { record, now })?;
+        let entry = record.log_entry.clone();
+        let mut stored = self.commits.write_logged_blocking(vec![(
+            ExchangeWrite::EnqueueOutbound { record, now },
+            Some(entry),
+        )]);
+        match stored.pop() {
+            Some((result, _)) => {
+                result?;
+            }
+            None => return Err(SendError::Store(StoreError::Other("no result".into()))),
+        }
         self.wake.notify_one();
         Ok(message_id)
     }
 
-    /// Seals every message (on all cores) and stores them in the outbox in one
-    /// transaction, in the order given. Each message has its own result: one refused by
-    /// the gate or the envelope is not stored and the others are. Blocking.
+    /// Seals every message (on all cores) and stores them in the outbox, each with its
+    /// `msg_out` entry, in the order given (group commits of up to
+    /// [`crate::group::MAX_BATCH`] messages). Each message has its own result: one
+    /// refused by the gate or the envelope is not stored and the others are. Blocking.
     pub fn send_many(&self, messages: &[OutboundMessage]) -> Vec<Result<String, SendError>> {
         let workers = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
@@ -578,26 +588,19 @@ impl Exchange {
         for s in sealed {
             match s {
                 Ok((id, record, now)) => {
-                    writes.push(ExchangeWrite::EnqueueOutbound { record, now });
+                    let entry = record.log_entry.clone();
+                    writes.push((ExchangeWrite::EnqueueOutbound { record, now }, Some(entry)));
                     ids.push((results.len(), id));
                     results.push(None);
                 }
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        match self.store.exchange_batch(&writes) {
-            Ok(stored) => {
-                for ((slot, id), r) in ids.into_iter().zip(stored) {
-                    results[slot] = Some(r.map(|_| id).map_err(SendError::Store));
-                }
-            }
-            Err(err) => {
-                let text = err.to_string();
-                for (slot, _) in ids {
-                    results[slot] =
-                        Some(Err(SendError::Store(StoreError::Unavailable(text.clone()))));
-                }
-            }
+        // Each row commits with its msg_out entry and that entry's index, so no attempt
+        // pays a commit before the message leaves.
+        let stored = self.commits.write_logged_blocking(writes);
+        for ((slot, id), (r, _)) in ids.into_iter().zip(stored) {
+            results[slot] = Some(r.map(|_| id).map_err(SendError::Store));
         }
         self.wake.notify_one();
         results
@@ -1453,9 +1456,34 @@ impl Exchange {
         // 10. The msg_in entry commits with the inbox row (and its index in the row), so
         // the receipt waits for one commit, not three.
         let entry = msg_in_entry(hdr, &opened, &salts, &hdr.agreement_id, now)?;
-        let (accepted, log_index) = self
+        // The receipt is built in the same commit, from the checkpoint it signs.
+        let builder = {
+            let this = self.clone();
+            let facts = record.facts.clone();
+            let (to, from) = (hdr.to.clone(), hdr.from.clone());
+            let (hdr_sha256, sig_sha256) = (opened.hdr_sha256, opened.sig_sha256);
+            let parts = part_digests(&opened);
+            let (entry, salts) = (entry.clone(), salts.clone());
+            Box::new(move |index: u64, proof: caravan_tlog::proof::TlogProof| {
+                this.receipt_for(&ReceiptFacts {
+                    facts: &facts,
+                    to: &to,
+                    from: &from,
+                    received_at: now,
+                    hdr_sha256,
+                    sig_sha256,
+                    parts,
+                    index,
+                    entry,
+                    salts,
+                    proof: proof.encode(),
+                })
+                .ok()
+            })
+        };
+        let (accepted, log_index, receipt) = self
             .commits
-            .write_logged(ExchangeWrite::AcceptInbound(record), entry.clone())
+            .write_received(ExchangeWrite::AcceptInbound(record), entry.clone(), builder)
             .await;
         let accepted = match accepted {
             Ok(WriteOutcome::Inbound(accepted)) => *accepted,
@@ -1471,6 +1499,9 @@ impl Exchange {
         let row = match accepted {
             InboundAccept::Inserted(row) => {
                 self.inbox_wake.notify_waiters();
+                if let Some(receipt) = receipt {
+                    return Ok(receipt);
+                }
                 row
             }
             InboundAccept::Duplicate(row) => {
@@ -1588,63 +1619,24 @@ impl Exchange {
             .await?
             .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?
             .encode();
-        let receipt = ReceiptBody {
-            receipt_id: format!("{}@{}", uuid_v7(self.now()), self.config.host),
-            ref_to: facts.message_id.clone(),
-            from: view.header.to.clone(),
-            to: view.header.from.clone(),
+        let receipt = self.receipt_for(&ReceiptFacts {
+            facts: &facts,
+            to: &view.header.to,
+            from: &view.header.from,
             received_at: row.record.received_at,
             hdr_sha256: opened.hdr_sha256,
             sig_sha256: opened.sig_sha256,
-            parts: opened
-                .manifest
-                .parts
-                .iter()
-                .map(|p| PartDigest {
-                    part_id: p.part_id.clone(),
-                    sha256: p.sha256,
-                })
-                .collect(),
-            outcome: Outcome::Accepted,
-            log: ReceiptLog {
-                origin: self.log.config().origin.clone(),
-                index,
-                entry: stored_entry,
-                salts,
-            },
+            parts: part_digests(&opened),
+            index,
+            entry: stored_entry,
+            salts,
             proof,
-        };
-        let signed = {
-            let identity = self
-                .identity
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let key = identity
-                .signing_key_at(self.now())
-                .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
-            sign_receipt(&receipt, key)
-        };
-        let salt = random32();
-        let receipted = ExchangeWrite::InboundReceipted {
-            from_party: facts.from_party.clone(),
-            message_id: facts.message_id.clone(),
-            receipt: signed.clone(),
-            receipt_salt: salt,
-        };
-        let event = ReceiptEvent {
-            receipt_id: receipt.receipt_id.clone(),
-            ref_to: facts.message_id.clone(),
-            receipt_commit: commit(&salt, &signed),
-            partner_origin: String::new(),
-            partner_index: 0,
-        };
-        let receipt_out = Entry {
-            t: self.now(),
-            agreement_id: facts.agreement_id.clone(),
-            body: EntryBody::ReceiptOut(event),
-        }
-        .encode()
-        .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        })?;
+        let BuiltReceipt {
+            write: receipted,
+            entry: receipt_out,
+            receipt: signed,
+        } = receipt;
         // The receipt is answered only when it is durable. receipt_out normally commits
         // with it; after a fallback (msg_in logged through the queue), the index first,
         // then the receipt, queued together and committed in that order, and receipt_out
@@ -1674,6 +1666,66 @@ impl Exchange {
             return self.reissue(&signed, &facts);
         }
         Ok(signed)
+    }
+
+    /// Signs the receipt of a received message whose `msg_in` entry is at `index` under
+    /// the checkpoint in `proof`, and builds the write that stores it and its
+    /// `receipt_out` entry.
+    fn receipt_for(&self, r: &ReceiptFacts<'_>) -> Result<BuiltReceipt, Rejection> {
+        let receipt = ReceiptBody {
+            receipt_id: format!("{}@{}", uuid_v7(self.now()), self.config.host),
+            ref_to: r.facts.message_id.clone(),
+            from: r.to.clone(),
+            to: r.from.clone(),
+            received_at: r.received_at,
+            hdr_sha256: r.hdr_sha256,
+            sig_sha256: r.sig_sha256,
+            parts: r.parts.clone(),
+            outcome: Outcome::Accepted,
+            log: ReceiptLog {
+                origin: self.log.config().origin.clone(),
+                index: r.index,
+                entry: r.entry.clone(),
+                salts: r.salts.clone(),
+            },
+            proof: r.proof.clone(),
+        };
+        let signed = {
+            let identity = self
+                .identity
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let key = identity
+                .signing_key_at(self.now())
+                .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+            sign_receipt(&receipt, key)
+        };
+        let salt = random32();
+        let receipted = ExchangeWrite::InboundReceipted {
+            from_party: r.facts.from_party.clone(),
+            message_id: r.facts.message_id.clone(),
+            receipt: signed.clone(),
+            receipt_salt: salt,
+        };
+        let event = ReceiptEvent {
+            receipt_id: receipt.receipt_id.clone(),
+            ref_to: r.facts.message_id.clone(),
+            receipt_commit: commit(&salt, &signed),
+            partner_origin: String::new(),
+            partner_index: 0,
+        };
+        let receipt_out = Entry {
+            t: self.now(),
+            agreement_id: r.facts.agreement_id.clone(),
+            body: EntryBody::ReceiptOut(event),
+        }
+        .encode()
+        .map_err(|e| Rejection::new(500, "internal", e.to_string()))?;
+        Ok(BuiltReceipt {
+            write: receipted,
+            entry: receipt_out,
+            receipt: signed,
+        })
     }
 
     /// The stored receipt's facts with outcome `duplicate`, signed now.
@@ -1862,6 +1914,37 @@ impl Exchange {
 
 /// The `msg_in` entry of a received message, as logged: its commitments under `salts`,
 /// stamped with the time it was received.
+/// The parts' plaintext digests a receipt states.
+fn part_digests(opened: &caravan_envelope::Opened) -> Vec<PartDigest> {
+    opened
+        .manifest
+        .parts
+        .iter()
+        .map(|p| PartDigest {
+            part_id: p.part_id.clone(),
+            sha256: p.sha256,
+        })
+        .collect()
+}
+
+/// What a receipt states about a received message.
+struct ReceiptFacts<'a> {
+    facts: &'a MessageFacts,
+    to: &'a Party,
+    from: &'a Party,
+    received_at: u64,
+    /// SHA-256 of the wire header and of the sender's COSE_Sign1, and the parts'
+    /// plaintext digests, as the receiver recomputed them.
+    hdr_sha256: [u8; 32],
+    sig_sha256: [u8; 32],
+    parts: Vec<PartDigest>,
+    index: u64,
+    entry: Vec<u8>,
+    salts: LogSalts,
+    /// The encoded tlog-proof of the `msg_in` entry.
+    proof: String,
+}
+
 fn msg_in_entry(
     header: &Header,
     opened: &caravan_envelope::Opened,

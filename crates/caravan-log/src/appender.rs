@@ -106,6 +106,27 @@ struct Inner {
     checkpointed: watch::Sender<u64>,
     /// Set by [`Appender::sign_on_append`]: the log key that signs each batch's tree.
     signer: OnceLock<Ed25519Signer>,
+    /// The stored tree's right edge as the last batch left it; only touched while
+    /// `integrating` is held.
+    edge: Mutex<Option<Edge>>,
+}
+
+/// The roots of the complete subtrees that make up the stored tree of `size` entries
+/// ([`rfc6962::tree_hash_indices`]): all a batch needs to compute the nodes it adds and
+/// the new root, so with it in memory a batch reads no stored hash.
+///
+/// Why it may be trusted: it is derived only by extending itself with the hashes the
+/// batch stores in the same transaction, and dropped whenever a batch is not stored
+/// (including the size conflict a second writer causes). `verified` says the edge
+/// descends from one that was checked against the last signed checkpoint with a
+/// consistency proof over the stored hashes, as the checkpointer checks; only then is a
+/// checkpoint of its tree signed without that proof. Every tree it gives extends the
+/// verified one by construction, so the log still never signs a tree inconsistent with
+/// the last.
+struct Edge {
+    size: u64,
+    hashes: HashMap<NodeId, Hash>,
+    verified: bool,
 }
 
 /// A handle to one log's appender; clones share the queue.
@@ -171,6 +192,7 @@ impl Appender {
                 integrated: watch::Sender::new(head.size),
                 checkpointed: watch::Sender::new(checkpointed),
                 signer: OnceLock::new(),
+                edge: Mutex::new(None),
             }),
         })
     }
@@ -246,7 +268,8 @@ impl Appender {
         if batch.is_empty() {
             return Ok(0);
         }
-        let stored = self.prepare(*size, &batch, &[]).and_then(|prepared| {
+        let sign = self.signs_on_append();
+        let stored = self.prepare(*size, &batch, &[], sign).and_then(|prepared| {
             let store = self.inner.store.as_ref();
             let log = prepared.batch(&self.inner.origin, *size);
             let appended = match log.checkpoint {
@@ -260,12 +283,14 @@ impl Appender {
                     checkpoint,
                 ),
             }?;
-            Ok((appended.size, prepared.checkpoint.is_some()))
+            let signed = prepared.checkpoint.as_ref().map(|c| c.size);
+            Ok((appended.size, signed, prepared.edge))
         });
         match stored {
-            Ok((new_size, checkpointed)) => {
+            Ok((new_size, signed, edge)) => {
                 let n = batch.len();
-                self.stored(&mut size, new_size, checkpointed, batch);
+                self.keep_edge(edge, new_size);
+                self.stored(&mut size, new_size, signed, batch);
                 Ok(n)
             }
             Err(err) => Err(self.not_stored(&mut size, batch, err)),
@@ -279,24 +304,44 @@ impl Appender {
     /// inbox row and its `msg_in` entry commit together. On success the queued entries'
     /// tickets resolve and the index of `extra`'s first entry is returned with `commit`'s
     /// answer; otherwise the queued entries stay queued, in order. Blocking.
+    ///
+    /// `checkpoint` asks for a signed checkpoint of the batch's tree in the same
+    /// transaction (when the appender signs on append): the caller has a waiter for it,
+    /// such as a receipt for a `msg_in` entry. Without it, and with nothing taken from
+    /// the queue (whose callers may be waiting), the batch is left for the next signed
+    /// batch or the checkpointer's tick: a signature, a consistency check and a
+    /// checkpoint row saved where nobody waits.
     pub fn step_with<R>(
         &self,
         extra: &[Vec<u8>],
-        commit: impl FnOnce(&LogBatch<'_>) -> Result<Option<(Appended, R)>, StoreError>,
+        checkpoint: bool,
+        commit: impl FnOnce(&mut Staged<'_>) -> Result<Option<(Appended, R)>, StoreError>,
     ) -> Result<Option<(u64, R)>, AppendError> {
         if let Some(large) = extra.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
             return Err(AppendError::TooLarge(large.len()));
         }
         let mut size = lock(&self.inner.integrating);
         let batch = self.take_batch();
-        let stored = self.prepare(*size, &batch, extra).and_then(|prepared| {
-            let committed = commit(&prepared.batch(&self.inner.origin, *size))?;
-            Ok(committed.map(|(appended, r)| (appended.size, prepared.checkpoint.is_some(), r)))
-        });
+        let sign = self.signs_on_append() && (checkpoint || !batch.is_empty());
+        let first_extra = *size + batch.len() as u64;
+        let stored = self
+            .prepare(*size, &batch, extra, sign)
+            .and_then(|prepared| {
+                let mut staged = Staged {
+                    appender: self,
+                    expected_size: *size,
+                    first_extra,
+                    prepared,
+                };
+                let committed = commit(&mut staged)?;
+                let prepared = staged.prepared;
+                let signed = prepared.checkpoint.as_ref().map(|c| c.size);
+                Ok(committed.map(|(appended, r)| (appended.size, signed, r, prepared.edge)))
+            });
         match stored {
-            Ok(Some((new_size, checkpointed, r))) => {
-                let first_extra = *size + batch.len() as u64;
-                self.stored(&mut size, new_size, checkpointed, batch);
+            Ok(Some((new_size, signed, r, edge))) => {
+                self.keep_edge(edge, new_size);
+                self.stored(&mut size, new_size, signed, batch);
                 Ok(Some((first_extra, r)))
             }
             Ok(None) => {
@@ -304,6 +349,13 @@ impl Appender {
                 Ok(None)
             }
             Err(err) => Err(self.not_stored(&mut size, batch, err)),
+        }
+    }
+
+    /// Keeps the right edge a stored batch left, for the next batch.
+    fn keep_edge(&self, edge: Edge, new_size: u64) {
+        if edge.size == new_size {
+            *lock(&self.inner.edge) = Some(edge);
         }
     }
 
@@ -322,14 +374,14 @@ impl Appender {
         }
     }
 
-    /// A batch is durable at `new_size`: publishes the size (and checkpoint) and
-    /// resolves its tickets.
-    fn stored(&self, size: &mut u64, new_size: u64, checkpointed: bool, batch: Vec<Pending>) {
+    /// A batch is durable at `new_size`: publishes the size (and the size of the
+    /// checkpoint it stored, if any) and resolves its tickets.
+    fn stored(&self, size: &mut u64, new_size: u64, signed: Option<u64>, batch: Vec<Pending>) {
         let first = *size;
         *size = new_size;
         self.inner.integrated.send_replace(new_size);
-        if checkpointed {
-            self.checkpoint_published(new_size);
+        if let Some(signed) = signed {
+            self.checkpoint_published(signed);
         }
         for (offset, pending) in batch.into_iter().enumerate() {
             // A caller that stopped waiting still has its entry logged.
@@ -348,13 +400,17 @@ impl Appender {
         err
     }
 
-    /// The hashes (and, when signing on append, the signed checkpoint) of `batch` and
-    /// then `extra` appended to the stored tree of `size` entries.
+    /// The hashes (and, when `sign`, the signed checkpoint) of `batch` and then `extra`
+    /// appended to the stored tree of `size` entries, and the right edge of the tree
+    /// they make. Reads stored hashes only when no edge of `size` is kept (the first
+    /// batch, or after a failed one), and checks consistency with the last signed
+    /// checkpoint only when signing from an edge not yet verified.
     fn prepare(
         &self,
         size: u64,
         batch: &[Pending],
         extra: &[Vec<u8>],
+        sign: bool,
     ) -> Result<Prepared, AppendError> {
         let leaves: Vec<Hash> = batch
             .iter()
@@ -368,25 +424,54 @@ impl Appender {
             .collect();
         let store = self.inner.store.as_ref();
         let origin = self.inner.origin.as_str();
-        let reader = StoreHashReader::new(store, origin);
-        let nodes = rfc6962::nodes_to_store(size, &leaves, &reader)?;
-        let Some(signer) = self.inner.signer.get() else {
+        let kept = lock(&self.inner.edge).take().filter(|e| e.size == size);
+        let verified = kept.as_ref().is_some_and(|e| e.verified);
+        let base = Overlay {
+            base: StoreHashReader::new(store, origin),
+            added: kept.map(|e| e.hashes).unwrap_or_default(),
+        };
+        let nodes = rfc6962::nodes_to_store(size, &leaves, &base)?;
+        let new_size = size + leaves.len() as u64;
+        // The tree as it will be: the edge (or the stored hashes) plus the batch's nodes.
+        let grown = Overlay {
+            base: &base,
+            added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
+        };
+        let edge_ids = rfc6962::tree_hash_indices(new_size);
+        let edge_hashes: HashMap<NodeId, Hash> = edge_ids
+            .iter()
+            .copied()
+            .zip(grown.nodes(&edge_ids)?)
+            .collect();
+        let mut edge = Edge {
+            size: new_size,
+            hashes: edge_hashes,
+            verified,
+        };
+        let Some(signer) = self.inner.signer.get().filter(|_| sign) else {
+            drop(grown);
             return Ok(Prepared {
                 entries,
                 leaves,
+                signed_nodes: nodes.len(),
                 nodes,
                 checkpoint: None,
+                edge,
+                old_edge: base.added,
             });
         };
-        let new_size = size + leaves.len() as u64;
-        // The tree as it will be: the stored hashes plus the ones this batch adds.
-        let grown = Overlay {
-            base: &reader,
-            added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
-        };
-        let root = rfc6962::tree_hash(new_size, &grown)?;
-        if let Some(previous) = store.open_log(origin)?.checkpoint {
-            check_consistent(&previous, new_size, &root, &grown)?;
+        let root = rfc6962::tree_hash(
+            new_size,
+            &Overlay {
+                base: StoreHashReader::new(store, origin),
+                added: edge.hashes.clone(),
+            },
+        )?;
+        if !edge.verified {
+            if let Some(previous) = store.open_log(origin)?.checkpoint {
+                check_consistent(&previous, new_size, &root, &grown)?;
+            }
+            edge.verified = true;
         }
         let signed = Checkpoint::new(origin, new_size, root)
             .sign(&[signer])
@@ -396,11 +481,15 @@ impl Appender {
             root,
             note: signed.to_bytes(),
         };
+        drop(grown);
         Ok(Prepared {
             entries,
             leaves,
+            signed_nodes: nodes.len(),
             nodes,
             checkpoint: Some(checkpoint),
+            edge,
+            old_edge: base.added,
         })
     }
 
@@ -487,7 +576,105 @@ struct Prepared {
     entries: Vec<Vec<u8>>,
     leaves: Vec<Hash>,
     nodes: Vec<(NodeId, Hash)>,
+    /// How many of `nodes` make the signed tree (the rest come from trailing entries).
+    signed_nodes: usize,
     checkpoint: Option<StoredCheckpoint>,
+    /// The right edge of the tree the batch makes.
+    edge: Edge,
+    /// The right edge of the stored tree the batch extends (what was kept of it).
+    old_edge: HashMap<NodeId, Hash>,
+}
+
+/// A batch of [`Appender::step_with`] before it is stored: where the caller's entries
+/// go, the signed checkpoint that will cover them, inclusion proofs against it, and
+/// entries that depend on those (a receipt's `receipt_out`) appended after the signed
+/// tree, in the same transaction.
+pub struct Staged<'a> {
+    appender: &'a Appender,
+    expected_size: u64,
+    first_extra: u64,
+    prepared: Prepared,
+}
+
+impl Staged<'_> {
+    /// The index the caller's first entry gets.
+    pub fn first_extra(&self) -> u64 {
+        self.first_extra
+    }
+
+    /// The signed checkpoint stored with the batch, if it is signed: it covers the
+    /// queued entries and the caller's, not the trailing ones.
+    pub fn checkpoint(&self) -> Option<&StoredCheckpoint> {
+        self.prepared.checkpoint.as_ref()
+    }
+
+    /// The inclusion proof of entry `index` in the tree of the batch's checkpoint, from
+    /// the kept edge and the batch's own hashes (the store only for anything else).
+    /// `None` when the batch is not signed or `index` is not under its checkpoint.
+    pub fn inclusion_proof(&self, index: u64) -> Option<Result<Vec<Hash>, HashReadError>> {
+        let checkpoint = self.prepared.checkpoint.as_ref()?;
+        if index >= checkpoint.size {
+            return None;
+        }
+        let inner = &self.appender.inner;
+        let base = Overlay {
+            base: StoreHashReader::new(inner.store.as_ref(), &inner.origin),
+            added: self.prepared.old_edge.clone(),
+        };
+        let reader = Overlay {
+            base: &base,
+            added: self.prepared.nodes[..self.prepared.signed_nodes]
+                .iter()
+                .map(|(id, h)| (*id, *h))
+                .collect(),
+        };
+        Some(
+            rfc6962::inclusion_proof(index, checkpoint.size, &reader).map_err(|e| {
+                HashReadError::Backend(Box::new(std::io::Error::other(e.to_string())))
+            }),
+        )
+    }
+
+    /// Appends `entries` after the signed tree, in the same transaction; the next
+    /// signed checkpoint covers them, not this batch's.
+    pub fn append_tail(&mut self, entries: &[Vec<u8>]) -> Result<(), AppendError> {
+        if let Some(large) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+            return Err(AppendError::TooLarge(large.len()));
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.appender.inner;
+        let prepared = &mut self.prepared;
+        let leaves: Vec<Hash> = entries.iter().map(|e| rfc6962::leaf_hash(e)).collect();
+        let size = prepared.edge.size;
+        let base = Overlay {
+            base: StoreHashReader::new(inner.store.as_ref(), &inner.origin),
+            added: std::mem::take(&mut prepared.edge.hashes),
+        };
+        let nodes = rfc6962::nodes_to_store(size, &leaves, &base)?;
+        let new_size = size + leaves.len() as u64;
+        let ids = rfc6962::tree_hash_indices(new_size);
+        let hashes = {
+            let grown = Overlay {
+                base: &base,
+                added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
+            };
+            grown.nodes(&ids)?
+        };
+        prepared.edge.hashes = ids.into_iter().zip(hashes).collect();
+        prepared.edge.size = new_size;
+        prepared.entries.extend(entries.iter().cloned());
+        prepared.leaves.extend(leaves);
+        prepared.nodes.extend(nodes);
+        Ok(())
+    }
+
+    /// The batch to store, in the caller's transaction.
+    pub fn batch(&self) -> LogBatch<'_> {
+        self.prepared
+            .batch(&self.appender.inner.origin, self.expected_size)
+    }
 }
 
 impl Prepared {
@@ -503,14 +690,15 @@ impl Prepared {
     }
 }
 
-/// A log's stored hashes with a batch's new ones laid over them: the tree a batch is
-/// about to make, readable before it is stored.
-struct Overlay<'a, R: HashReader + ?Sized> {
-    base: &'a R,
+/// Hashes laid over a reader: a batch's new ones over the stored tree (the tree a batch
+/// is about to make, readable before it is stored), or the kept right edge over the
+/// stored hashes. Only what is not laid over is read from `base`.
+struct Overlay<R> {
+    base: R,
     added: HashMap<NodeId, Hash>,
 }
 
-impl<R: HashReader + ?Sized> HashReader for Overlay<'_, R> {
+impl<R: HashReader> HashReader for Overlay<R> {
     fn node(&self, level: u8, index: u64) -> Result<Hash, HashReadError> {
         match self.added.get(&NodeId::new(level, index)) {
             Some(h) => Ok(*h),
@@ -524,7 +712,11 @@ impl<R: HashReader + ?Sized> HashReader for Overlay<'_, R> {
             .filter(|id| !self.added.contains_key(id))
             .copied()
             .collect();
-        let mut fetched = self.base.nodes(&stored)?.into_iter();
+        let mut fetched = if stored.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.base.nodes(&stored)?.into_iter()
+        };
         ids.iter()
             .map(|id| match self.added.get(id) {
                 Some(h) => Ok(*h),

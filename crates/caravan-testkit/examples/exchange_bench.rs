@@ -20,6 +20,10 @@ use caravan_envelope::{
 use caravan_exchange::node::{DeliveryState, OutboundMessage, OutboundPart};
 use caravan_testkit::exchange::{eventually, pair};
 
+// The allocator the `caravan` binary runs with, so the bench measures what a node does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BODY: usize = 256;
 /// Messages per `send_many` call in the sustained run.
 const SEND_BATCH: usize = 200;

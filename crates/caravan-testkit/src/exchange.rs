@@ -144,10 +144,11 @@ pub async fn open(mut spec: NodeSpec) -> OpenNode {
     .expect("log keys");
     let mut log_config = LogConfig::new(&origin, AGREEMENT);
     log_config.appender.max_delay = Duration::from_millis(2);
-    // Each batch is checkpointed in its own transaction, so a receipt waits for no
-    // separate checkpoint commit; the loop's tick only re-signs and witnesses.
+    // A batch holding a received message is checkpointed in its own transaction, so a
+    // receipt waits for no separate checkpoint commit; the loop's tick signs the other
+    // batches' trees, re-signs and witnesses.
     log_config.checkpoint_on_append = true;
-    log_config.checkpoint_every = Duration::from_millis(5);
+    log_config.checkpoint_every = Duration::from_millis(50);
     let log = LogNode::open(store.clone(), keys, log_config, Arc::new(SystemClock)).expect("log");
     let mut config = ExchangeConfig::new(&spec.party, "127.0.0.1", AGREEMENT);
     config.endpoint = format!("https://{host}:{}", spec.addr.port());

@@ -233,25 +233,56 @@ async fn an_appender_that_signs_checkpoints_each_batch_in_its_own_commit() {
         let proof = rfc6962::consistency_proof(old, new, &reader).unwrap();
         rfc6962::verify_consistency(old, new, &old_root, &new_root, &proof).unwrap();
     }
-    // A stored hash under the signed tree changes: the next batch is neither signed nor
-    // stored, and stays queued.
+    // A stored hash under the signed tree changes. The running appender keeps the right
+    // edge it stored and reads nothing under it, so its next checkpoint is of the true
+    // tree, still consistent with the last one; the checkpointer, which recomputes from
+    // the stored hashes on its tick, refuses to sign and so reports the damage.
     store.corrupt_node(ORIGIN, NodeAddr::new(3, 0), [0xee; 32]);
     appender.submit(vec![9]).unwrap();
-    let err = appender.step().unwrap_err();
+    tree.append(&[9]);
+    assert_eq!(appender.step().unwrap(), 1);
+    let stored = store.open_log(ORIGIN).unwrap().checkpoint.unwrap();
+    assert_eq!((stored.size, stored.root), (9, tree.root()));
+    let proof = tree.consistency_proof(8, 9).unwrap();
+    rfc6962::verify_consistency(8, 9, &signed_roots[2].1, &tree.root(), &proof).unwrap();
+    let checkpointer = Checkpointer::new(
+        store.clone(),
+        ORIGIN,
+        Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap(),
+        Duration::from_secs(600),
+    );
+    let err = checkpointer.step(u64::MAX).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointerError::Inconsistent {
+                signed_size: 9,
+                size: 9,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // After a restart the appender starts from the stored hashes: its next batch is
+    // neither signed nor stored, and stays queued.
+    let reopened = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    reopened.sign_on_append(Ed25519Signer::from_seed(ORIGIN, &[1; 32]).unwrap());
+    reopened.submit(vec![10]).unwrap();
+    let err = reopened.step().unwrap_err();
     assert!(
         matches!(
             err,
             AppendError::Checkpoint(CheckpointerError::Inconsistent {
-                signed_size: 8,
-                size: 9,
+                signed_size: 9,
+                size: 10,
                 ..
             })
         ),
         "{err}"
     );
-    assert_eq!(appender.pending(), 1);
+    assert_eq!(reopened.pending(), 1);
     let head = store.open_log(ORIGIN).unwrap();
-    assert_eq!((head.size, head.checkpoint.unwrap().size), (8, 8));
+    assert_eq!((head.size, head.checkpoint.unwrap().size), (9, 9));
 }
 
 #[tokio::test]
@@ -262,26 +293,23 @@ async fn a_caller_commits_its_entries_with_the_queue_or_leaves_the_queue_as_it_w
     let queued = appender.submit(b"queued".to_vec()).unwrap();
     // The caller's writes are refused: nothing is stored, the queued entry stays queued.
     let refused = appender
-        .step_with(&[b"extra".to_vec()], |_batch| Ok(None::<(_, ())>))
+        .step_with(&[b"extra".to_vec()], true, |_batch| Ok(None::<(_, ())>))
         .unwrap();
     assert!(refused.is_none());
     assert_eq!((appender.size(), appender.pending()), (0, 1));
     // The caller stores the prepared batch (here: the store's own checkpointed append):
     // the queued entry comes first, the caller's after it, both under one checkpoint.
     let committed = appender
-        .step_with(&[b"extra 1".to_vec(), b"extra 2".to_vec()], |batch| {
-            assert_eq!(batch.entries.len(), 3);
-            let checkpoint = batch.checkpoint.expect("signs on append");
-            let appended = store.append_checkpointed(
-                batch.origin,
-                batch.expected_size,
-                batch.entries,
-                batch.leaf_hashes,
-                batch.nodes,
-                checkpoint,
-            )?;
-            Ok(Some((appended, "answer")))
-        })
+        .step_with(
+            &[b"extra 1".to_vec(), b"extra 2".to_vec()],
+            true,
+            |staged| {
+                assert_eq!(staged.first_extra(), 1);
+                assert_eq!(staged.batch().entries.len(), 3);
+                assert!(staged.batch().checkpoint.is_some(), "signs on append");
+                Ok(Some((store_checkpointed(&store, staged)?, "answer")))
+            },
+        )
         .unwrap();
     assert_eq!(committed, Some((1, "answer")));
     assert_eq!(queued.index().await.unwrap(), 0);
@@ -302,8 +330,109 @@ async fn a_caller_commits_its_entries_with_the_queue_or_leaves_the_queue_as_it_w
     // An entry over the size limit is refused before anything is taken from the queue.
     appender.submit(b"next".to_vec()).unwrap();
     let err = appender
-        .step_with(&[vec![0; 70_000]], |_batch| Ok(None::<(_, ())>))
+        .step_with(&[vec![0; 70_000]], true, |_batch| Ok(None::<(_, ())>))
         .unwrap_err();
     assert!(matches!(err, AppendError::TooLarge(70_000)), "{err}");
     assert_eq!(appender.pending(), 1);
+}
+
+#[tokio::test]
+async fn a_caller_proves_its_entries_under_the_batch_checkpoint_and_appends_after_it() {
+    let store = Arc::new(MemoryLogStore::new());
+    let appender = Appender::open(store.clone(), ORIGIN, config(256, 100)).unwrap();
+    appender.sign_on_append(Ed25519Signer::from_seed(ORIGIN, &[3; 32]).unwrap());
+    let mut tree = MemoryTree::new();
+    // A batch nobody waits on is stored without a checkpoint.
+    let unsigned = appender
+        .step_with(&[b"a".to_vec(), b"b".to_vec()], false, |staged| {
+            assert!(staged.checkpoint().is_none());
+            assert!(staged.inclusion_proof(0).is_none());
+            let batch = staged.batch();
+            let appended = store.append(
+                batch.origin,
+                batch.expected_size,
+                batch.entries,
+                batch.leaf_hashes,
+                batch.nodes,
+            )?;
+            Ok(Some((appended, ())))
+        })
+        .unwrap();
+    assert_eq!(unsigned, Some((0, ())));
+    tree.append(b"a");
+    tree.append(b"b");
+    assert_eq!(appender.checkpointed_size(), 0);
+    assert!(store.open_log(ORIGIN).unwrap().checkpoint.is_none());
+    // Signed batches of growing size, each with two trailing entries after its
+    // checkpoint: the proofs verify against the checkpoint, the trailing entries are
+    // stored but not covered, and the stored hashes give the true tree every time.
+    for round in 0..6u8 {
+        let extra: Vec<Vec<u8>> = (0..=round).map(|i| vec![round, i]).collect();
+        let tail = [vec![0xff, round], vec![0xfe, round]];
+        let (_, (checkpoint, first, proofs)) = appender
+            .step_with(&extra, true, |staged| {
+                let checkpoint = staged.checkpoint().expect("signed").clone();
+                let first = staged.first_extra();
+                let proofs: Vec<Vec<_>> = (first..first + extra.len() as u64)
+                    .map(|i| staged.inclusion_proof(i).unwrap().unwrap())
+                    .collect();
+                staged.append_tail(&tail).unwrap();
+                assert!(staged.inclusion_proof(checkpoint.size).is_none());
+                let appended = store_checkpointed(&store, staged)?;
+                Ok(Some((appended, (checkpoint, first, proofs))))
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, tree.size());
+        extra.iter().for_each(|e| {
+            tree.append(e);
+        });
+        assert_eq!(
+            (checkpoint.size, checkpoint.root),
+            (tree.size(), tree.root())
+        );
+        for (k, (entry, proof)) in extra.iter().zip(&proofs).enumerate() {
+            let leaf = rfc6962::leaf_hash(entry);
+            rfc6962::verify_inclusion(
+                &leaf,
+                first + k as u64,
+                checkpoint.size,
+                proof,
+                &checkpoint.root,
+            )
+            .unwrap();
+        }
+        tail.iter().for_each(|e| {
+            tree.append(e);
+        });
+        assert_eq!(appender.size(), tree.size());
+        assert_eq!(appender.checkpointed_size(), checkpoint.size);
+        let head = store.open_log(ORIGIN).unwrap();
+        assert_eq!(
+            (head.size, head.checkpoint.unwrap().size),
+            (tree.size(), checkpoint.size)
+        );
+        let reader = caravan_store::log::StoreHashReader::new(store.as_ref(), ORIGIN);
+        assert_eq!(
+            rfc6962::tree_hash(tree.size(), &reader).unwrap(),
+            tree.root()
+        );
+    }
+}
+
+/// Stores a staged signed batch the way a caller's transaction would: the store's own
+/// checkpointed append.
+fn store_checkpointed(
+    store: &MemoryLogStore,
+    staged: &caravan_log::appender::Staged<'_>,
+) -> Result<caravan_store::log::Appended, caravan_store::StoreError> {
+    let batch = staged.batch();
+    store.append_checkpointed(
+        batch.origin,
+        batch.expected_size,
+        batch.entries,
+        batch.leaf_hashes,
+        batch.nodes,
+        batch.checkpoint.expect("a signed batch"),
+    )
 }

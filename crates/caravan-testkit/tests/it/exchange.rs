@@ -207,6 +207,41 @@ fn two_nodes_exchange_messages_and_receipts_over_mtls() {
             })
             .await
         );
+        // At US each message has one msg_in, under the checkpoint its receipt proves, and
+        // one receipt_out committing to exactly the receipt stored in the inbox, which is
+        // the receipt UZ holds.
+        let entries: Vec<caravan_log::entry::Entry> = us
+            .store
+            .entries(&us_origin, 0, 60)
+            .unwrap()
+            .iter()
+            .map(|bytes| caravan_log::entry::Entry::decode(bytes).unwrap())
+            .collect();
+        for id in &ids {
+            let msg_in: Vec<u64> = (0..60u64)
+                .filter(|&i| {
+                    matches!(&entries[i as usize].body,
+                        caravan_log::entry::EntryBody::MsgIn(m) if m.message_id == *id)
+                })
+                .collect();
+            let receipt_out: Vec<&caravan_log::entry::ReceiptEvent> = entries
+                .iter()
+                .filter_map(|e| match &e.body {
+                    caravan_log::entry::EntryBody::ReceiptOut(r) if r.ref_to == *id => Some(r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!((msg_in.len(), receipt_out.len()), (1, 1), "{id}");
+            let row = us.store.inbound("UZ-CUSTOMS", id).unwrap();
+            assert_eq!(row.log_index, Some(msg_in[0]));
+            let (receipt, salt) = (row.receipt.unwrap(), row.receipt_salt.unwrap());
+            let salt: [u8; 32] = salt.as_slice().try_into().unwrap();
+            assert_eq!(
+                receipt_out[0].receipt_commit,
+                caravan_log::entry::commit(&salt, &receipt)
+            );
+            assert_eq!(uz.store.outbound(id).unwrap().receipt, Some(receipt));
+        }
         us.stop().await;
         uz.stop().await;
     });
