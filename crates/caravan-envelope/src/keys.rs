@@ -205,8 +205,16 @@ impl fmt::Debug for MessageVerifyingKey {
 }
 
 /// A node's X25519 message-encryption key (secret): the HPKE recipient key.
+///
+/// The public half and its kid are computed once, with the key: every message opened
+/// needs both (the kid to find the key, the public key in the KEM context), and deriving
+/// the public key is a scalar multiplication, a tenth of opening a message.
 #[derive(Clone)]
-pub struct EncryptionSecretKey(x25519_dalek::StaticSecret);
+pub struct EncryptionSecretKey {
+    secret: x25519_dalek::StaticSecret,
+    public: EncryptionPublicKey,
+    kid: Kid,
+}
 
 impl EncryptionSecretKey {
     /// A fresh key from OS randomness.
@@ -216,7 +224,13 @@ impl EncryptionSecretKey {
 
     /// From 32 secret bytes (clamped by X25519 at use, RFC 7748 §5).
     pub fn from_bytes(bytes: &[u8; 32]) -> EncryptionSecretKey {
-        EncryptionSecretKey(x25519_dalek::StaticSecret::from(*bytes))
+        let secret = x25519_dalek::StaticSecret::from(*bytes);
+        let public = EncryptionPublicKey(x25519_dalek::PublicKey::from(&secret));
+        EncryptionSecretKey {
+            secret,
+            public,
+            kid: public.kid(),
+        }
     }
 
     /// From a slice holding the 32 secret bytes.
@@ -227,22 +241,22 @@ impl EncryptionSecretKey {
 
     /// The 32 secret bytes. Keep them secret.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(self.0.to_bytes())
+        Zeroizing::new(self.secret.to_bytes())
     }
 
     /// The public half.
     pub fn public_key(&self) -> EncryptionPublicKey {
-        EncryptionPublicKey(x25519_dalek::PublicKey::from(&self.0))
+        self.public
     }
 
     /// The kid of the public half.
     pub fn kid(&self) -> Kid {
-        self.public_key().kid()
+        self.kid
     }
 
     /// The raw X25519 shared secret with `public`.
     pub(crate) fn diffie_hellman(&self, public: &EncryptionPublicKey) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(self.0.diffie_hellman(&public.0).to_bytes())
+        Zeroizing::new(self.secret.diffie_hellman(&public.0).to_bytes())
     }
 }
 

@@ -10,7 +10,9 @@
 //! handler can refuse a message whose `hdr.from` is another party (403). The client pins
 //! the partner's CA as its only root, so no public CA can impersonate a partner.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -20,6 +22,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
+use sha2::{Digest, Sha256};
 
 /// Why TLS material could not be made or used.
 #[derive(Debug, thiserror::Error)]
@@ -174,10 +177,21 @@ pub fn client_config(
 }
 
 /// Which partners a presented client chain verifies against, one verifier per pinned CA.
+///
+/// A chain that verified is remembered for [`PeerIdentity::REMEMBER`]: every message on
+/// a connection presents the same chain, and building and checking it again (webpki, an
+/// ECDSA verification per certificate) cost a twentieth of a message's CPU. The memory
+/// belongs to this set of pinned CAs: a partner change builds a new `PeerIdentity`, so
+/// a replaced CA never inherits a verdict. The TLS handshake itself checks the chain,
+/// expiry included, for every new connection.
 #[derive(Clone)]
 pub struct PeerIdentity {
     verifiers: Vec<(String, Arc<dyn ClientCertVerifier>)>,
+    verified: Arc<std::sync::Mutex<Remembered>>,
 }
+
+/// Verified chains: (party, SHA-256 of the chain) → verified until.
+type Remembered = HashMap<(String, [u8; 32]), Instant>;
 
 impl std::fmt::Debug for PeerIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -200,21 +214,52 @@ impl PeerIdentity {
                 .map_err(|e| TlsError::Verifier(e.to_string()))?;
             verifiers.push((p.party.clone(), verifier));
         }
-        Ok(Self { verifiers })
+        Ok(Self {
+            verifiers,
+            verified: Arc::default(),
+        })
     }
+
+    /// How long a verified chain is taken as verified again without checking.
+    pub const REMEMBER: Duration = Duration::from_secs(60);
+
+    /// Most chains remembered; past this the memory starts afresh.
+    const REMEMBER_AT_MOST: usize = 1024;
 
     /// Whether the peer's chain (end entity first) verifies against `party`'s pinned CA.
     pub fn is(&self, party: &str, chain: &[CertificateDer<'static>]) -> bool {
         let Some((end_entity, intermediates)) = chain.split_first() else {
             return false;
         };
-        self.verifiers
+        let mut digest = Sha256::new();
+        for cert in chain {
+            digest.update((cert.len() as u64).to_be_bytes());
+            digest.update(cert.as_ref());
+        }
+        let key = (party.to_owned(), <[u8; 32]>::from(digest.finalize()));
+        let now = Instant::now();
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if verified.get(&key).is_some_and(|until| *until > now) {
+            return true;
+        }
+        let ok = self
+            .verifiers
             .iter()
             .filter(|(p, _)| p == party)
             .any(|(_, v)| {
                 v.verify_client_cert(end_entity, intermediates, UnixTime::now())
                     .is_ok()
-            })
+            });
+        if ok {
+            if verified.len() >= Self::REMEMBER_AT_MOST {
+                verified.clear();
+            }
+            verified.insert(key, now + Self::REMEMBER);
+        }
+        ok
     }
 }
 
@@ -245,6 +290,19 @@ mod tests {
         // A leaf self-issued by an attacker under the same names does not pass.
         let fake = TlsIdentity::generate("US-CBP", &["localhost".into()]).unwrap();
         assert!(!ids.is("US-CBP", &fake.chain()));
+        // Asked again (now from memory), every verdict is the same: a chain remembered
+        // for one party says nothing about another, and a refusal is not remembered.
+        assert!(ids.is("US-CBP", &us.chain()));
+        assert!(!ids.is("UZ-CUSTOMS", &us.chain()));
+        assert!(!ids.is("US-CBP", &fake.chain()));
+        // A new set of pinned CAs (a partner's CA replaced) remembers nothing.
+        let replaced = PeerIdentity::new(&[PinnedCa {
+            party: "US-CBP".into(),
+            ca_der: fake.ca_der.clone(),
+        }])
+        .unwrap();
+        assert!(!replaced.is("US-CBP", &us.chain()));
+        assert!(replaced.is("US-CBP", &fake.chain()));
     }
 
     #[test]
