@@ -301,7 +301,7 @@ impl ExchangeStore for SqliteStore {
         to_party: &str,
         conversation_id: &str,
     ) -> Result<Option<OutboundRow>, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read_lock()?;
         Ok(query_rows(
             &conn,
             &format!(
@@ -472,7 +472,7 @@ impl ExchangeStore for SqliteStore {
     }
 
     fn inbound(&self, from_party: &str, message_id: &str) -> Result<InboundRow, StoreError> {
-        let conn = self.lock()?;
+        let conn = self.read_lock()?;
         one(query_rows(
             &conn,
             &format!(
@@ -767,5 +767,59 @@ impl ExchangeWrites for On<'_> {
             inbox_exists(conn, from_party, message_id)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+
+    fn record(message_id: &str) -> InboundRecord {
+        InboundRecord {
+            facts: MessageFacts {
+                message_id: message_id.into(),
+                agreement_id: "us-uz".into(),
+                from_party: "UZ".into(),
+                to_party: "US".into(),
+                conversation_id: "c".into(),
+                service: "caravan:cmaa/v1".into(),
+                action: "Spontaneous.Inform".into(),
+                created_at: 1,
+                expires_at: 2,
+                hdr_sha256: [7; 32],
+            },
+            wire: vec![1, 2, 3],
+            salts: vec![0; 64],
+            received_at: 1,
+        }
+    }
+
+    #[test]
+    fn the_message_path_reads_committed_rows_without_waiting_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("node.sqlite")).unwrap();
+        // The writer is inside a transaction that has stored a message but not committed
+        // (as during a group commit's fsync). A duplicate check on the same thread would
+        // deadlock on the writer's connection; on the reader it answers at once, and
+        // sees only committed rows.
+        let writer = store.lock().unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        On(&writer).accept_inbound(&record("m-1")).unwrap();
+        assert!(matches!(
+            store.inbound("UZ", "m-1"),
+            Err(StoreError::NotFound)
+        ));
+        assert!(store.conversation_head("US", "c").unwrap().is_none());
+        writer.execute_batch("COMMIT").unwrap();
+        drop(writer);
+        // Once committed, the next read sees it.
+        let row = store.inbound("UZ", "m-1").unwrap();
+        assert_eq!(row.record, record("m-1"));
+        // An in-memory store has one connection and reads through it.
+        let memory = SqliteStore::in_memory().unwrap();
+        assert!(memory.reader.is_none());
+        memory.accept_inbound(&record("m-2")).unwrap();
+        assert_eq!(memory.inbound("UZ", "m-2").unwrap().record, record("m-2"));
     }
 }

@@ -82,6 +82,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// The SQLite-backed store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// A second, query-only connection to the same file for the exchange's reads in a
+    /// message's path (a duplicate check, a conversation's next message). In WAL mode it
+    /// sees every committed write and is never blocked by the writer, so those reads do
+    /// not queue behind a group commit's fsync. `None` for an in-memory store.
+    reader: Option<Mutex<Connection>>,
 }
 
 fn other(context: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -97,7 +102,16 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path).map_err(other("open sqlite database"))?;
-        SqliteStore::init(conn)
+        let mut store = SqliteStore::init(conn)?;
+        let reader = Connection::open(path).map_err(other("open sqlite reader"))?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(other("set reader busy timeout"))?;
+        reader
+            .execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -16384;")
+            .map_err(other("set reader pragmas"))?;
+        store.reader = Some(Mutex::new(reader));
+        Ok(store)
     }
 
     /// An in-memory store, for tests and tools that need no file.
@@ -124,6 +138,7 @@ impl SqliteStore {
         migrate(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            reader: None,
         })
     }
 
@@ -131,6 +146,17 @@ impl SqliteStore {
         self.conn
             .lock()
             .map_err(|_| StoreError::Other("sqlite connection mutex poisoned".into()))
+    }
+
+    /// The query-only connection, or the writer's for an in-memory store. For reads
+    /// outside any transaction that need only committed data.
+    fn read_lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        match &self.reader {
+            Some(reader) => reader
+                .lock()
+                .map_err(|_| StoreError::Other("sqlite reader mutex poisoned".into())),
+            None => self.lock(),
+        }
     }
 }
 
