@@ -861,7 +861,7 @@ impl Exchange {
         let Some(spool) = &self.spool else {
             return 0;
         };
-        match spool.sweep_unclaimed(now, self.config.unclaimed_parts_ttl) {
+        let unclaimed = match spool.sweep_unclaimed(now, self.config.unclaimed_parts_ttl) {
             Ok(removed) => {
                 if removed > 0 {
                     tracing::info!(removed, "unclaimed part uploads removed from the spool");
@@ -872,7 +872,47 @@ impl Exchange {
                 tracing::warn!(error = %err, "sweeping the parts spool failed");
                 0
             }
+        };
+        unclaimed + self.sweep_released(spool, now)
+    }
+
+    /// Removes spooled outbound parts that no pending or dead-lettered message refers
+    /// to (left by a stop between a delivery's commit and the part's release). Reads the
+    /// outbox only when such a candidate exists, and removes nothing when the outbox
+    /// holds more messages than it reads (it could not be sure the part is unused).
+    fn sweep_released(&self, spool: &PartSpool, now: std::time::SystemTime) -> usize {
+        const AT_MOST: u32 = 1_000;
+        let stale = match spool.stale_outbound(now, self.config.unclaimed_parts_ttl) {
+            Ok(stale) if !stale.is_empty() => stale,
+            Ok(_) => return 0,
+            Err(err) => {
+                tracing::warn!(error = %err, "listing the outbound spool failed");
+                return 0;
+            }
+        };
+        let mut in_use = HashSet::new();
+        for state in [OutboundState::Pending, OutboundState::DeadLetter] {
+            match self.store.list_outbound(Some(state), AT_MOST) {
+                Ok(rows) if rows.len() < AT_MOST as usize => {
+                    for row in rows {
+                        in_use.extend(view_parts_detached(&row.record.wire, &self.config.limits));
+                    }
+                }
+                Ok(_) => {
+                    tracing::info!("outbound spool not swept: too many messages still to send");
+                    return 0;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading the outbox for the spool sweep failed");
+                    return 0;
+                }
+            }
         }
+        let removed = spool.remove_released(&stale, &in_use);
+        if removed > 0 {
+            tracing::info!(removed, "released outbound parts removed from the spool");
+        }
+        removed
     }
 
     /// Starts an attempt for `row` unless it is already in flight. The task yields the

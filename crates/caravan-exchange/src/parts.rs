@@ -21,6 +21,7 @@
 //!   tampered one or a wrong digest refuses it with a specific code and no inbox write.
 //!   Parts stay encrypted at rest, like inline parts in the inbox's wire object.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -340,6 +341,49 @@ impl PartSpool {
         Ok(removed)
     }
 
+    /// The spooled outbound parts (`out/<part_ref>.ct`) older than `max_age` at `now`:
+    /// the candidates [`PartSpool::remove_released`] checks against the outbox. A part
+    /// no message needs any more is left when a node stops between committing a
+    /// delivery and releasing its part; the age keeps a part being sealed, whose message
+    /// is not stored yet, out of reach.
+    pub fn stale_outbound(
+        &self,
+        now: std::time::SystemTime,
+        max_age: std::time::Duration,
+    ) -> io::Result<Vec<[u8; 32]>> {
+        let mut stale = Vec::new();
+        for file in read_dir_or_empty(&self.dir.join("out"))? {
+            let file = file?;
+            let path = file.path();
+            if path.extension().is_none_or(|e| e != "ct") {
+                continue;
+            }
+            let Some(part_ref) = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(parse_part_ref)
+            else {
+                continue;
+            };
+            let modified = file.metadata()?.modified()?;
+            if now.duration_since(modified).is_ok_and(|age| age >= max_age) {
+                stale.push(part_ref);
+            }
+        }
+        Ok(stale)
+    }
+
+    /// Removes the spooled outbound parts among `stale` that are not in `in_use` (the
+    /// part refs of every message that may still be sent: pending, or dead-lettered and
+    /// retryable); returns how many went.
+    pub fn remove_released(&self, stale: &[[u8; 32]], in_use: &HashSet<[u8; 32]>) -> usize {
+        stale
+            .iter()
+            .filter(|r| !in_use.contains(*r))
+            .filter(|r| fs::remove_file(self.outbound_path(r)).is_ok())
+            .count()
+    }
+
     /// Verifies a detached part from its uploaded segments and keeps its ciphertext
     /// (fsynced) for hand-over. Idempotent: a part already claimed is accepted as is.
     pub fn claim(&self, party: &str, part: &DetachedPart) -> Result<PathBuf, PartRefusal> {
@@ -416,6 +460,49 @@ mod tests {
         assert_eq!(segments_of(s), 1);
         assert_eq!(segments_of(s + 1), 2);
         assert_eq!(segments_of(3 * s), 3);
+    }
+
+    #[test]
+    fn released_outbound_parts_go_after_their_age_unless_a_message_still_needs_them() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = PartSpool::new(dir.path());
+        let day = Duration::from_secs(24 * 3600);
+        assert!(
+            spool
+                .stale_outbound(SystemTime::now(), day)
+                .unwrap()
+                .is_empty()
+        );
+        fs::create_dir_all(dir.path().join("out")).unwrap();
+        let (needed, leaked, fresh) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        for r in [needed, leaked, fresh] {
+            fs::write(spool.outbound_path(&r), b"ct").unwrap();
+        }
+        let other = dir.path().join("out").join("notes.txt");
+        fs::write(&other, b"not a part").unwrap();
+        let old = SystemTime::now() - 2 * day;
+        for path in [
+            spool.outbound_path(&needed),
+            spool.outbound_path(&leaked),
+            other.clone(),
+        ] {
+            File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        // Only old part files are candidates; the outbox decides which still serve.
+        let mut stale = spool.stale_outbound(SystemTime::now(), day).unwrap();
+        stale.sort();
+        assert_eq!(stale, vec![needed, leaked]);
+        assert_eq!(spool.remove_released(&stale, &HashSet::from([needed])), 1);
+        assert!(spool.outbound_path(&needed).exists());
+        assert!(!spool.outbound_path(&leaked).exists());
+        assert!(spool.outbound_path(&fresh).exists());
+        assert!(other.exists());
     }
 
     #[test]

@@ -407,3 +407,59 @@ fn tampered_truncated_and_missing_parts_are_refused_and_store_nothing() {
         us.stop().await;
     });
 }
+
+#[test]
+fn the_spool_sweep_removes_parts_no_message_needs_and_keeps_the_rest() {
+    caravan_testkit::exchange::runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let us = open(NodeSpec::new("US-CBP", &dir.path().join("us"))).await;
+        let uz = open(NodeSpec::new("UZ-CUSTOMS", &dir.path().join("uz"))).await;
+        introduce(&us, &uz);
+        // US never serves: UZ's message stays pending, its part spooled.
+        drop(us);
+        let uz = start(uz);
+        let evidence = dir.path().join("evidence.bin");
+        write_file(&evidence, 3 * MB);
+        let message = OutboundMessage {
+            to: "US-CBP".into(),
+            conversation_id: Some("case-sweep".into()),
+            ref_to: None,
+            action: "Evidence.Package".into(),
+            expires_at: None,
+            parts: Vec::new(),
+        };
+        let files = vec![OutboundFile {
+            part_id: "evidence".into(),
+            media_type: "application/octet-stream".into(),
+            source: PartSource::Path(evidence),
+        }];
+        let exchange = uz.exchange.clone();
+        let id = tokio::task::spawn_blocking(move || exchange.send_with_files(&message, &files))
+            .await
+            .unwrap()
+            .unwrap();
+        let out_dir = uz.spec.dir.join("parts/out");
+        let pending_part: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(pending_part.len(), 1);
+        // What a stop between a delivery's commit and the part's release leaves: a part
+        // file no message refers to.
+        let leaked = out_dir.join(format!("{}.ct", hex(&[0x5a; 32])));
+        std::fs::write(&leaked, b"ciphertext of a delivered part").unwrap();
+        // Younger than the age limit, nothing goes (a part being sealed looks the same).
+        assert_eq!(uz.exchange.sweep_spool(std::time::SystemTime::now()), 0);
+        assert!(leaked.exists());
+        // Two days on, the leaked part goes and the pending message's part stays.
+        let later = std::time::SystemTime::now() + Duration::from_secs(2 * 24 * 3600);
+        assert_eq!(uz.exchange.sweep_spool(later), 1);
+        assert!(!leaked.exists());
+        assert!(pending_part[0].exists());
+        assert!(matches!(
+            uz.exchange.delivery_state(&id),
+            Ok(DeliveryState::Pending { .. })
+        ));
+        uz.stop().await;
+    });
+}
