@@ -21,6 +21,7 @@
 //! the queue, so tests and the demo drive the appender deterministically; [`Appender::run`]
 //! is the background loop a serving node uses.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -332,6 +333,7 @@ impl Appender {
                     expected_size: *size,
                     first_extra,
                     prepared,
+                    proof_hashes: std::cell::OnceCell::new(),
                 };
                 let committed = commit(&mut staged)?;
                 let prepared = staged.prepared;
@@ -435,7 +437,7 @@ impl Appender {
         // The tree as it will be: the edge (or the stored hashes) plus the batch's nodes.
         let grown = Overlay {
             base: &base,
-            added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
+            added: nodes.iter().copied().collect::<HashMap<_, _>>(),
         };
         let edge_ids = rfc6962::tree_hash_indices(new_size);
         let edge_hashes: HashMap<NodeId, Hash> = edge_ids
@@ -464,7 +466,7 @@ impl Appender {
             new_size,
             &Overlay {
                 base: StoreHashReader::new(store, origin),
-                added: edge.hashes.clone(),
+                added: &edge.hashes,
             },
         )?;
         if !edge.verified {
@@ -594,6 +596,9 @@ pub struct Staged<'a> {
     expected_size: u64,
     first_extra: u64,
     prepared: Prepared,
+    /// The hashes proofs under the checkpoint read: the old edge with the signed tree's
+    /// new nodes over it, gathered once per batch on the first proof.
+    proof_hashes: std::cell::OnceCell<HashMap<NodeId, Hash>>,
 }
 
 impl Staged<'_> {
@@ -617,16 +622,18 @@ impl Staged<'_> {
             return None;
         }
         let inner = &self.appender.inner;
-        let base = Overlay {
-            base: StoreHashReader::new(inner.store.as_ref(), &inner.origin),
-            added: self.prepared.old_edge.clone(),
-        };
+        let hashes = self.proof_hashes.get_or_init(|| {
+            let mut hashes = self.prepared.old_edge.clone();
+            hashes.extend(
+                self.prepared.nodes[..self.prepared.signed_nodes]
+                    .iter()
+                    .copied(),
+            );
+            hashes
+        });
         let reader = Overlay {
-            base: &base,
-            added: self.prepared.nodes[..self.prepared.signed_nodes]
-                .iter()
-                .map(|(id, h)| (*id, *h))
-                .collect(),
+            base: StoreHashReader::new(inner.store.as_ref(), &inner.origin),
+            added: hashes,
         };
         Some(
             rfc6962::inclusion_proof(index, checkpoint.size, &reader).map_err(|e| {
@@ -658,7 +665,7 @@ impl Staged<'_> {
         let hashes = {
             let grown = Overlay {
                 base: &base,
-                added: nodes.iter().map(|(id, h)| (*id, *h)).collect(),
+                added: nodes.iter().copied().collect::<HashMap<_, _>>(),
             };
             grown.nodes(&ids)?
         };
@@ -693,14 +700,14 @@ impl Prepared {
 /// Hashes laid over a reader: a batch's new ones over the stored tree (the tree a batch
 /// is about to make, readable before it is stored), or the kept right edge over the
 /// stored hashes. Only what is not laid over is read from `base`.
-struct Overlay<R> {
+struct Overlay<R, M = HashMap<NodeId, Hash>> {
     base: R,
-    added: HashMap<NodeId, Hash>,
+    added: M,
 }
 
-impl<R: HashReader> HashReader for Overlay<R> {
+impl<R: HashReader, M: Borrow<HashMap<NodeId, Hash>>> HashReader for Overlay<R, M> {
     fn node(&self, level: u8, index: u64) -> Result<Hash, HashReadError> {
-        match self.added.get(&NodeId::new(level, index)) {
+        match self.added.borrow().get(&NodeId::new(level, index)) {
             Some(h) => Ok(*h),
             None => self.base.node(level, index),
         }
@@ -709,7 +716,7 @@ impl<R: HashReader> HashReader for Overlay<R> {
     fn nodes(&self, ids: &[NodeId]) -> Result<Vec<Hash>, HashReadError> {
         let stored: Vec<NodeId> = ids
             .iter()
-            .filter(|id| !self.added.contains_key(id))
+            .filter(|id| !self.added.borrow().contains_key(id))
             .copied()
             .collect();
         let mut fetched = if stored.is_empty() {
@@ -718,7 +725,7 @@ impl<R: HashReader> HashReader for Overlay<R> {
             self.base.nodes(&stored)?.into_iter()
         };
         ids.iter()
-            .map(|id| match self.added.get(id) {
+            .map(|id| match self.added.borrow().get(id) {
                 Some(h) => Ok(*h),
                 None => fetched.next().ok_or(HashReadError::Missing {
                     level: id.level,
