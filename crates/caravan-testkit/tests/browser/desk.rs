@@ -32,7 +32,7 @@ use caravan_web::{AppState, router, serve};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::webdriver::Session;
+use super::webdriver::{Element, Session};
 use super::{accessible, page_text, shot};
 
 const PASSWORD: &str = "a long passphrase for the desk journey";
@@ -245,10 +245,15 @@ fn type_in(session: &Session, id: &str, text: &str) {
 /// page has loaded: a step's assertions must never read the page before it.
 fn click(session: &Session, css: &str) {
     let element = session.find(css).unwrap();
+    click_element(session, &element, css);
+}
+
+/// [`click`] for an element already found; `what` names it in the failure message.
+pub(crate) fn click_element(session: &Session, element: &Element, what: &str) {
     session
         .script("window.caravanPageBefore = true;", vec![])
         .unwrap();
-    session.click(&element).unwrap();
+    session.click(element).unwrap();
     let started = Instant::now();
     loop {
         let loaded = session
@@ -262,7 +267,7 @@ fn click(session: &Session, css: &str) {
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "{css}: no new page within 20 s"
+            "{what}: no new page within 20 s"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

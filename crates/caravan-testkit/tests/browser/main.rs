@@ -358,7 +358,8 @@ fn journeys(session: &Session, node: &Node, axe: &str, desk: &str, auditor: &str
         )
         .unwrap();
     let submit = webdriver_element(&submit);
-    session.click(&submit).unwrap();
+    // Wait for the page the sign-in leads to before reading where it is.
+    desk::click_element(session, &submit, "the sign-in button");
     assert!(
         session.url().unwrap().ends_with("/ui"),
         "signed in, at home: {}",
