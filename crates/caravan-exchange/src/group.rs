@@ -51,7 +51,6 @@ pub const MAX_BATCH: usize = 512;
 
 enum Reply {
     Async(tokio::sync::oneshot::Sender<WriteResult>),
-    Sync(mpsc::Sender<WriteResult>),
     /// An inbound write with a `msg_in` entry: the result, and the entry's index when it
     /// was logged in the same commit.
     Logged(tokio::sync::oneshot::Sender<(WriteResult, Option<u64>)>),
@@ -89,9 +88,6 @@ impl Reply {
         // write is committed all the same.
         match self {
             Reply::Async(tx) => {
-                let _ = tx.send(result);
-            }
-            Reply::Sync(tx) => {
                 let _ = tx.send(result);
             }
             Reply::Logged(tx) => {
@@ -390,22 +386,17 @@ impl GroupCommit {
             .collect())
     }
 
-    /// Writes durably, sharing the commit with concurrent writers. Blocking.
-    pub fn write_blocking(self: &Arc<Self>, write: ExchangeWrite) -> WriteResult {
-        let (tx, rx) = mpsc::channel();
-        if self.push(write, Reply::Sync(tx), None, None) {
-            match tokio::runtime::Handle::try_current() {
-                // Inside a runtime the leader is a pool thread of its own, so this caller
-                // is answered as soon as its batch commits.
-                Ok(handle) => {
-                    let this = self.clone();
-                    drop(handle.spawn_blocking(move || this.lead()));
-                }
-                // Without one (a CLI command) nobody else is writing: lead here.
-                Err(_) => self.lead(),
+    /// Commits what is queued, as the leader: on a pool thread of its own inside a
+    /// runtime (so the caller is answered as soon as its batch commits), or here without
+    /// one (a CLI command: nobody else is writing).
+    fn start_leader(self: &Arc<Self>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                let this = self.clone();
+                drop(handle.spawn_blocking(move || this.lead()));
             }
+            Err(_) => self.lead(),
         }
-        rx.recv().unwrap_or_else(|_| Err(gone()))
     }
 
     /// Writes each write with its log entry, if any, as [`GroupCommit::write_logged`]
@@ -437,13 +428,7 @@ impl GroupCommit {
             !std::mem::replace(&mut q.leading, true)
         };
         if lead {
-            match tokio::runtime::Handle::try_current() {
-                Ok(handle) => {
-                    let this = self.clone();
-                    drop(handle.spawn_blocking(move || this.lead()));
-                }
-                Err(_) => self.lead(),
-            }
+            self.start_leader();
         }
         receivers
             .into_iter()
@@ -478,8 +463,7 @@ impl GroupCommit {
             !std::mem::replace(&mut q.leading, true)
         };
         if lead {
-            let this = self.clone();
-            drop(tokio::task::spawn_blocking(move || this.lead()));
+            self.start_leader();
         }
         let mut results = Vec::with_capacity(receivers.len());
         for rx in receivers {
@@ -497,8 +481,7 @@ impl GroupCommit {
     ) -> impl std::future::Future<Output = WriteResult> + Send + 'static {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.push(write, Reply::Async(tx), None, None) {
-            let this = self.clone();
-            drop(tokio::task::spawn_blocking(move || this.lead()));
+            self.start_leader();
         }
         async move { rx.await.unwrap_or_else(|_| Err(gone())) }
     }
@@ -525,8 +508,7 @@ impl GroupCommit {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.push(write, Reply::Logged(tx), Some(entry), None) {
-            let this = self.clone();
-            drop(tokio::task::spawn_blocking(move || this.lead()));
+            self.start_leader();
         }
         rx.await.unwrap_or_else(|_| (Err(gone()), None))
     }
@@ -548,8 +530,7 @@ impl GroupCommit {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         if self.push(write, Reply::Received(tx), Some(entry), Some(receipt)) {
-            let this = self.clone();
-            drop(tokio::task::spawn_blocking(move || this.lead()));
+            self.start_leader();
         }
         rx.await.unwrap_or_else(|_| (Err(gone()), None, None))
     }

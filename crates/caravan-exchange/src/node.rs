@@ -1505,7 +1505,7 @@ impl Exchange {
             let parts = part_digests(&opened);
             let (entry, salts) = (entry.clone(), salts.clone());
             Box::new(move |index: u64, proof: caravan_tlog::proof::TlogProof| {
-                this.receipt_for(&ReceiptFacts {
+                this.receipt_for(ReceiptFacts {
                     facts: &facts,
                     to: &to,
                     from: &from,
@@ -1659,7 +1659,7 @@ impl Exchange {
             .await?
             .map_err(|e| Rejection::unavailable("log_unavailable", e.to_string()))?
             .encode();
-        let receipt = self.receipt_for(&ReceiptFacts {
+        let receipt = self.receipt_for(ReceiptFacts {
             facts: &facts,
             to: &view.header.to,
             from: &view.header.from,
@@ -1711,7 +1711,7 @@ impl Exchange {
     /// Signs the receipt of a received message whose `msg_in` entry is at `index` under
     /// the checkpoint in `proof`, and builds the write that stores it and its
     /// `receipt_out` entry.
-    fn receipt_for(&self, r: &ReceiptFacts<'_>) -> Result<BuiltReceipt, Rejection> {
+    fn receipt_for(&self, r: ReceiptFacts<'_>) -> Result<BuiltReceipt, Rejection> {
         let receipt = ReceiptBody {
             receipt_id: format!("{}@{}", uuid_v7(self.now()), self.config.host),
             ref_to: r.facts.message_id.clone(),
@@ -1720,15 +1720,15 @@ impl Exchange {
             received_at: r.received_at,
             hdr_sha256: r.hdr_sha256,
             sig_sha256: r.sig_sha256,
-            parts: r.parts.clone(),
+            parts: r.parts,
             outcome: Outcome::Accepted,
             log: ReceiptLog {
                 origin: self.log.config().origin.clone(),
                 index: r.index,
-                entry: r.entry.clone(),
-                salts: r.salts.clone(),
+                entry: r.entry,
+                salts: r.salts,
             },
-            proof: r.proof.clone(),
+            proof: r.proof,
         };
         let signed = {
             let identity = self
@@ -1952,8 +1952,6 @@ impl Exchange {
     }
 }
 
-/// The `msg_in` entry of a received message, as logged: its commitments under `salts`,
-/// stamped with the time it was received.
 /// The parts' plaintext digests a receipt states.
 fn part_digests(opened: &caravan_envelope::Opened) -> Vec<PartDigest> {
     opened
@@ -1985,6 +1983,8 @@ struct ReceiptFacts<'a> {
     proof: String,
 }
 
+/// The `msg_in` entry of a received message, as logged: its commitments under `salts`,
+/// stamped with the time it was received.
 fn msg_in_entry(
     header: &Header,
     opened: &caravan_envelope::Opened,
